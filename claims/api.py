@@ -1,0 +1,320 @@
+"""The public Python API: open a tracker by URL and do what the command line does.
+
+    import claims
+    tracker = claims.open_tracker("claims.db", user="ana")
+    tracker.add_party("russia", name="Russia", kind="state")
+    tracker.narrative("russia", as_of="2023-03-02")
+
+The command line is a thin shell over this class; notebooks and scripts use it directly.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, inspect
+
+from claims.domain import commands as cmd
+from claims.domain.dates import parse_as_of, parse_known_at
+from claims.domain.errors import ClaimsError, NotFoundError, StorageError, ValidationError
+from claims.io.loading import load_text
+from claims.projections import lookups, projector, queries
+from claims.projections.queries import Times
+from claims.service import audit, handlers
+from claims.service.handlers import Outcome
+from claims.service.importer import ImportReport, import_data
+from claims.service.uow import UnitOfWork
+from claims.store import eventlog
+from claims.store.chain import ChainReport, check_chain
+from claims.store.engine import open_engine, resolve_url
+from claims.store.eventlog import StoredEvent
+
+USER_ENVIRONMENT = "CLAIMS_USER"
+MAX_DOCUMENT_BYTES = 256 * 1024 * 1024
+
+
+def default_user() -> str:
+    """``CLAIMS_USER`` or the login name: the recorder written on every event."""
+    try:
+        return os.environ.get(USER_ENVIRONMENT) or getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def open_tracker(url: str | None = None, *, user: str | None = None) -> Tracker:
+    """Open the tracker at ``url`` (default: ``CLAIMS_DATABASE_URL`` or ``./claims.db``)."""
+    return Tracker(resolve_url(url), user=user or default_user())
+
+
+class Tracker:
+    """One claims database: write operations append events; read operations query projections."""
+
+    def __init__(self, url: str, *, user: str) -> None:
+        self.url = url
+        self.user = user
+        self._engine: Engine | None = None
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = open_engine(self.url)
+        return self._engine
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    def __enter__(self) -> Tracker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- schema --------------------------------------------------------------------------------
+
+    def init(self) -> str | None:
+        """Create or upgrade the schema to the newest migration; returns the revision reached."""
+        from claims.store import migrations
+
+        migrations.upgrade(self.engine)
+        return migrations.current(self.engine)
+
+    def _require_schema(self, connection: Connection) -> None:
+        if not inspect(connection).has_table("events"):
+            raise StorageError(f"no claims database at {self.display_url()}: run `claims init` first")
+
+    def display_url(self) -> str:
+        """The URL with any password hidden."""
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def _write(self, action: Callable[[UnitOfWork], Outcome]) -> Outcome:
+        with self.engine.connect() as connection:
+            self._require_schema(connection)
+        with UnitOfWork(self.engine, self.user) as uow:
+            outcome = action(uow)
+            uow.commit()
+        return outcome
+
+    def add_party(self, id: str, *, name: str, kind: str = "other") -> Outcome:
+        return self._write(lambda uow: handlers.register(uow, cmd.AddParty(id=id, name=name, kind=kind)))
+
+    def add_speaker(self, id: str, *, name: str, party: str, role: str | None = None) -> Outcome:
+        command = cmd.AddSpeaker(id=id, name=name, party=party, role=role)
+        return self._write(lambda uow: handlers.register(uow, command))
+
+    def add_source(
+        self,
+        id: str,
+        *,
+        name: str,
+        kind: str | None = None,
+        url: str | None = None,
+        published: str | None = None,
+    ) -> Outcome:
+        command = cmd.AddSource(id=id, name=name, kind=kind, url=url, published=published)
+        return self._write(lambda uow: handlers.register(uow, command))
+
+    def add_topic(self, id: str, *, title: str) -> Outcome:
+        return self._write(lambda uow: handlers.register(uow, cmd.AddTopic(id=id, title=title)))
+
+    def add_claim(self, **fields: Any) -> Outcome:
+        """Assert a claim (fields as ``claims add`` takes them); an explicit id already taken is refused."""
+        if "via" in fields:
+            fields["via"] = tuple(fields["via"] or ())
+        command = cmd.AssertClaim(**fields)
+        return self._write(lambda uow: handlers.assert_claim(uow, command, existing_id_is_error=True))
+
+    def retract(self, claim: str, *, on: str, source: str | None = None, reason: str | None = None) -> Outcome:
+        command = cmd.RetractClaim(claim=claim, on=on, source=source, reason=reason)
+        return self._write(lambda uow: handlers.lifecycle(uow, command))
+
+    def reaffirm(self, claim: str, *, on: str, source: str) -> Outcome:
+        command = cmd.ReaffirmClaim(claim=claim, on=on, source=source)
+        return self._write(lambda uow: handlers.lifecycle(uow, command))
+
+    def correct(self, claim: str, *, reason: str, **changes: Any) -> Outcome:
+        """Fix our recording error in any of text, quote, said_on, speaker, source, via."""
+        given = {k: list(v) if k == "via" else v for k, v in changes.items() if v is not None}
+        command = cmd.CorrectClaim(claim=claim, reason=reason, changes=given)
+        return self._write(lambda uow: handlers.lifecycle(uow, command))
+
+    def verdict(self, claim: str, *, rating: str, by: str, url: str | None = None) -> Outcome:
+        command = cmd.RecordVerdict(claim=claim, rating=rating, by=by, url=url)
+        return self._write(lambda uow: handlers.lifecycle(uow, command))
+
+    def import_text(self, text: str, *, name: str = "document") -> ImportReport:
+        """Import one claims document given as YAML or JSON text."""
+        data = load_text(text, name=name)
+        with self.engine.connect() as connection:
+            self._require_schema(connection)
+        return import_data(self.engine, data, recorded_by=self.user, name=name)
+
+    def import_file(self, path: str | Path) -> ImportReport:
+        """Import one claims document from a file."""
+        file = Path(path)
+        try:
+            if file.stat().st_size > MAX_DOCUMENT_BYTES:
+                raise ValidationError(f"{file}: larger than {MAX_DOCUMENT_BYTES // 2**20} MiB")
+            text = file.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise ValidationError(f"{file}: not UTF-8 text") from None
+        except OSError as error:
+            raise ValidationError(f"{file}: cannot read: {error.strerror or error}") from None
+        return self.import_text(text, name=str(file))
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def _read(self) -> Connection:
+        connection = self.engine.connect()
+        try:
+            self._require_schema(connection)
+        except ClaimsError:
+            connection.close()
+            raise
+        return connection
+
+    def times(self, connection: Connection, as_of: str | None, known_at: str | None) -> Times:
+        """Turn user-given ``--as-of`` and ``--known-at`` into the two times of a query."""
+        position = None
+        if known_at is not None:
+            position = eventlog.position_at(connection, parse_known_at(known_at))
+        return Times(as_of=parse_as_of(as_of) if as_of is not None else None, known_at=position)
+
+    def _require(self, connection: Connection, kind: str, ident: str | None) -> None:
+        if ident is not None and not lookups.known_ids(connection, kind, [ident]):
+            raise NotFoundError(f"unknown {kind}: {ident}")
+
+    def narrative(
+        self, party: str, *, topic: str | None = None, as_of: str | None = None, known_at: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The party's standing claims by topic, in said order, at both times."""
+        with self._read() as connection:
+            self._require(connection, "party", party)
+            self._require(connection, "topic", topic)
+            times = self.times(connection, as_of, known_at)
+            claims = queries.narrative(connection, [party], times, topic)
+        torn = queries.self_contradictions(claims).get(party, set())
+        for item in claims:
+            item["self_contradiction"] = item["proposition"] in torn
+        return claims
+
+    def compare(
+        self,
+        parties: list[str],
+        *,
+        topic: str | None = None,
+        as_of: str | None = None,
+        known_at: str | None = None,
+    ) -> dict[str, Any]:
+        """Competing narratives of ``parties`` side by side, with their contradictions."""
+        with self._read() as connection:
+            for party in parties:
+                self._require(connection, "party", party)
+            self._require(connection, "topic", topic)
+            return queries.compare(connection, parties, self.times(connection, as_of, known_at), topic)
+
+    def timeline(
+        self, *, topic: str | None = None, party: str | None = None, known_at: str | None = None
+    ) -> list[dict[str, Any]]:
+        with self._read() as connection:
+            self._require(connection, "party", party)
+            self._require(connection, "topic", topic)
+            times = self.times(connection, None, known_at)
+            return queries.timeline(connection, times, topic=topic, party=party)
+
+    def list_claims(
+        self,
+        *,
+        party: str | None = None,
+        topic: str | None = None,
+        status: str | None = None,
+        as_of: str | None = None,
+        known_at: str | None = None,
+    ) -> list[dict[str, Any]]:
+        with self._read() as connection:
+            self._require(connection, "party", party)
+            self._require(connection, "topic", topic)
+            times = self.times(connection, as_of, known_at)
+            return queries.list_claims(connection, times, party=party, topic=topic, status=status)
+
+    def show(self, claim: str, *, as_of: str | None = None, known_at: str | None = None) -> dict[str, Any]:
+        """The claim as it stands at both times, its verdicts, and every event of its history."""
+        with self._read() as connection:
+            times = self.times(connection, as_of, known_at)
+            view = queries.claim(connection, claim, times)
+            if view is None:
+                raise NotFoundError(f"unknown claim: {claim}")
+            view["verdicts"] = queries.claim_verdicts(connection, claim, times.known_at)
+            history = [
+                e.line()
+                for e in eventlog.read_stream(connection, f"claim:{claim}")
+                if times.known_at is None or e.position <= times.known_at
+            ]
+        return {"claim": view, "history": history}
+
+    def log(self, *, since: int = 0, limit: int | None = None) -> Iterator[dict[str, Any]]:
+        """The raw event log as export lines, from position ``since`` (exclusive)."""
+        with self._read() as connection:
+            for event in eventlog.read(connection, since=since, limit=limit):
+                yield event.line()
+
+    def events(self, *, since: int = 0) -> Iterator[StoredEvent]:
+        with self._read() as connection:
+            yield from eventlog.read(connection, since=since)
+
+    def verify(self) -> ChainReport:
+        """Check the database's hash chain from position 1 to the head."""
+        return check_chain(event.line() for event in self.events())
+
+    # -- projections ---------------------------------------------------------------------------
+
+    def projections_status(self) -> dict[str, Any]:
+        with self._read() as connection:
+            return {
+                "head": eventlog.head(connection).position,
+                "checkpoint": projector.checkpoint(connection),
+                "tables": dict(projector.projection_counts(connection)),
+            }
+
+    def rebuild_projections(self, progress: Callable[[int], None] | None = None) -> int:
+        with UnitOfWork(self.engine, self.user) as uow:
+            count = projector.rebuild(uow.connection, progress)
+            uow.commit()
+        return count
+
+    # -- audit trail ---------------------------------------------------------------------------
+
+    def checkpoint(self, size: int | None = None) -> dict[str, Any]:
+        """The Merkle checkpoint ``{"size", "root", "recorded_at"}`` of the log (or its first ``size`` events)."""
+        with self._read() as connection:
+            return audit.checkpoint(connection, size)
+
+    def prove_inclusion(self, position: int, against: dict[str, Any] | None = None) -> dict[str, Any]:
+        with self._read() as connection:
+            return audit.inclusion(connection, position, against)
+
+    def prove_claim(self, claim: str, against: dict[str, Any] | None = None) -> dict[str, Any]:
+        """An inclusion proof of the claim's assertion event."""
+        with self._read() as connection:
+            stream = eventlog.read_stream(connection, f"claim:{claim}")
+            if not stream:
+                raise NotFoundError(f"unknown claim: {claim}")
+            return audit.inclusion(connection, stream[0].position, against)
+
+    def prove_consistency(self, old_size: int, against: dict[str, Any] | None = None) -> dict[str, Any]:
+        with self._read() as connection:
+            return audit.consistency(connection, old_size, against)
+
+    def verify_checkpoint(self, given: dict[str, Any]) -> None:
+        """Raise IntegrityError unless the log still extends the checkpoint ``given``."""
+        with self._read() as connection:
+            audit.extends(connection, audit.check_checkpoint(given))

@@ -1,0 +1,69 @@
+"""The ``claims`` command line: the only layer that knows Click.
+
+Each command group lives in its own module; every command reaches the database through
+:class:`claims.api.Tracker`, imported lazily so that ``claims --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from claims import __version__
+from claims.cli import audit, claims_cmds, reading, registry, schema
+from claims.cli.context import Settings
+from claims.cli.errors import translate
+
+
+class ClaimsGroup(click.Group):
+    """The root group: turns ClaimsError and database failures into one line and exit 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.ClickException:
+            raise
+        except Exception as error:
+            shown = translate(error)
+            if shown is None:
+                raise
+            raise shown from None
+
+
+@click.group(cls=ClaimsGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--db",
+    envvar="CLAIMS_DATABASE_URL",
+    metavar="URL_OR_PATH",
+    help="Database: an SQLite path (default ./claims.db) or postgresql+psycopg://… [env: CLAIMS_DATABASE_URL]",
+)
+@click.option(
+    "--as-user",
+    "user",
+    envvar="CLAIMS_USER",
+    metavar="NAME",
+    help="Recorder written on every event [env: CLAIMS_USER; default: your login].",
+)
+@click.version_option(__version__, prog_name="claims")
+@click.pass_context
+def cli(ctx: click.Context, db: str | None, user: str | None) -> None:
+    """Track who asserted what, when, and through which source.
+
+    \b
+    Example:
+      claims init
+      claims import seeds/g20-new-delhi-2023-03-02.yaml
+      claims compare russia united-states
+    """
+    settings = Settings(db=db, user=user)
+    ctx.obj = settings
+    ctx.call_on_close(settings.close)
+
+
+for module in (schema, registry, claims_cmds, reading, audit):
+    module.register(cli)
+
+
+def main() -> None:
+    cli(prog_name="claims")

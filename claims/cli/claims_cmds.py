@@ -1,0 +1,192 @@
+"""Recording claims: ``add``, ``retract``, ``reaffirm``, ``correct``, ``verdict`` and ``import``."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from claims.cli.context import tracker
+from claims.cli.output import message
+
+
+@click.command()
+@click.option("--party", required=True, help="The party making the claim.")
+@click.option("--topic", required=True, help="What the claim is about.")
+@click.option("--said-on", required=True, metavar="DATE", help="When it was said: 2023-03-02, 2023-03 or 2023.")
+@click.option("--source", required=True, help="Where it first appeared.")
+@click.option("--text", required=True, help="The claim, paraphrased.")
+@click.option("--speaker", help="Who said it for the party.")
+@click.option("--quote", help="A short verbatim quote.")
+@click.option("--via", multiple=True, metavar="SOURCE", help="A relay after --source, in order (repeatable).")
+@click.option("--proposition", metavar="KEY", help="The point the claim takes a side on.")
+@click.option("--stance", type=click.Choice(["affirms", "denies"]), help="Its side on --proposition.")
+@click.option("--responds-to", metavar="CLAIM", help="A claim this one answers.")
+@click.option("--relation", type=click.Choice(["contradicts", "supports"]), help="How it answers --responds-to.")
+@click.option("--id", "ident", metavar="KEY", help="The claim's id (default: derived from party, date, text).")
+def add(
+    party: str,
+    topic: str,
+    said_on: str,
+    source: str,
+    text: str,
+    speaker: str | None,
+    quote: str | None,
+    via: tuple[str, ...],
+    proposition: str | None,
+    stance: str | None,
+    responds_to: str | None,
+    relation: str | None,
+    ident: str | None,
+) -> None:
+    """Record a claim; prints its id.
+
+    \b
+    Example:
+      claims add --party russia --topic blinken-lavrov-encounter --said-on 2023-03-02 \\
+        --source ria-novosti --via ap-2023-03-02 --speaker maria-zakharova \\
+        --text "No talks or real meeting took place." \\
+        --proposition blinken-lavrov-held-real-meeting --stance denies
+    """
+    outcome = tracker().add_claim(
+        id=ident,
+        party=party,
+        topic=topic,
+        said_on=said_on,
+        source=source,
+        text=text,
+        speaker=speaker,
+        quote=quote,
+        via=via,
+        proposition=proposition,
+        stance=stance,
+        responds_to=responds_to,
+        relation=relation,
+    )
+    if not outcome.recorded:
+        message(f"claim {outcome.id} is already recorded; nothing added")
+    click.echo(outcome.id)
+
+
+def _report(what: str, outcome: object) -> None:
+    if getattr(outcome, "recorded", False):
+        message(f"recorded {what} of {getattr(outcome, 'id', '')}")
+    else:
+        message(f"this {what} of {getattr(outcome, 'id', '')} is already recorded; nothing added")
+
+
+@click.command()
+@click.argument("claim")
+@click.option("--on", "on", required=True, metavar="DATE", help="When the party retracted it.")
+@click.option("--source", help="Where the retraction appeared.")
+@click.option("--reason", help="Why, in the party's words or ours.")
+def retract(claim: str, on: str, source: str | None, reason: str | None) -> None:
+    """Record that the party withdrew CLAIM on a date.
+
+    \b
+    Example:
+      claims retract lavrov-west-turned-g20-into-farce --on 2023-03-10 --source tass
+    """
+    _report("retraction", tracker().retract(claim, on=on, source=source, reason=reason))
+
+
+@click.command()
+@click.argument("claim")
+@click.option("--on", "on", required=True, metavar="DATE", help="When the party said it again.")
+@click.option("--source", required=True, help="Where the reaffirmation appeared.")
+def reaffirm(claim: str, on: str, source: str) -> None:
+    """Record that the party stood by CLAIM again on a date.
+
+    \b
+    Example:
+      claims reaffirm zakharova-no-real-meeting --on 2023-03-05 --source ria-novosti
+    """
+    _report("reaffirmation", tracker().reaffirm(claim, on=on, source=source))
+
+
+@click.command()
+@click.argument("claim")
+@click.option("--text", help="The corrected paraphrase.")
+@click.option("--quote", help="The corrected quote.")
+@click.option("--said-on", metavar="DATE", help="The corrected said date.")
+@click.option("--speaker", help="The corrected speaker.")
+@click.option("--source", help="The corrected source.")
+@click.option("--via", multiple=True, metavar="SOURCE", help="The corrected relays (repeatable).")
+@click.option("--reason", required=True, help="What our recording got wrong.")
+def correct(
+    claim: str,
+    text: str | None,
+    quote: str | None,
+    said_on: str | None,
+    speaker: str | None,
+    source: str | None,
+    via: tuple[str, ...],
+    reason: str,
+) -> None:
+    """Fix our own recording error in CLAIM; the original stays in the log.
+
+    \b
+    Example:
+      claims correct lavrov-derailed --said-on 2023-03-02 --reason "wrong day in our entry"
+    """
+    outcome = tracker().correct(
+        claim,
+        reason=reason,
+        text=text,
+        quote=quote,
+        said_on=said_on,
+        speaker=speaker,
+        source=source,
+        via=list(via) if via else None,
+    )
+    _report("correction", outcome)
+
+
+@click.command()
+@click.argument("claim")
+@click.option("--rating", required=True, help="The reviewer's rating, e.g. false, misleading, accurate.")
+@click.option("--by", "by", required=True, metavar="SOURCE", help="The reviewer: a registered source.")
+@click.option("--url", help="Where the review is published.")
+def verdict(claim: str, rating: str, by: str, url: str | None) -> None:
+    """Record a fact-check verdict on CLAIM by a reviewer.
+
+    \b
+    Example:
+      claims verdict zakharova-no-real-meeting --rating misleading --by some-fact-checker
+    """
+    _report("verdict", tracker().verdict(claim, rating=rating, by=by, url=url))
+
+
+@click.command("import")
+@click.argument("files", nargs=-1, required=True, metavar="FILE…")
+def import_(files: tuple[str, ...]) -> None:
+    """Load claims documents (YAML or JSON, format claims/v1); ``-`` reads standard input.
+
+    Each document is checked whole and applied in one transaction; importing it again adds nothing.
+
+    \b
+    Example:
+      claims import seeds/g20-new-delhi-2023-03-02.yaml
+      cat story.json | claims import -
+    """
+    for name in files:
+        report = tracker().import_text(sys.stdin.read(), name="<stdin>") if name == "-" else tracker().import_file(name)
+        label = "<stdin>" if name == "-" else name
+        if report.nothing_new:
+            message(f"{label}: already imported; nothing added")
+            continue
+        parts = [_count(count, kind) for kind, count in report.recorded.items()]
+        skipped = sum(report.skipped.values())
+        note = f", {skipped} already recorded" if skipped else ""
+        message(f"{label}: recorded {', '.join(parts)} ({report.events} events{note})")
+
+
+def _count(count: int, kind: str) -> str:
+    if count == 1:
+        return f"1 {kind}"
+    return f"{count} {'parties' if kind == 'party' else kind + 's'}"
+
+
+def register(group: click.Group) -> None:
+    for command in (add, retract, reaffirm, correct, verdict, import_):
+        group.add_command(command)

@@ -1,0 +1,130 @@
+"""One renderer for every read command: table on a terminal, JSON when piped, CSV and Markdown.
+
+Data goes to standard output; messages and progress go to standard error.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+import click
+
+FORMATS = ("table", "json", "csv", "markdown")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def format_option(command: F) -> F:
+    """The shared ``--format`` option of read commands."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(FORMATS),
+        default=None,
+        help="Output format (default: table on a terminal, json when piped).",
+    )(command)
+
+
+def time_options(command: F) -> F:
+    """The two times of SPEC section 3, shared by every read command that answers 'as of when'."""
+    command = click.option(
+        "--known-at",
+        metavar="TIMESTAMP",
+        help="Answer as the database knew it then (RFC 3339, or a date: the end of that day, UTC).",
+    )(command)
+    return click.option(
+        "--as-of",
+        metavar="DATE",
+        help="Answer as the world stood on DATE (claims said and not retracted by then).",
+    )(command)
+
+
+def chosen(fmt: str | None) -> str:
+    if fmt:
+        return fmt
+    return "table" if sys.stdout.isatty() else "json"
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return " > ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def render(
+    fmt: str | None,
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[str],
+    *,
+    json_data: Any = None,
+    empty: str = "nothing to show",
+) -> None:
+    """Print ``rows`` in the chosen format; JSON prints ``json_data`` when given, else the rows."""
+    kind = chosen(fmt)
+    if kind == "json":
+        emit_json(rows if json_data is None else json_data)
+    elif kind == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows([cell(row.get(c)) for c in columns] for row in rows)
+        click.echo(buffer.getvalue(), nl=False)
+    elif kind == "markdown":
+        click.echo(markdown_table(rows, columns))
+    elif not rows:
+        click.echo(empty, err=True)
+    else:
+        click.echo(text_table(rows, columns))
+
+
+def markdown_table(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> str:
+    def escape(value: Any) -> str:
+        return cell(value).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
+    lines += ["| " + " | ".join(escape(row.get(c)) for c in columns) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def text_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
+    """Aligned columns; the widest column is cut so that the table fits the terminal."""
+    cells = [[cell(row.get(c)).replace("\n", " ") for c in columns] for row in rows]
+    widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
+    room = shutil.get_terminal_size((160, 24)).columns
+    while sum(widths) + 2 * (len(widths) - 1) > room and max(widths) > 12:
+        widest = widths.index(max(widths))
+        widths[widest] -= 1
+
+    def fit(text: str, width: int) -> str:
+        return text if len(text) <= width else text[: width - 1] + "…"
+
+    header = "  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True))
+    lines = [style(header.rstrip(), bold=True)]
+    lines += ["  ".join(fit(v, w).ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in cells]
+    return "\n".join(lines)
+
+
+def style(text: str, **kwargs: Any) -> str:
+    """Colour only on a terminal and only when NO_COLOR is not set."""
+    if os.environ.get("NO_COLOR") or not sys.stdout.isatty():
+        return text
+    return click.style(text, **kwargs)
+
+
+def message(text: str) -> None:
+    """A message for the user (not data): standard error."""
+    click.echo(text, err=True)

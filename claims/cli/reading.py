@@ -1,0 +1,229 @@
+"""Questions: ``narrative``, ``compare``, ``timeline``, ``list``, ``show`` and ``log``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from claims.cli.context import tracker
+from claims.cli.output import chosen, emit_json, format_option, render, style, text_table, time_options
+
+CLAIM_COLUMNS = ("topic", "said_on", "id", "speaker", "text", "source", "status")
+
+
+def _with_chain(claims: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows for tables: the relay chain written out as source > relay > relay."""
+    return [{**c, "source": " > ".join([c["source"], *c["via"]])} for c in claims]
+
+
+@click.command()
+@click.argument("party")
+@click.option("--topic", help="Only this topic.")
+@time_options
+@format_option
+def narrative(party: str, topic: str | None, as_of: str | None, known_at: str | None, fmt: str | None) -> None:
+    """The standing claims of PARTY, by topic in said order.
+
+    A claim the party both affirms and denies is flagged as a self-contradiction (!).
+
+    \b
+    Example:
+      claims narrative russia
+      claims narrative russia --topic blinken-lavrov-encounter --as-of 2023-03-01
+      claims narrative russia --known-at 2026-11-27T10:00:00Z --format markdown
+    """
+    claims = tracker().narrative(party, topic=topic, as_of=as_of, known_at=known_at)
+    rows = [{**row, "stance": _stance(row)} for row in _with_chain(claims)]
+    render(fmt, rows, (*CLAIM_COLUMNS[:6], "stance"), json_data=claims, empty=f"{party} has no standing claims")
+
+
+def _stance(claim: dict[str, Any]) -> str:
+    if not claim["proposition"]:
+        return ""
+    flag = " !" if claim.get("self_contradiction") else ""
+    return f"{claim['stance']} {claim['proposition']}{flag}"
+
+
+@click.command()
+@click.argument("parties", nargs=-1, required=True, metavar="PARTY PARTY…")
+@click.option("--topic", help="Only this topic.")
+@time_options
+@format_option
+def compare(
+    parties: tuple[str, ...], topic: str | None, as_of: str | None, known_at: str | None, fmt: str | None
+) -> None:
+    """Competing narratives side by side, contradictions marked.
+
+    A contradiction is a proposition on which the compared parties' standing claims take both
+    stances, held by at least two different parties.
+
+    \b
+    Example:
+      claims compare russia united-states
+      claims compare russia china western-delegations --topic china-arms-for-russia --format json
+    """
+    if len(parties) < 2:
+        raise click.UsageError("compare needs at least two parties")
+    result = tracker().compare(list(parties), topic=topic, as_of=as_of, known_at=known_at)
+    contested = {c["proposition"]: c for c in result["contradictions"]}
+    rows = []
+    for claim in _with_chain(result["claims"]):
+        mark = "✗ " if claim["proposition"] in contested else ""
+        rows.append({**claim, "contradiction": mark + _stance(claim)})
+    kind = chosen(fmt)
+    columns = ("party", "topic", "said_on", "id", "text", "contradiction")
+    if kind != "table":
+        render(fmt, rows, columns, json_data=result)
+        return
+    for party in parties:
+        own = [r for r in rows if r["party"] == party]
+        click.echo(style(f"== {party} ({len(own)} standing claims)", bold=True))
+        if own:
+            click.echo(text_table(own, columns[1:]))
+        click.echo()
+    click.echo(style(f"== contradictions ({len(result['contradictions'])})", bold=True))
+    by_id = {c["id"]: c for c in result["claims"]}
+    for item in result["contradictions"]:
+        click.echo(f"✗ {item['proposition']}")
+        for stance in ("affirms", "denies"):
+            for claim_id in item[stance]:
+                claim = by_id[claim_id]
+                click.echo(f"    {stance:7}  {claim['party']:<20} {claim_id}: {claim['text']}")
+
+
+@click.command()
+@click.option("--topic", help="Only this topic.")
+@click.option("--party", help="Only this party.")
+@click.option("--known-at", metavar="TIMESTAMP", help="As the database knew it then (RFC 3339 or a date).")
+@format_option
+def timeline(topic: str | None, party: str | None, known_at: str | None, fmt: str | None) -> None:
+    """Every assertion, reaffirmation and retraction, in said-time order.
+
+    \b
+    Example:
+      claims timeline --topic blinken-lavrov-encounter
+      claims timeline --party china --format csv
+    """
+    entries = tracker().timeline(topic=topic, party=party, known_at=known_at)
+    render(fmt, entries, ("said_on", "kind", "party", "claim", "topic", "source"), empty="no entries")
+
+
+@click.command("list")
+@click.option("--party", help="Only this party.")
+@click.option("--topic", help="Only this topic.")
+@click.option("--status", type=click.Choice(["standing", "retracted"]), help="Only claims with this status.")
+@time_options
+@format_option
+def list_(
+    party: str | None,
+    topic: str | None,
+    status: str | None,
+    as_of: str | None,
+    known_at: str | None,
+    fmt: str | None,
+) -> None:
+    """Every recorded claim with its status.
+
+    \b
+    Example:
+      claims list --party russia --status retracted
+    """
+    claims = tracker().list_claims(party=party, topic=topic, status=status, as_of=as_of, known_at=known_at)
+    render(fmt, _with_chain(claims), ("party", *CLAIM_COLUMNS), json_data=claims, empty="no claims")
+
+
+@click.command()
+@click.argument("claim")
+@time_options
+@format_option
+def show(claim: str, as_of: str | None, known_at: str | None, fmt: str | None) -> None:
+    """CLAIM as it stands, and every event in its history with both times.
+
+    \b
+    Example:
+      claims show zakharova-no-real-meeting
+      claims show zakharova-no-real-meeting --format json
+    """
+    result = tracker().show(claim, as_of=as_of, known_at=known_at)
+    history = [_history_row(e) for e in result["history"]]
+    kind = chosen(fmt)
+    if kind == "json":
+        emit_json(result)
+        return
+    if kind in ("csv", "markdown"):
+        render(fmt, history, HISTORY_COLUMNS)
+        return
+    view = result["claim"]
+    for key in (
+        "id",
+        "party",
+        "speaker",
+        "topic",
+        "said_on",
+        "text",
+        "quote",
+        "source",
+        "via",
+        "proposition",
+        "stance",
+        "responds_to",
+        "status",
+    ):
+        value = view[key]
+        if value in (None, [], ""):
+            continue
+        if key == "via":
+            value = " > ".join(value)
+        elif key == "responds_to":
+            value = f"{value['relation']} {value['claim']}"
+        click.echo(style(f"{key + ':':<13}", bold=True) + f" {value}")
+    for item in view["verdicts"]:
+        click.echo(
+            style(f"{'verdict:':<13}", bold=True)
+            + f" {item['rating']} by {item['by']}{' ' + item['url'] if item['url'] else ''}"
+        )
+    click.echo()
+    click.echo(text_table(history, HISTORY_COLUMNS))
+
+
+HISTORY_COLUMNS = ("position", "type", "said_at", "recorded_at", "recorded_by", "detail")
+
+
+def _history_row(line: dict[str, Any]) -> dict[str, Any]:
+    payload = line["payload"]
+    detail = {
+        "ClaimAsserted": lambda: payload["text"],
+        "ClaimCorrected": lambda: f"{', '.join(payload['changes'])}: {payload['reason']}",
+        "ClaimRetracted": lambda: payload.get("reason") or payload.get("source") or "",
+        "ClaimReaffirmed": lambda: payload.get("source") or "",
+        "VerdictRecorded": lambda: f"{payload['rating']} by {payload['by']}",
+    }.get(line["type"], lambda: "")()
+    return {**line, "detail": detail}
+
+
+@click.command()
+@click.option("--since", type=click.IntRange(min=0), default=0, metavar="POSITION", help="Events after this position.")
+@click.option("--limit", type=click.IntRange(min=1), metavar="N", help="At most N events.")
+@format_option
+def log(since: int, limit: int | None, fmt: str | None) -> None:
+    """The raw event log, shaped as the JSONL export lines.
+
+    \b
+    Example:
+      claims log --since 10 --limit 5
+    """
+    lines = list(tracker().log(since=since, limit=limit))
+    rows = [{**line, "stream": f"{line['stream_id']}@{line['stream_version']}"} for line in lines]
+    render(
+        fmt,
+        rows,
+        ("position", "type", "stream", "said_at", "recorded_at", "recorded_by"),
+        json_data=lines,
+        empty="the log is empty",
+    )
+
+
+def register(group: click.Group) -> None:
+    for command in (narrative, compare, timeline, list_, show, log):
+        group.add_command(command)

@@ -1,0 +1,96 @@
+"""``claims init`` and ``claims db …``: the schema, through the migrations shipped in the package."""
+
+from __future__ import annotations
+
+import click
+
+from claims.cli.context import tracker
+from claims.cli.output import message
+
+
+@click.command()
+def init() -> None:
+    """Create the database, or upgrade it to the newest schema.
+
+    \b
+    Example:
+      claims --db claims.db init
+      claims --db postgresql+psycopg://postgres@127.0.0.1/claims init
+    """
+    revision = tracker().init()
+    message(f"database ready at {tracker().display_url()} (schema {revision})")
+
+
+@click.group()
+def db() -> None:
+    """Run the schema migrations by hand (for operators).
+
+    \b
+    Example:
+      claims db current
+      claims db downgrade base
+    """
+
+
+@db.command()
+@click.argument("revision", default="head")
+def upgrade(revision: str) -> None:
+    """Upgrade the schema to REVISION (default: head).
+
+    \b
+    Example:
+      claims db upgrade
+    """
+    from claims.store import migrations
+
+    migrations.upgrade(tracker().engine, revision)
+    message(f"schema at {migrations.current(tracker().engine)}")
+
+
+@db.command()
+@click.argument("revision")
+def downgrade(revision: str) -> None:
+    """Downgrade the schema to REVISION (``base`` removes every table, the log included).
+
+    \b
+    Example:
+      claims db downgrade base
+    """
+    from claims.store import migrations
+
+    migrations.downgrade(tracker().engine, revision)
+    message(f"schema at {migrations.current(tracker().engine) or 'base (empty)'}")
+
+
+@db.command()
+def current() -> None:
+    """Print the schema revision the database is at.
+
+    \b
+    Example:
+      claims db current
+    """
+    from claims.store import migrations
+
+    engine = tracker().engine
+    now, newest = migrations.current(engine), migrations.head(engine)
+    click.echo(f"{now or 'base'}{' (head)' if now == newest else f' (head is {newest})'}")
+
+
+@db.command()
+def history() -> None:
+    """List the schema revisions, newest first.
+
+    \b
+    Example:
+      claims db history
+    """
+    from claims.store import migrations
+
+    for revision, down, doc in migrations.history(tracker().engine):
+        click.echo(f"{down or 'base'} -> {revision}: {doc.splitlines()[0] if doc else ''}")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(init)
+    group.add_command(db)

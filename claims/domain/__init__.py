@@ -1,0 +1,1 @@
+"""The claims domain: events, the claim model and its invariants. Standard library only."""

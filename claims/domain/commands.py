@@ -1,0 +1,318 @@
+"""Commands: what a user asks for, checked for shape before anything touches the log.
+
+Each command is a frozen dataclass named as an instruction. ``problems()`` returns every shape
+error as ``(field, message)`` pairs rather than stopping at the first, so that a claims document
+can report all of them by path. References to other records are checked by the handlers, which can
+see the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from claims.domain import events as ev
+from claims.domain.claim import CORRECTABLE_FIELDS, RELATIONS, STANCES
+from claims.domain.dates import parse_said_date
+from claims.domain.errors import ValidationError
+from claims.domain.ids import check_slug
+
+Problem = tuple[str, str]
+
+PARTY_KINDS = ("state", "bloc", "organisation", "person", "other")
+SOURCE_KINDS = (
+    "news-agency",
+    "newspaper",
+    "broadcaster",
+    "government-statement",
+    "social-post",
+    "document",
+    "website",
+    "fact-checker",
+    "other",
+)
+MAX_TEXT = 20_000
+MAX_NAME = 500
+
+
+def _collect(problems: list[Problem], name: str, check: Callable[[], object]) -> None:
+    try:
+        check()
+    except ValidationError as error:
+        problems.append((name, str(error)))
+
+
+def _text(value: object, what: str, *, limit: int, required: bool = True) -> None:
+    if value is None or value == "":
+        if required:
+            raise ValidationError(f"{what} is required")
+        return
+    if not isinstance(value, str):
+        raise ValidationError(f"{what} must be text")
+    if len(value) > limit:
+        raise ValidationError(f"{what} is longer than {limit} characters")
+    if any(ord(c) < 32 and c not in "\n\t" for c in value) or "\x7f" in value:
+        raise ValidationError(f"{what} contains control characters")
+    if any(0xD800 <= ord(c) <= 0xDFFF for c in value):
+        raise ValidationError(f"{what} is not valid Unicode")
+
+
+def _choice(value: object, what: str, choices: tuple[str, ...], *, required: bool = True) -> None:
+    if value is None and not required:
+        return
+    if value not in choices:
+        raise ValidationError(f"{what} must be one of {', '.join(choices)}: {value!r}")
+
+
+def _url(value: object) -> None:
+    if value is None:
+        return
+    _text(value, "url", limit=2000)
+    assert isinstance(value, str)
+    if not value.startswith(("http://", "https://")) or any(c.isspace() for c in value):
+        raise ValidationError(f"url must be an http(s) address without spaces: {value[:80]!r}")
+
+
+def _optional_slug(value: object, what: str) -> None:
+    if value is not None:
+        check_slug(value, what)
+
+
+class Command:
+    """Base of commands: a shape check and the event the command becomes."""
+
+    def problems(self) -> list[Problem]:
+        raise NotImplementedError
+
+    def check(self) -> None:
+        """Raise one ValidationError carrying the first problem (for single commands on the CLI)."""
+        found = self.problems()
+        if found:
+            name, message = found[0]
+            raise ValidationError(f"{name}: {message}" if not message.startswith(name) else message)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AddParty(Command):
+    id: str
+    name: str
+    kind: str = "other"
+
+    def problems(self) -> list[Problem]:
+        found: list[Problem] = []
+        _collect(found, "id", lambda: check_slug(self.id, "party id"))
+        _collect(found, "name", lambda: _text(self.name, "name", limit=MAX_NAME))
+        _collect(found, "kind", lambda: _choice(self.kind, "kind", PARTY_KINDS))
+        return found
+
+    def event(self) -> ev.PartyRegistered:
+        return ev.PartyRegistered(party=self.id, name=self.name, kind=self.kind)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AddSpeaker(Command):
+    id: str
+    name: str
+    party: str
+    role: str | None = None
+
+    def problems(self) -> list[Problem]:
+        found: list[Problem] = []
+        _collect(found, "id", lambda: check_slug(self.id, "speaker id"))
+        _collect(found, "name", lambda: _text(self.name, "name", limit=MAX_NAME))
+        _collect(found, "party", lambda: check_slug(self.party, "party"))
+        _collect(found, "role", lambda: _text(self.role, "role", limit=MAX_NAME, required=False))
+        return found
+
+    def event(self) -> ev.SpeakerRegistered:
+        return ev.SpeakerRegistered(speaker=self.id, name=self.name, party=self.party, role=self.role)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AddSource(Command):
+    id: str
+    name: str
+    kind: str | None = None
+    url: str | None = None
+    published: str | None = None
+
+    def problems(self) -> list[Problem]:
+        found: list[Problem] = []
+        _collect(found, "id", lambda: check_slug(self.id, "source id"))
+        _collect(found, "name", lambda: _text(self.name, "name", limit=MAX_NAME))
+        _collect(found, "kind", lambda: _choice(self.kind, "kind", SOURCE_KINDS, required=False))
+        _collect(found, "url", lambda: _url(self.url))
+        if self.published is not None:
+            _collect(found, "published", lambda: parse_said_date(self.published))
+        return found
+
+    def event(self) -> ev.SourceRegistered:
+        return ev.SourceRegistered(
+            source=self.id, name=self.name, kind=self.kind, url=self.url, published=self.published
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class AddTopic(Command):
+    id: str
+    title: str
+
+    def problems(self) -> list[Problem]:
+        found: list[Problem] = []
+        _collect(found, "id", lambda: check_slug(self.id, "topic id"))
+        _collect(found, "title", lambda: _text(self.title, "title", limit=MAX_NAME))
+        return found
+
+    def event(self) -> ev.TopicRegistered:
+        return ev.TopicRegistered(topic=self.id, title=self.title)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AssertClaim(Command):
+    """Record one assertion; ``id`` None means an id derived from party, said date and text."""
+
+    party: str
+    topic: str
+    said_on: str
+    source: str
+    text: str
+    id: str | None = None
+    speaker: str | None = None
+    quote: str | None = None
+    via: tuple[str, ...] = ()
+    proposition: str | None = None
+    stance: str | None = None
+    responds_to: str | None = None
+    relation: str | None = None
+
+    def problems(self) -> list[Problem]:
+        found: list[Problem] = []
+        _collect(found, "id", lambda: _optional_slug(self.id, "claim id"))
+        _collect(found, "party", lambda: check_slug(self.party, "party"))
+        _collect(found, "topic", lambda: check_slug(self.topic, "topic"))
+        _collect(found, "said_on", lambda: parse_said_date(self.said_on))
+        _collect(found, "source", lambda: check_slug(self.source, "source"))
+        _collect(found, "text", lambda: _text(self.text, "text", limit=MAX_TEXT))
+        _collect(found, "speaker", lambda: _optional_slug(self.speaker, "speaker"))
+        _collect(found, "quote", lambda: _text(self.quote, "quote", limit=MAX_TEXT, required=False))
+        for index, relay in enumerate(self.via):
+            _collect(found, f"via[{index}]", lambda relay=relay: check_slug(relay, "via"))  # type: ignore[misc]
+        if (self.proposition is None) != (self.stance is None):
+            found.append(("stance", "proposition and stance go together"))
+        _collect(found, "proposition", lambda: _optional_slug(self.proposition, "proposition"))
+        _collect(found, "stance", lambda: _choice(self.stance, "stance", STANCES, required=False))
+        if (self.responds_to is None) != (self.relation is None):
+            found.append(("responds_to", "responds_to needs both a claim and a relation"))
+        _collect(found, "responds_to", lambda: _optional_slug(self.responds_to, "responds_to claim"))
+        _collect(found, "relation", lambda: _choice(self.relation, "relation", RELATIONS, required=False))
+        return found
+
+    def event(self, claim_id: str) -> ev.ClaimAsserted:
+        return ev.ClaimAsserted(
+            claim=claim_id,
+            party=self.party,
+            topic=self.topic,
+            said_on=self.said_on,
+            source=self.source,
+            text=self.text,
+            speaker=self.speaker,
+            quote=self.quote,
+            via=tuple(self.via),
+            proposition=self.proposition,
+            stance=self.stance,
+            responds_to=self.responds_to,
+            relation=self.relation,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetractClaim(Command):
+    claim: str
+    on: str
+    source: str | None = None
+    reason: str | None = None
+
+    def problems(self) -> list[Problem]:
+        found: list[Problem] = []
+        _collect(found, "claim", lambda: check_slug(self.claim, "claim"))
+        _collect(found, "on", lambda: parse_said_date(self.on))
+        _collect(found, "source", lambda: _optional_slug(self.source, "source"))
+        _collect(found, "reason", lambda: _text(self.reason, "reason", limit=MAX_TEXT, required=False))
+        return found
+
+    def event(self) -> ev.ClaimRetracted:
+        return ev.ClaimRetracted(claim=self.claim, on=self.on, source=self.source, reason=self.reason)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReaffirmClaim(Command):
+    claim: str
+    on: str
+    source: str
+
+    def problems(self) -> list[Problem]:
+        found: list[Problem] = []
+        _collect(found, "claim", lambda: check_slug(self.claim, "claim"))
+        _collect(found, "on", lambda: parse_said_date(self.on))
+        _collect(found, "source", lambda: check_slug(self.source, "source"))
+        return found
+
+    def event(self) -> ev.ClaimReaffirmed:
+        return ev.ClaimReaffirmed(claim=self.claim, on=self.on, source=self.source)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CorrectClaim(Command):
+    """Fix our own recording error in some of a claim's fields; the original stays in the log."""
+
+    claim: str
+    reason: str
+    changes: dict[str, Any] = field(default_factory=dict)
+
+    def problems(self) -> list[Problem]:
+        found: list[Problem] = []
+        _collect(found, "claim", lambda: check_slug(self.claim, "claim"))
+        _collect(found, "reason", lambda: _text(self.reason, "reason", limit=MAX_TEXT))
+        if not self.changes:
+            found.append(("changes", f"a correction changes at least one of {', '.join(CORRECTABLE_FIELDS)}"))
+        for name, value in self.changes.items():
+            if name not in CORRECTABLE_FIELDS:
+                found.append((name, f"cannot be corrected (only {', '.join(CORRECTABLE_FIELDS)})"))
+            elif name == "said_on":
+                _collect(found, name, lambda value=value: parse_said_date(value))  # type: ignore[misc]
+            elif name in ("speaker", "source"):
+                _collect(found, name, lambda value=value, name=name: check_slug(value, name))  # type: ignore[misc]
+            elif name == "via":
+                for index, relay in enumerate(value if isinstance(value, list | tuple) else [value]):
+                    _collect(found, f"via[{index}]", lambda relay=relay: check_slug(relay, "via"))  # type: ignore[misc]
+            else:
+                _collect(
+                    found,
+                    name,
+                    lambda value=value, name=name: _text(value, name, limit=MAX_TEXT, required=name == "text"),  # type: ignore[misc]
+                )
+        return found
+
+    def event(self) -> ev.ClaimCorrected:
+        changes = {k: list(v) if isinstance(v, tuple) else v for k, v in self.changes.items()}
+        return ev.ClaimCorrected(claim=self.claim, changes=changes, reason=self.reason)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordVerdict(Command):
+    claim: str
+    rating: str
+    by: str
+    url: str | None = None
+
+    def problems(self) -> list[Problem]:
+        found: list[Problem] = []
+        _collect(found, "claim", lambda: check_slug(self.claim, "claim"))
+        _collect(found, "rating", lambda: _text(self.rating, "rating", limit=MAX_NAME))
+        _collect(found, "by", lambda: check_slug(self.by, "by (a source id)"))
+        _collect(found, "url", lambda: _url(self.url))
+        return found
+
+    def event(self) -> ev.VerdictRecorded:
+        return ev.VerdictRecorded(claim=self.claim, rating=self.rating, by=self.by, url=self.url)

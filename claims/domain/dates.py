@@ -1,0 +1,110 @@
+"""Said dates of every precision, and the instants of the recording axis.
+
+News often gives only a month or a year. A said date keeps the precision it was given with
+(``2022``, ``2023-02``, ``2023-03-02`` or a date-time with offset) in every output, and compares by
+the last day of its period: by then it had surely been said.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from claims.domain.errors import ValidationError
+
+_YEAR = re.compile(r"^(\d{4})$")
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_DATETIME = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?(Z|z|[+-]\d{2}:\d{2})$"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SaidDate:
+    """A said date as written (``text``) and the ISO date its period ends on (``end``)."""
+
+    text: str
+    end: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def parse_said_date(value: object, *, allow_future: bool = False) -> SaidDate:
+    """Validate a said date of any accepted precision; raise ValidationError naming the problem."""
+    text = str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else None
+    if not text:
+        raise ValidationError(f"not a date: {value!r}")
+    end = _period_end(text)
+    if end is None:
+        raise ValidationError(f"not a date: {text}")
+    if not allow_future and end > today().isoformat() and period_start(text) > today().isoformat():
+        raise ValidationError(f"date is in the future: {text}")
+    return SaidDate(text, end)
+
+
+def _period_end(text: str) -> str | None:
+    try:
+        if m := _YEAR.match(text):
+            return date(int(m[1]), 12, 31).isoformat()
+        if m := _MONTH.match(text):
+            year, month = int(m[1]), int(m[2])
+            return date(year, month, calendar.monthrange(year, month)[1]).isoformat()
+        if m := _DAY.match(text):
+            return date(int(m[1]), int(m[2]), int(m[3])).isoformat()
+        if m := _DATETIME.match(text):
+            datetime.fromisoformat(text.replace("z", "Z").replace("t", "T"))
+            return date(int(m[1]), int(m[2]), int(m[3])).isoformat()
+    except ValueError:
+        return None
+    return None
+
+
+def period_start(text: str) -> str:
+    """The first day of the period, so that a month that has begun is not 'in the future'."""
+    if _YEAR.match(text):
+        return f"{text}-01-01"
+    if _MONTH.match(text):
+        return f"{text}-01"
+    return text[:10]
+
+
+def today() -> date:
+    """Today, generously: the later of the local and the UTC calendar date."""
+    return max(date.today(), datetime.now(UTC).date())
+
+
+def utc_now() -> str:
+    """The current instant in the log's recorded_at form."""
+    return format_instant(datetime.now(UTC))
+
+
+def format_instant(moment: datetime) -> str:
+    """RFC 3339 UTC with microseconds and ``Z``: the one form recorded_at is stored, hashed and compared in."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_known_at(value: str) -> str:
+    """Turn ``--known-at`` (RFC 3339, or a bare date meaning the end of that day, UTC) into recorded_at form."""
+    text = value.strip()
+    if _DAY.match(text):
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            raise ValidationError(f"not a date: {text}") from None
+        return f"{day.isoformat()}T23:59:59.999999Z"
+    try:
+        moment = datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        raise ValidationError(f"not an RFC 3339 timestamp or date: {text}") from None
+    if moment.tzinfo is None:
+        raise ValidationError(f"timestamp needs an offset or Z: {text}")
+    return format_instant(moment)
+
+
+def parse_as_of(value: str) -> str:
+    """Turn ``--as-of`` into the ISO date answers are computed for (a partial date counts from its end)."""
+    return parse_said_date(value, allow_future=True).end

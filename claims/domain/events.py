@@ -1,0 +1,204 @@
+"""The events of the log: explicit type names and schema versions, never a Python import path.
+
+Events are plain frozen dataclasses named in the past tense. Their stored form is ``(type,
+schema_version, payload)``; ``from_stored`` reads any recorded version of a type by passing its
+payload through the upcasters registered for it, so an event written years ago still reads after
+its shape has changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, ClassVar
+
+Payload = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """Base of every event: knows its type name, schema version, stream and said time."""
+
+    TYPE: ClassVar[str] = ""
+    SCHEMA_VERSION: ClassVar[int] = 1
+
+    @property
+    def stream_id(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def said_at(self) -> str | None:
+        """The said/occurred time this event carries into the log, if any."""
+        return None
+
+    def payload(self) -> Payload:
+        data = asdict(self)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PartyRegistered(Event):
+    TYPE: ClassVar[str] = "PartyRegistered"
+    party: str
+    name: str
+    kind: str
+
+    @property
+    def stream_id(self) -> str:
+        return f"party:{self.party}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SpeakerRegistered(Event):
+    TYPE: ClassVar[str] = "SpeakerRegistered"
+    speaker: str
+    name: str
+    party: str
+    role: str | None = None
+
+    @property
+    def stream_id(self) -> str:
+        return f"speaker:{self.speaker}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SourceRegistered(Event):
+    TYPE: ClassVar[str] = "SourceRegistered"
+    source: str
+    name: str
+    kind: str | None = None
+    url: str | None = None
+    published: str | None = None
+
+    @property
+    def stream_id(self) -> str:
+        return f"source:{self.source}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TopicRegistered(Event):
+    TYPE: ClassVar[str] = "TopicRegistered"
+    topic: str
+    title: str
+
+    @property
+    def stream_id(self) -> str:
+        return f"topic:{self.topic}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClaimEvent(Event):
+    """An event in a claim's own stream."""
+
+    claim: str
+
+    @property
+    def stream_id(self) -> str:
+        return f"claim:{self.claim}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClaimAsserted(ClaimEvent):
+    TYPE: ClassVar[str] = "ClaimAsserted"
+    party: str
+    topic: str
+    said_on: str
+    source: str
+    text: str
+    speaker: str | None = None
+    quote: str | None = None
+    via: tuple[str, ...] = field(default_factory=tuple)
+    proposition: str | None = None
+    stance: str | None = None
+    responds_to: str | None = None
+    relation: str | None = None
+
+    @property
+    def said_at(self) -> str | None:
+        return self.said_on
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClaimReaffirmed(ClaimEvent):
+    TYPE: ClassVar[str] = "ClaimReaffirmed"
+    on: str
+    source: str
+
+    @property
+    def said_at(self) -> str | None:
+        return self.on
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClaimRetracted(ClaimEvent):
+    TYPE: ClassVar[str] = "ClaimRetracted"
+    on: str
+    source: str | None = None
+    reason: str | None = None
+
+    @property
+    def said_at(self) -> str | None:
+        return self.on
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClaimCorrected(ClaimEvent):
+    """Our own recording error fixed; ``changes`` holds only the corrected fields."""
+
+    TYPE: ClassVar[str] = "ClaimCorrected"
+    changes: dict[str, Any] = field(default_factory=dict)
+    reason: str
+
+    def payload(self) -> Payload:
+        changes = {k: list(v) if isinstance(v, tuple) else v for k, v in self.changes.items()}
+        return {"claim": self.claim, "changes": changes, "reason": self.reason}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VerdictRecorded(ClaimEvent):
+    """A fact-check rating of a claim by a reviewer who is a registered source."""
+
+    TYPE: ClassVar[str] = "VerdictRecorded"
+    rating: str
+    by: str
+    url: str | None = None
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.TYPE: cls
+    for cls in (
+        PartyRegistered,
+        SpeakerRegistered,
+        SourceRegistered,
+        TopicRegistered,
+        ClaimAsserted,
+        ClaimReaffirmed,
+        ClaimRetracted,
+        ClaimCorrected,
+        VerdictRecorded,
+    )
+}
+
+Upcaster = Callable[[Payload], Payload]
+# (type, version) -> function turning a payload of that version into one of version + 1.
+UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+
+
+def upcast(type_name: str, version: int, payload: Payload) -> Payload:
+    """Bring a stored payload up to the current schema version of its type."""
+    current = EVENT_TYPES[type_name].SCHEMA_VERSION
+    while version < current:
+        payload = UPCASTERS[(type_name, version)](payload)
+        version += 1
+    return payload
+
+
+def from_stored(type_name: str, version: int, payload: Payload) -> Event:
+    """Rebuild the event object from its stored type, schema version and payload."""
+    cls = EVENT_TYPES.get(type_name)
+    if cls is None:
+        raise ValueError(f"unknown event type: {type_name}")
+    data = upcast(type_name, version, dict(payload))
+    known = {f.name for f in fields(cls)}
+    kwargs = {k: tuple(v) if k == "via" and isinstance(v, list) else v for k, v in data.items() if k in known}
+    return cls(**kwargs)

@@ -1,0 +1,30 @@
+"""Identifiers: lowercase slugs everywhere, and ids derived from content so re-imports stay idempotent."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from claims.domain.errors import ValidationError
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+MAX_ID_LENGTH = 120
+
+
+def check_slug(value: object, what: str = "id") -> str:
+    """Return ``value`` when it is a lowercase slug, else raise ValidationError."""
+    if not isinstance(value, str) or not SLUG.match(value) or len(value) > MAX_ID_LENGTH:
+        shown = value if isinstance(value, str) and len(value) <= 60 else f"{str(value)[:60]}…"
+        raise ValidationError(
+            f"{what} must be a lowercase slug ([a-z0-9][a-z0-9-]*, at most {MAX_ID_LENGTH}): {shown!r}"
+        )
+    return value
+
+
+def derive_claim_id(party: str, said_on: str, text: str) -> str:
+    """A stable id from the party, said date and text: the same claim imported twice gets the same id."""
+    digest = hashlib.sha256(f"{party}\x1f{said_on}\x1f{text}".encode()).hexdigest()[:10]
+    words = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-").split("-")
+    gist = "-".join(w for w in words[:6] if w)[:48].strip("-")
+    day = re.sub(r"[^0-9]+", "-", said_on[:10]).strip("-")
+    return "-".join(part for part in (party, day, gist, digest) if part)

@@ -1,0 +1,1 @@
+"""Claims documents in; audit trails, PROV-JSON and ClaimReview out."""

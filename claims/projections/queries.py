@@ -1,0 +1,207 @@
+"""Read models: narratives, comparisons, timelines and claim views, answered from the projections.
+
+Every question takes the two times of SPEC section 3: ``as_of`` (an ISO date on the world's axis;
+None means now, with every recorded retraction counted) and ``known_at`` (a log position on the
+database's axis; None means everything recorded). Each is one indexed query over interval columns.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Select, and_, exists, literal, or_, select, union_all
+
+from claims.projections.tables import claim_acts, claim_periods, claim_versions, verdicts
+
+v, p = claim_versions, claim_periods
+
+
+@dataclass(frozen=True, slots=True)
+class Times:
+    """The two times of a question: said-time date and recorded-time position."""
+
+    as_of: str | None = None
+    known_at: int | None = None
+
+
+def _recorded(table: Any, known_at: int | None) -> ColumnElement[bool]:
+    if known_at is None:
+        return table.c.rec_to.is_(None)
+    return and_(table.c.rec_from <= known_at, or_(table.c.rec_to.is_(None), table.c.rec_to > known_at))
+
+
+def _stands(times: Times) -> ColumnElement[bool]:
+    """EXISTS a standing period of the outer claim at both times."""
+    if times.as_of is None:
+        valid = p.c.valid_to.is_(None)
+    else:
+        valid = and_(p.c.valid_from <= times.as_of, or_(p.c.valid_to.is_(None), p.c.valid_to > times.as_of))
+    return exists().where(p.c.claim_id == v.c.claim_id, _recorded(p, times.known_at), valid)
+
+
+def claim_view(row: Any, standing: bool) -> dict[str, Any]:
+    """A claim as every output shows it (SPEC section 4's keys and a few more)."""
+    return {
+        "id": row.claim_id,
+        "party": row.party,
+        "speaker": row.speaker,
+        "topic": row.topic,
+        "said_on": row.said_on,
+        "text": row.text,
+        "quote": row.quote,
+        "source": row.source,
+        "via": json.loads(row.via),
+        "proposition": row.proposition,
+        "stance": row.stance,
+        "responds_to": {"claim": row.responds_to, "relation": row.relation} if row.responds_to else None,
+        "status": "standing" if standing else "retracted",
+        "corrected": row.rec_from != row.asserted_at,
+    }
+
+
+def _claims_query(times: Times) -> Select[Any]:
+    return select(v, _stands(times).label("standing")).where(_recorded(v, times.known_at))
+
+
+def _ordered(query: Select[Any]) -> Select[Any]:
+    return query.order_by(v.c.topic, v.c.said_end, v.c.said_on, v.c.asserted_at)
+
+
+def narrative(
+    connection: Connection, parties: Sequence[str], times: Times, topic: str | None = None
+) -> list[dict[str, Any]]:
+    """The standing claims of ``parties`` at both times, by topic in said order."""
+    query = _claims_query(times).where(v.c.party.in_(list(parties)), _stands(times))
+    if topic is not None:
+        query = query.where(v.c.topic == topic)
+    return [claim_view(row, True) for row in connection.execute(_ordered(query))]
+
+
+def list_claims(
+    connection: Connection,
+    times: Times,
+    *,
+    party: str | None = None,
+    topic: str | None = None,
+    status: str | None = None,
+) -> list[dict[str, Any]]:
+    """Every claim recorded at ``known_at``, with its status at ``as_of``; optionally filtered."""
+    query = _claims_query(times)
+    if party is not None:
+        query = query.where(v.c.party == party)
+    if topic is not None:
+        query = query.where(v.c.topic == topic)
+    if status == "standing":
+        query = query.where(_stands(times))
+    elif status == "retracted":
+        query = query.where(~_stands(times))
+    return [claim_view(row, row.standing) for row in connection.execute(_ordered(query))]
+
+
+def claim(connection: Connection, claim_id: str, times: Times) -> dict[str, Any] | None:
+    """One claim as it stands at both times, or None when it was not recorded by ``known_at``."""
+    row = connection.execute(_claims_query(times).where(v.c.claim_id == claim_id)).first()
+    return None if row is None else claim_view(row, row.standing)
+
+
+def contradictions(claims: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Propositions on which the given claims take both stances, held by at least two parties."""
+    by_proposition: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    for item in claims:
+        if item["proposition"]:
+            by_proposition[item["proposition"]][item["stance"]].append(item)
+    found = []
+    for proposition in sorted(by_proposition):
+        sides = by_proposition[proposition]
+        affirming = {c["party"] for c in sides["affirms"]}
+        denying = {c["party"] for c in sides["denies"]}
+        if any(a != d for a in affirming for d in denying):
+            found.append(
+                {
+                    "proposition": proposition,
+                    "affirms": [c["id"] for c in sides["affirms"]],
+                    "denies": [c["id"] for c in sides["denies"]],
+                }
+            )
+    return found
+
+
+def self_contradictions(claims: Iterable[dict[str, Any]]) -> dict[str, set[str]]:
+    """For each party, the propositions it both affirms and denies among ``claims``."""
+    stances: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for item in claims:
+        if item["proposition"]:
+            stances[(item["party"], item["proposition"])].add(item["stance"])
+    found: dict[str, set[str]] = defaultdict(set)
+    for (party, proposition), held in stances.items():
+        if len(held) == 2:
+            found[party].add(proposition)
+    return dict(found)
+
+
+def compare(connection: Connection, parties: Sequence[str], times: Times, topic: str | None = None) -> dict[str, Any]:
+    """Competing narratives side by side, with the contradictions between the parties."""
+    claims = narrative(connection, parties, times, topic)
+    return {"parties": list(parties), "claims": claims, "contradictions": contradictions(claims)}
+
+
+def timeline(
+    connection: Connection, times: Times, *, topic: str | None = None, party: str | None = None
+) -> list[dict[str, Any]]:
+    """Every assertion, reaffirmation and retraction recorded at ``known_at``, in said-time order."""
+    a = claim_acts
+    assertions = select(
+        v.c.said_on.label("said_on"),
+        v.c.asserted_at.label("position"),
+        v.c.claim_id,
+        v.c.party,
+        v.c.topic,
+        v.c.source.label("source"),
+        literal("asserted").label("kind"),
+    ).where(_recorded(v, times.known_at))
+    acts = (
+        select(
+            a.c.on_date.label("said_on"),
+            a.c.position,
+            v.c.claim_id,
+            v.c.party,
+            v.c.topic,
+            a.c.source.label("source"),
+            a.c.kind.label("kind"),
+        )
+        .join(v, v.c.claim_id == a.c.claim_id)
+        .where(_recorded(v, times.known_at))
+    )
+    if times.known_at is not None:
+        acts = acts.where(a.c.position <= times.known_at)
+    for column, value in ((v.c.topic, topic), (v.c.party, party)):
+        if value is not None:
+            assertions = assertions.where(column == value)
+            acts = acts.where(column == value)
+    combined = union_all(assertions, acts).subquery()
+    rows = connection.execute(select(combined).order_by(combined.c.said_on, combined.c.position))
+    return [
+        {
+            "said_on": row.said_on,
+            "kind": row.kind,
+            "party": row.party,
+            "claim": row.claim_id,
+            "topic": row.topic,
+            "source": row.source,
+            "position": row.position,
+        }
+        for row in rows
+    ]
+
+
+def claim_verdicts(connection: Connection, claim_id: str, known_at: int | None = None) -> list[dict[str, Any]]:
+    query = select(verdicts).where(verdicts.c.claim_id == claim_id).order_by(verdicts.c.position)
+    if known_at is not None:
+        query = query.where(verdicts.c.position <= known_at)
+    return [
+        {"rating": r.rating, "by": r.by_source, "url": r.url, "position": r.position} for r in connection.execute(query)
+    ]

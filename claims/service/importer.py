@@ -1,0 +1,120 @@
+"""Importing a claims document: validate it whole against itself and the database, then apply it
+in one transaction. A document with any problem is rejected whole; one already imported adds nothing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+from claims.domain import commands as cmd
+from claims.domain.errors import ClaimsError, DocumentError
+from claims.domain.ids import SLUG
+from claims.io.document import Document, claim_id_of, read_document
+from claims.projections import lookups
+from claims.service import handlers
+from claims.service.uow import UnitOfWork
+
+
+@dataclass
+class ImportReport:
+    """What an import recorded and what it skipped as already recorded, by kind."""
+
+    recorded: Counter[str] = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)
+    events: int = 0
+
+    @property
+    def nothing_new(self) -> bool:
+        return self.events == 0
+
+
+_KINDS: dict[type[Any], str] = {
+    cmd.AddParty: "party",
+    cmd.AddSpeaker: "speaker",
+    cmd.AddSource: "source",
+    cmd.AddTopic: "topic",
+    cmd.AssertClaim: "claim",
+    cmd.RetractClaim: "retraction",
+    cmd.ReaffirmClaim: "reaffirmation",
+    cmd.CorrectClaim: "correction",
+    cmd.RecordVerdict: "verdict",
+}
+
+
+def import_data(engine: Engine, data: Any, *, recorded_by: str, name: str = "document") -> ImportReport:
+    """Validate and apply one parsed document; raises DocumentError listing every problem."""
+    document = read_document(data)
+    with engine.connect() as connection:
+        document.problems.extend(_unresolved(connection, document))
+    if document.problems:
+        count = len(document.problems)
+        raise DocumentError(f"{name}: invalid claims document ({count} problem{'s' * (count != 1)})", document.problems)
+    report = ImportReport()
+    with UnitOfWork(engine, recorded_by) as uow:
+        for entry in document.entries:
+            kind = _KINDS[type(entry.command)]
+            try:
+                outcome = _apply(uow, entry.command)
+            except ClaimsError as error:
+                summary = f"{name}: invalid claims document (1 problem)"
+                raise DocumentError(summary, [f"{entry.path}: {error}"]) from None
+            (report.recorded if outcome.recorded else report.skipped)[kind] += 1
+        report.events = len(uow.appended)
+        uow.commit()
+    return report
+
+
+def _apply(uow: UnitOfWork, command: cmd.Command) -> handlers.Outcome:
+    if isinstance(command, cmd.AssertClaim):
+        return handlers.assert_claim(uow, command)
+    if isinstance(command, cmd.AddParty | cmd.AddSpeaker | cmd.AddSource | cmd.AddTopic):
+        return handlers.register(uow, command)
+    assert isinstance(command, handlers.LifecycleCommand)
+    return handlers.lifecycle(uow, command)
+
+
+def _unresolved(connection: Connection, document: Document) -> list[str]:
+    """Every reference that resolves neither inside the document nor in the database."""
+    declared: dict[str, set[str]] = {kind: set() for kind in ("party", "speaker", "source", "topic")}
+    wanted: list[tuple[str, str, str]] = []  # (kind, id, path)
+    for entry in document.entries:
+        c, path = entry.command, entry.path
+        if isinstance(c, cmd.AddParty | cmd.AddSpeaker | cmd.AddSource | cmd.AddTopic):
+            declared[_KINDS[type(c)]].add(c.id)
+        if isinstance(c, cmd.AddSpeaker):
+            wanted.append(("party", c.party, f"{path}.party"))
+        elif isinstance(c, cmd.AssertClaim):
+            wanted += [("party", c.party, f"{path}.party"), ("topic", c.topic, f"{path}.topic")]
+            wanted.append(("source", c.source, f"{path}.source"))
+            wanted += [("source", relay, f"{path}.via[{i}]") for i, relay in enumerate(c.via)]
+            if c.speaker:
+                wanted.append(("speaker", c.speaker, f"{path}.speaker"))
+            if c.responds_to:
+                wanted.append(("claim", c.responds_to, f"{path}.responds_to"))
+        elif isinstance(c, cmd.RetractClaim | cmd.ReaffirmClaim | cmd.CorrectClaim | cmd.RecordVerdict):
+            wanted.append(("claim", c.claim, f"{path}.claim"))
+            if isinstance(c, cmd.RetractClaim | cmd.ReaffirmClaim) and c.source:
+                wanted.append(("source", c.source, f"{path}.source"))
+            if isinstance(c, cmd.RecordVerdict):
+                wanted.append(("source", c.by, f"{path}.by"))
+            if isinstance(c, cmd.CorrectClaim):
+                for name in ("speaker", "source"):
+                    if name in c.changes:
+                        wanted.append((name, c.changes[name], f"{path}.{name}"))
+                wanted += [("source", r, f"{path}.via[{i}]") for i, r in enumerate(c.changes.get("via") or [])]
+    declared["claim"] = set(document.claim_ids())
+    resolved = {kind: set(ids) for kind, ids in declared.items()}
+    for kind, ids in resolved.items():
+        ids |= lookups.known_ids(connection, kind, {i for k, i, _ in wanted if k == kind and i not in ids})
+    return [
+        f"{path}: unknown {kind}: {ident}"
+        for kind, ident, path in wanted
+        if isinstance(ident, str) and SLUG.match(ident) and ident not in resolved[kind]
+    ]
+
+
+__all__ = ["ImportReport", "claim_id_of", "import_data"]

@@ -1,0 +1,1 @@
+"""The event log: its table, appends with expected versions, reads, and the hash chain."""

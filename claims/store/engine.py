@@ -1,0 +1,81 @@
+"""Connecting to a backend: URL resolution, engine set-up and the write lock.
+
+SQLite writes start with ``BEGIN IMMEDIATE`` and PostgreSQL writes take a transaction-scoped
+advisory lock, so appends are serialised: the chain never forks and positions become visible in
+commit order, with no gap a reader following the log could skip.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from claims.domain.errors import ValidationError
+
+DEFAULT_DATABASE = "claims.db"
+URL_ENVIRONMENT = "CLAIMS_DATABASE_URL"
+# Any constant works; it names the lock every writer of the log takes on PostgreSQL.
+_ADVISORY_LOCK_KEY = 0x0C1A1135
+_WRITE = "claims_write"
+
+
+def resolve_url(db: str | None) -> str:
+    """``--db`` or ``CLAIMS_DATABASE_URL`` or ``claims.db``; a plain path means an SQLite file."""
+    value = db or os.environ.get(URL_ENVIRONMENT) or DEFAULT_DATABASE
+    if "://" in value:
+        return value
+    return f"sqlite:///{Path(value).expanduser().resolve()}"
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def open_engine(url: str) -> Engine:
+    """An engine for ``url`` with the settings claims relies on for each backend."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ValidationError(f"not a database URL: {url}") from None
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(url)
+    if parsed.get_backend_name() == "postgresql":
+        return create_engine(url, pool_pre_ping=False)
+    raise ValidationError(f"unsupported database (use an SQLite path or postgresql+psycopg://): {url}")
+
+
+def _sqlite_engine(url: str) -> Engine:
+    database = make_url(url).database
+    if database and database != ":memory:" and not Path(database).parent.is_dir():
+        raise ValidationError(f"no such directory for the database: {Path(database).parent}")
+    engine = create_engine(url, connect_args={"timeout": 60})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's begin event emit BEGIN itself, so writers can ask for IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        mode = "IMMEDIATE" if connection.get_execution_options().get(_WRITE) else "DEFERRED"
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+def begin_write(engine: Engine) -> Connection:
+    """A connection inside a transaction that holds the log's write lock until commit or rollback."""
+    connection = engine.connect().execution_options(**{_WRITE: True})
+    connection.begin()
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY})
+    return connection

@@ -1,0 +1,200 @@
+"""Appending to and reading from the event log.
+
+An append names, for every event, the version its stream is expected to be at; a stale
+expectation is a ConflictError. Appends run under the write lock (see ``engine.begin_write``), so
+the head read here is the head the new events extend.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select
+
+from claims.domain.dates import utc_now
+from claims.domain.errors import ConflictError, ValidationError
+from claims.domain.events import Event, Payload, from_stored
+from claims.store.hashing import GENESIS, canonical_json, line_hash
+from claims.store.schema import events
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """An event to append, with the version its stream must be at before it (0: a new stream)."""
+
+    event: Event
+    expected_version: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """One line of the log exactly as stored and hashed."""
+
+    position: int
+    event_id: str
+    stream_id: str
+    stream_version: int
+    type: str
+    schema_version: int
+    said_at: str | None
+    recorded_at: str
+    recorded_by: str
+    payload: Payload
+    prev_hash: str
+    hash: str
+
+    def line(self) -> dict[str, Any]:
+        """The JSONL export object of this event (SPEC section 6)."""
+        return {
+            "position": self.position,
+            "event_id": self.event_id,
+            "stream_id": self.stream_id,
+            "stream_version": self.stream_version,
+            "type": self.type,
+            "schema_version": self.schema_version,
+            "said_at": self.said_at,
+            "recorded_at": self.recorded_at,
+            "recorded_by": self.recorded_by,
+            "payload": self.payload,
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
+        }
+
+    def event(self) -> Event:
+        """The domain event, upcast to its type's current schema version."""
+        return from_stored(self.type, self.schema_version, self.payload)
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    position: int
+    hash: str
+    recorded_at: str
+
+
+def head(connection: Connection) -> Head:
+    """The last event's position, hash and recorded time (position 0 and the genesis hash when empty)."""
+    row = connection.execute(
+        select(events.c.position, events.c.hash, events.c.recorded_at).order_by(events.c.position.desc()).limit(1)
+    ).first()
+    if row is None:
+        return Head(0, GENESIS, "")
+    return Head(row.position, row.hash, row.recorded_at)
+
+
+def stream_version(connection: Connection, stream_id: str) -> int:
+    """How many events the stream holds (0 when it does not exist)."""
+    value = connection.execute(
+        select(func.max(events.c.stream_version)).where(events.c.stream_id == stream_id)
+    ).scalar()
+    return int(value or 0)
+
+
+def append(connection: Connection, pending: Sequence[Pending], recorded_by: str) -> list[StoredEvent]:
+    """Append events after checking each stream's expected version; returns them as stored."""
+    if not pending:
+        return []
+    last = head(connection)
+    recorded_at = max(utc_now(), last.recorded_at)
+    versions: dict[str, int] = {}
+    stored: list[StoredEvent] = []
+    prev_hash, position = last.hash, last.position
+    for item in pending:
+        stream = item.event.stream_id
+        if stream not in versions:
+            versions[stream] = stream_version(connection, stream)
+        if versions[stream] != item.expected_version:
+            raise ConflictError(
+                f"{stream} is at version {versions[stream]}, not {item.expected_version}: it changed since it was read"
+            )
+        versions[stream] += 1
+        position += 1
+        record = _record(item.event, position, versions[stream], recorded_at, recorded_by, prev_hash)
+        stored.append(record)
+        prev_hash = record.hash
+    connection.execute(insert(events), [_row(e) for e in stored])
+    return stored
+
+
+def _record(
+    event: Event, position: int, version: int, recorded_at: str, recorded_by: str, prev_hash: str
+) -> StoredEvent:
+    payload = event.payload()
+    line: dict[str, Any] = {
+        "position": position,
+        "event_id": str(uuid.uuid4()),
+        "stream_id": event.stream_id,
+        "stream_version": version,
+        "type": event.TYPE,
+        "schema_version": event.SCHEMA_VERSION,
+        "said_at": event.said_at,
+        "recorded_at": recorded_at,
+        "recorded_by": recorded_by,
+        "payload": payload,
+        "prev_hash": prev_hash,
+    }
+    try:
+        line["hash"] = line_hash(line)
+    except UnicodeEncodeError:
+        raise ValidationError("text is not valid Unicode (a lone surrogate)") from None
+    return StoredEvent(**line)
+
+
+def _row(stored: StoredEvent) -> dict[str, Any]:
+    row = stored.line()
+    row["payload"] = canonical_json(stored.payload)
+    return row
+
+
+def _from_row(row: Any) -> StoredEvent:
+    return StoredEvent(
+        position=row.position,
+        event_id=row.event_id,
+        stream_id=row.stream_id,
+        stream_version=row.stream_version,
+        type=row.type,
+        schema_version=row.schema_version,
+        said_at=row.said_at,
+        recorded_at=row.recorded_at,
+        recorded_by=row.recorded_by,
+        payload=json.loads(row.payload),
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+    )
+
+
+def read(
+    connection: Connection, *, since: int = 0, limit: int | None = None, batch: int = 5000
+) -> Iterator[StoredEvent]:
+    """Events after position ``since``, in position order, fetched in batches (memory stays flat)."""
+    remaining = limit
+    while remaining is None or remaining > 0:
+        size = batch if remaining is None else min(batch, remaining)
+        rows = connection.execute(
+            select(events).where(events.c.position > since).order_by(events.c.position).limit(size)
+        ).all()
+        for row in rows:
+            yield _from_row(row)
+        if len(rows) < size:
+            return
+        since = rows[-1].position
+        if remaining is not None:
+            remaining -= len(rows)
+
+
+def read_stream(connection: Connection, stream_id: str) -> list[StoredEvent]:
+    """Every event of one stream, in version order."""
+    rows = connection.execute(
+        select(events).where(events.c.stream_id == stream_id).order_by(events.c.stream_version)
+    ).all()
+    return [_from_row(row) for row in rows]
+
+
+def position_at(connection: Connection, recorded_at: str) -> int:
+    """The last position recorded at or before ``recorded_at`` (0 when none was)."""
+    value = connection.execute(select(func.max(events.c.position)).where(events.c.recorded_at <= recorded_at)).scalar()
+    return int(value or 0)
