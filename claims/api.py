@@ -127,11 +127,13 @@ class Tracker:
         return self._write(lambda uow: handlers.register(uow, cmd.AddTopic(id=id, title=title)))
 
     def add_claim(self, **fields: Any) -> Outcome:
-        """Assert a claim (fields as ``claims add`` takes them); an explicit id already taken is refused."""
+        """Assert a claim (fields as ``claims add`` takes them); an explicit id already taken is refused,
+        the same claim again without an id is skipped."""
         if "via" in fields:
             fields["via"] = tuple(fields["via"] or ())
         command = cmd.AssertClaim(**fields)
-        return self._write(lambda uow: handlers.assert_claim(uow, command, existing_id_is_error=True))
+        explicit = command.id is not None
+        return self._write(lambda uow: handlers.assert_claim(uow, command, existing_id_is_error=explicit))
 
     def retract(self, claim: str, *, on: str, source: str | None = None, reason: str | None = None) -> Outcome:
         command = cmd.RetractClaim(claim=claim, on=on, source=source, reason=reason)
@@ -230,6 +232,28 @@ class Tracker:
             self._require(connection, "topic", topic)
             times = self.times(connection, None, known_at)
             return queries.timeline(connection, times, topic=topic, party=party)
+
+    def changes(self, party: str, *, since: str, until: str) -> dict[str, Any]:
+        """What ``party``'s narrative gained and lost between two said dates, and which of its
+        claims we corrected in our record between those dates (recorded time)."""
+        start, end = parse_as_of(since), parse_as_of(until)
+        if start > end:
+            raise ValidationError(f"--from {since} is after --to {until}")
+        with self._read() as connection:
+            self._require(connection, "party", party)
+            before = {c["id"]: c for c in queries.narrative(connection, [party], Times(as_of=start))}
+            after = {c["id"]: c for c in queries.narrative(connection, [party], Times(as_of=end))}
+            first = eventlog.position_at(connection, parse_known_at(start))
+            last = eventlog.position_at(connection, parse_known_at(end))
+            corrected = queries.corrections_between(connection, party, first, last)
+        return {
+            "party": party,
+            "from": since,
+            "to": until,
+            "gained": [claim for key, claim in after.items() if key not in before],
+            "lost": [claim for key, claim in before.items() if key not in after],
+            "corrected": corrected,
+        }
 
     def list_claims(
         self,

@@ -109,6 +109,36 @@ def timeline(topic: str | None, party: str | None, known_at: str | None, fmt: st
     render(fmt, entries, ("said_on", "kind", "party", "claim", "topic", "source"), empty="no entries")
 
 
+@click.command()
+@click.argument("party")
+@click.option("--from", "since", required=True, metavar="DATE", help="Start of the span (said time).")
+@click.option("--to", "until", required=True, metavar="DATE", help="End of the span (said time).")
+@format_option
+def changes(party: str, since: str, until: str, fmt: str | None) -> None:
+    """What PARTY's narrative gained, lost or had corrected between two dates.
+
+    Gained and lost compare the narrative as of --from with the narrative as of --to; corrected
+    lists the party's claims whose record we corrected between those dates.
+
+    \b
+    Example:
+      claims changes china --from 2023-02-01 --to 2023-04-30
+    """
+    result = tracker().changes(party, since=since, until=until)
+    rows = [
+        {**claim, "change": change}
+        for change in ("gained", "lost", "corrected")
+        for claim in _with_chain(result[change])
+    ]
+    render(
+        fmt,
+        rows,
+        ("change", "topic", "said_on", "id", "text"),
+        json_data=result,
+        empty=f"{party}'s narrative did not change between {since} and {until}",
+    )
+
+
 @click.command("list")
 @click.option("--party", help="Only this party.")
 @click.option("--topic", help="Only this topic.")
@@ -225,5 +255,5 @@ def log(since: int, limit: int | None, fmt: str | None) -> None:
 
 
 def register(group: click.Group) -> None:
-    for command in (narrative, compare, timeline, list_, show, log):
+    for command in (narrative, compare, timeline, changes, list_, show, log):
         group.add_command(command)
