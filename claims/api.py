@@ -153,14 +153,16 @@ class Tracker:
         command = cmd.RecordVerdict(claim=claim, rating=rating, by=by, url=url)
         return self._write(lambda uow: handlers.lifecycle(uow, command))
 
-    def import_text(self, text: str, *, name: str = "document") -> ImportReport:
+    def import_text(
+        self, text: str, *, name: str = "document", progress: Callable[[int, int], None] | None = None
+    ) -> ImportReport:
         """Import one claims document given as YAML or JSON text."""
         data = load_text(text, name=name)
         with self.engine.connect() as connection:
             self._require_schema(connection)
-        return import_data(self.engine, data, recorded_by=self.user, name=name)
+        return import_data(self.engine, data, recorded_by=self.user, name=name, progress=progress)
 
-    def import_file(self, path: str | Path) -> ImportReport:
+    def import_file(self, path: str | Path, progress: Callable[[int, int], None] | None = None) -> ImportReport:
         """Import one claims document from a file."""
         file = Path(path)
         try:
@@ -171,7 +173,7 @@ class Tracker:
             raise ValidationError(f"{file}: not UTF-8 text") from None
         except OSError as error:
             raise ValidationError(f"{file}: cannot read: {error.strerror or error}") from None
-        return self.import_text(text, name=str(file))
+        return self.import_text(text, name=str(file), progress=progress)
 
     # -- reads ---------------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 import click
 
@@ -170,8 +171,14 @@ def import_(files: tuple[str, ...]) -> None:
       cat story.json | claims import -
     """
     for name in files:
-        report = tracker().import_text(sys.stdin.read(), name="<stdin>") if name == "-" else tracker().import_file(name)
         label = "<stdin>" if name == "-" else name
+        progress = _progress_line(label)
+        if name == "-":
+            report = tracker().import_text(sys.stdin.read(), name=label, progress=progress)
+        else:
+            report = tracker().import_file(name, progress=progress)
+        if progress:
+            click.echo(err=True)
         if report.nothing_new:
             message(f"{label}: already imported; nothing added")
             continue
@@ -179,6 +186,17 @@ def import_(files: tuple[str, ...]) -> None:
         skipped = sum(report.skipped.values())
         note = f", {skipped} already recorded" if skipped else ""
         message(f"{label}: recorded {', '.join(parts)} ({report.events} events{note})")
+
+
+def _progress_line(label: str) -> Callable[[int, int], None] | None:
+    """A progress callback writing one updating line on a terminal; None when stderr is piped."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        click.echo(f"\r{label}: {done}/{total} entries", nl=False, err=True)
+
+    return show
 
 
 def _count(count: int, kind: str) -> str:

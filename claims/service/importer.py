@@ -5,6 +5,7 @@ in one transaction. A document with any problem is rejected whole; one already i
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,8 +46,18 @@ _KINDS: dict[type[Any], str] = {
 }
 
 
-def import_data(engine: Engine, data: Any, *, recorded_by: str, name: str = "document") -> ImportReport:
-    """Validate and apply one parsed document; raises DocumentError listing every problem."""
+def import_data(
+    engine: Engine,
+    data: Any,
+    *,
+    recorded_by: str,
+    name: str = "document",
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportReport:
+    """Validate and apply one parsed document; raises DocumentError listing every problem.
+
+    ``progress(done, total)`` is called as entries are applied, for a terminal's progress line.
+    """
     document = read_document(data)
     with engine.connect() as connection:
         document.problems.extend(_unresolved(connection, document))
@@ -55,7 +66,10 @@ def import_data(engine: Engine, data: Any, *, recorded_by: str, name: str = "doc
         raise DocumentError(f"{name}: invalid claims document ({count} problem{'s' * (count != 1)})", document.problems)
     report = ImportReport()
     with UnitOfWork(engine, recorded_by) as uow:
-        for entry in document.entries:
+        total = len(document.entries)
+        for done, entry in enumerate(document.entries, start=1):
+            if progress and (done % 500 == 0 or done == total):
+                progress(done, total)
             kind = _KINDS[type(entry.command)]
             try:
                 outcome = _apply(uow, entry.command)
