@@ -71,9 +71,14 @@ def render(
     columns: Sequence[str],
     *,
     json_data: Any = None,
+    table_columns: Sequence[str] | None = None,
     empty: str = "nothing to show",
 ) -> None:
-    """Print ``rows`` in the chosen format; JSON prints ``json_data`` when given, else the rows."""
+    """Print ``rows`` in the chosen format; JSON prints ``json_data`` when given, else the rows.
+
+    A terminal table may show fewer columns (``table_columns``) than CSV and Markdown, which are
+    read at leisure and keep them all.
+    """
     kind = chosen(fmt)
     if kind == "json":
         emit_json(rows if json_data is None else json_data)
@@ -88,7 +93,7 @@ def render(
     elif not rows:
         click.echo(empty, err=True)
     else:
-        click.echo(text_table(rows, columns))
+        click.echo(text_table(rows, table_columns or columns))
 
 
 def markdown_table(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> str:
@@ -105,9 +110,7 @@ def text_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
     cells = [[cell(row.get(c)).replace("\n", " ") for c in columns] for row in rows]
     widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
     room = shutil.get_terminal_size((160, 24)).columns
-    while sum(widths) + 2 * (len(widths) - 1) > room and max(widths) > 12:
-        widest = widths.index(max(widths))
-        widths[widest] -= 1
+    _shrink_to_fit(widths, columns, room - 2 * (len(widths) - 1))
 
     def fit(text: str, width: int) -> str:
         return text if len(text) <= width else text[: width - 1] + "…"
@@ -116,6 +119,22 @@ def text_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
     lines = [style(header.rstrip(), bold=True)]
     lines += ["  ".join(fit(v, w).ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in cells]
     return "\n".join(lines)
+
+
+# Which columns give up width first when a table is wider than the terminal: prose before names,
+# and identifiers last, since a cut id can no longer be pasted into the next command.
+_SHRINK_ORDER = ("text", "detail", "quote", "contradiction", "stance", "source", "topic", "speaker", "party")
+
+
+def _shrink_to_fit(widths: list[int], columns: Sequence[str], room: int) -> None:
+    prose = [columns.index(c) for c in _SHRINK_ORDER if c in columns]
+    main_text, names = prose[:1], prose[1:]
+    everything = prose + [i for i in range(len(columns)) if i not in prose]
+    passes = ((40, main_text), (16, names), (24, main_text), (10, prose), (8, everything))
+    for floor, indexes in passes:
+        for index in indexes:
+            while sum(widths) > room and widths[index] > floor:
+                widths[index] -= 1
 
 
 def style(text: str, **kwargs: Any) -> str:

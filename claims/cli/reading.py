@@ -35,7 +35,14 @@ def narrative(party: str, topic: str | None, as_of: str | None, known_at: str | 
     """
     claims = tracker().narrative(party, topic=topic, as_of=as_of, known_at=known_at)
     rows = [{**row, "stance": _stance(row)} for row in _with_chain(claims)]
-    render(fmt, rows, (*CLAIM_COLUMNS[:6], "stance"), json_data=claims, empty=f"{party} has no standing claims")
+    render(
+        fmt,
+        rows,
+        (*CLAIM_COLUMNS[:6], "stance"),
+        json_data=claims,
+        table_columns=("topic", "said_on", "id", "text", "stance"),
+        empty=f"{party} has no standing claims",
+    )
 
 
 def _stance(claim: dict[str, Any]) -> str:
@@ -160,7 +167,14 @@ def list_(
       claims list --party russia --status retracted
     """
     claims = tracker().list_claims(party=party, topic=topic, status=status, as_of=as_of, known_at=known_at)
-    render(fmt, _with_chain(claims), ("party", *CLAIM_COLUMNS), json_data=claims, empty="no claims")
+    render(
+        fmt,
+        _with_chain(claims),
+        ("party", *CLAIM_COLUMNS),
+        json_data=claims,
+        table_columns=("party", "topic", "said_on", "id", "text", "status"),
+        empty="no claims",
+    )
 
 
 @click.command()
