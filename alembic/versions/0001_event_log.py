@@ -186,9 +186,19 @@ def downgrade() -> None:
 
 
 _SQLITE_REFUSAL = "BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END"
+# INSERT OR REPLACE deletes a conflicting row without firing DELETE triggers, so an insert that
+# would collide with a recorded event on any unique key is refused before conflict resolution.
+_SQLITE_COLLISION = (
+    "WHEN EXISTS (SELECT 1 FROM events WHERE position = NEW.position OR event_id = NEW.event_id"
+    " OR (stream_id = NEW.stream_id AND stream_version = NEW.stream_version))"
+)
+_SQLITE_COLLISION_REFUSAL = (
+    "BEGIN SELECT RAISE(ABORT, 'the event log is append-only: this position, event id or stream version exists'); END"
+)
 SQLITE_TRIGGERS = {
     "events_refuse_update": f"BEFORE UPDATE ON events {_SQLITE_REFUSAL}",
     "events_refuse_delete": f"BEFORE DELETE ON events {_SQLITE_REFUSAL}",
+    "events_refuse_replace": f"BEFORE INSERT ON events {_SQLITE_COLLISION} {_SQLITE_COLLISION_REFUSAL}",
 }
 POSTGRES_FUNCTION = """
 CREATE OR REPLACE FUNCTION claims_refuse_rewrite() RETURNS trigger AS $$

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from claims.domain.dates import parse_said_date
+from claims.domain.events import ClaimAsserted
 
 CORRECTABLE_FIELDS = ("text", "quote", "said_on", "speaker", "source", "via")
 STANCES = ("affirms", "denies")
@@ -49,6 +50,26 @@ class Act:
 
 
 Period = tuple[str, str | None]
+
+
+def fields_of_assertion(event: ClaimAsserted) -> ClaimFields:
+    """The recorded fields of a claim as first asserted."""
+    return ClaimFields(
+        claim=event.claim,
+        party=event.party,
+        topic=event.topic,
+        said_on=event.said_on,
+        said_end=parse_said_date(event.said_on, allow_future=True).end,
+        source=event.source,
+        text=event.text,
+        speaker=event.speaker,
+        quote=event.quote,
+        via=tuple(event.via),
+        proposition=event.proposition,
+        stance=event.stance,
+        responds_to=event.responds_to,
+        relation=event.relation,
+    )
 
 
 def apply_correction(current: ClaimFields, changes: dict[str, Any]) -> ClaimFields:

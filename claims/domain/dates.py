@@ -8,18 +8,23 @@ the last day of its period: by then it had surely been said.
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from claims.domain.errors import ValidationError
 
-_YEAR = re.compile(r"^(\d{4})$")
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+# ASCII digits only (``\d`` would take ``２０２３``) and ``\Z``, not ``$`` (which lets a trailing
+# newline through): a said date is stored exactly as written, so it must be exactly a date.
+_YEAR = re.compile(r"^(\d{4})\Z", re.ASCII)
+_MONTH = re.compile(r"^(\d{4})-(\d{2})\Z", re.ASCII)
+_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})\Z", re.ASCII)
 _DATETIME = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?(Z|z|[+-]\d{2}:\d{2})$"
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?(Z|z|[+-]\d{2}:\d{2})\Z", re.ASCII
 )
+
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})?$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,8 +40,8 @@ class SaidDate:
 
 def parse_said_date(value: object, *, allow_future: bool = False) -> SaidDate:
     """Validate a said date of any accepted precision; raise ValidationError naming the problem."""
-    text = str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else None
-    if not text:
+    text = str(value) if isinstance(value, str | int) and not isinstance(value, bool) else None
+    if not text or text != text.strip():
         raise ValidationError(f"not a date: {value!r}")
     end = _period_end(text)
     if end is None:
@@ -46,7 +51,9 @@ def parse_said_date(value: object, *, allow_future: bool = False) -> SaidDate:
     return SaidDate(text, end)
 
 
+@functools.lru_cache(maxsize=65536)
 def _period_end(text: str) -> str | None:
+    """The ISO date a said date's period ends on, or None when it is not a date (cached: news dates repeat)."""
     try:
         if m := _YEAR.match(text):
             return date(int(m[1]), 12, 31).isoformat()
@@ -96,13 +103,19 @@ def parse_known_at(value: str) -> str:
         except ValueError:
             raise ValidationError(f"not a date: {text}") from None
         return f"{day.isoformat()}T23:59:59.999999Z"
+    form = _RFC3339.match(text)
+    if not form:
+        raise ValidationError(f"not an RFC 3339 timestamp or date: {text}")
+    if not form.group(1):
+        raise ValidationError(f"timestamp needs an offset or Z: {text}")
     try:
         moment = datetime.fromisoformat(text.replace("z", "Z"))
     except ValueError:
         raise ValidationError(f"not an RFC 3339 timestamp or date: {text}") from None
-    if moment.tzinfo is None:
-        raise ValidationError(f"timestamp needs an offset or Z: {text}")
-    return format_instant(moment)
+    try:
+        return format_instant(moment)
+    except (OverflowError, ValueError):
+        raise ValidationError(f"timestamp out of range: {text}") from None
 
 
 def parse_as_of(value: str) -> str:

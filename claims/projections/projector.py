@@ -1,19 +1,23 @@
-"""Folding events into the projection tables, incrementally or from scratch.
+"""Folding events into the projection tables, in batches, incrementally or from scratch.
 
-``fold`` runs inside the appending transaction, so projections are never behind a committed event;
-``rebuild`` drops them and replays the log, and must give exactly the same tables.
+``fold`` runs inside the appending transaction, so projections are never behind a committed event.
+It works on a whole batch at once: the current state of every claim the batch touches is loaded in
+bulk, the events are applied in memory, and the resulting rows are written with one executemany
+per table. ``rebuild`` drops the projections and replays the log through the same code, so an
+incremental projection and a rebuilt one cannot differ.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict
+from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, update
 
 from claims.domain import events as ev
-from claims.domain.claim import Act, ClaimFields, apply_correction, standing_periods
+from claims.domain.claim import Act, ClaimFields, apply_correction, fields_of_assertion, standing_periods
 from claims.domain.dates import parse_said_date
 from claims.projections.tables import (
     checkpoints,
@@ -27,18 +31,27 @@ from claims.projections.tables import (
     verdicts,
 )
 from claims.store import eventlog
-from claims.store.eventlog import StoredEvent
+from claims.store.bulk import insert_rows
+from claims.store.hashing import canonical_bytes
 
 PROJECTION = "claims"
 TABLES = (parties, speakers, sources, topics, claim_versions, claim_periods, claim_acts, verdicts)
+REBUILD_BATCH = 10_000
+_CHUNK = 500
 
 
-def fold(connection: Connection, stored: Sequence[StoredEvent]) -> None:
-    """Apply freshly appended events to every projection and move the checkpoint."""
-    for record in stored:
-        _apply(connection, record.position, record.event())
-    if stored:
-        _set_checkpoint(connection, stored[-1].position)
+def fold(connection: Connection, decoded: Sequence[tuple[int, ev.Event]]) -> None:
+    """Apply events (with their log positions) to every projection and move the checkpoint."""
+    if not decoded:
+        return
+    batch = _Batch()
+    asserted_here = {e.claim for _, e in decoded if isinstance(e, ev.ClaimAsserted)}
+    touched = {e.claim for _, e in decoded if isinstance(e, ev.ClaimEvent) and not isinstance(e, ev.VerdictRecorded)}
+    batch.load(connection, touched - asserted_here)
+    for position, event in decoded:
+        batch.apply(position, event)
+    batch.write(connection)
+    _set_checkpoint(connection, decoded[-1][0])
 
 
 def checkpoint(connection: Connection) -> int:
@@ -52,10 +65,10 @@ def rebuild(connection: Connection, progress: Callable[[int], None] | None = Non
         connection.execute(delete(table))
     connection.execute(delete(checkpoints))
     count = 0
-    batch: list[StoredEvent] = []
-    for record in eventlog.read(connection):
-        batch.append(record)
-        if len(batch) >= 5000:
+    batch: list[tuple[int, ev.Event]] = []
+    for record in eventlog.read(connection, batch=REBUILD_BATCH):
+        batch.append((record.position, record.event()))
+        if len(batch) >= REBUILD_BATCH:
             fold(connection, batch)
             count += len(batch)
             batch = []
@@ -68,29 +81,77 @@ def rebuild(connection: Connection, progress: Callable[[int], None] | None = Non
     return count
 
 
-def _set_checkpoint(connection: Connection, position: int) -> None:
-    updated = connection.execute(
-        update(checkpoints).where(checkpoints.c.name == PROJECTION).values(position=position)
-    ).rowcount
-    if not updated:
-        connection.execute(insert(checkpoints).values(name=PROJECTION, position=position))
+def projection_counts(connection: Connection) -> Iterable[tuple[str, int]]:
+    """Row counts of every projection table (for ``projections status``)."""
+    for table in TABLES:
+        yield table.name, int(connection.execute(select(func.count()).select_from(table)).scalar() or 0)
 
 
-def _apply(connection: Connection, position: int, event: ev.Event) -> None:
-    match event:
-        case ev.PartyRegistered():
-            connection.execute(
-                insert(parties).values(id=event.party, name=event.name, kind=event.kind, position=position)
-            )
-        case ev.SpeakerRegistered():
-            connection.execute(
-                insert(speakers).values(
-                    id=event.speaker, name=event.name, party=event.party, role=event.role, position=position
+def version_fields(row: Any) -> ClaimFields:
+    """The ClaimFields of a claim_versions row."""
+    values = {name: getattr(row, name) for name in ClaimFields.__dataclass_fields__ if name != "claim"}
+    values["via"] = tuple(json.loads(values["via"]))
+    return ClaimFields(claim=row.claim_id, **values)
+
+
+@dataclass
+class _Claim:
+    """A claim's current projection state while a batch is folded.
+
+    ``version`` and ``periods`` are the open rows: dicts about to be inserted, or None when the
+    open rows are already in the database (``stored_*`` then says so and they are closed by UPDATE).
+    """
+
+    fields: ClaimFields
+    asserted_at: int
+    acts: list[Act]
+    periods: list[tuple[str, str | None]]
+    version: dict[str, Any] | None = None
+    period_rows: list[dict[str, Any]] = field(default_factory=list)
+    stored_version: bool = False
+    stored_periods: bool = False
+
+
+class _Batch:
+    """Rows to write for one batch of events, computed in memory."""
+
+    def __init__(self) -> None:
+        self.claims: dict[str, _Claim] = {}
+        self.rows: dict[str, list[dict[str, Any]]] = {table.name: [] for table in TABLES}
+        self.closed_versions: list[dict[str, Any]] = []
+        self.closed_periods: list[dict[str, Any]] = []
+
+    def load(self, connection: Connection, claim_ids: set[str]) -> None:
+        """Bring the current state of claims asserted in earlier batches into memory."""
+        wanted = sorted(claim_ids)
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            v, p, a = claim_versions, claim_periods, claim_acts
+            for row in connection.execute(select(v).where(v.c.claim_id.in_(chunk), v.c.rec_to.is_(None))):
+                self.claims[row.claim_id] = _Claim(
+                    version_fields(row), row.asserted_at, [], [], stored_version=True, stored_periods=True
                 )
+            for row in connection.execute(
+                select(a.c.claim_id, a.c.kind, a.c.on_end, a.c.position).where(a.c.claim_id.in_(chunk))
+            ):
+                self.claims[row.claim_id].acts.append(Act(row.kind, row.on_end, row.position))
+            query = select(p.c.claim_id, p.c.valid_from, p.c.valid_to).where(
+                p.c.claim_id.in_(chunk), p.c.rec_to.is_(None)
             )
-        case ev.SourceRegistered():
-            connection.execute(
-                insert(sources).values(
+            for row in connection.execute(query.order_by(p.c.claim_id, p.c.valid_from)):
+                self.claims[row.claim_id].periods.append((row.valid_from, row.valid_to))
+
+    def apply(self, position: int, event: ev.Event) -> None:
+        match event:
+            case ev.PartyRegistered():
+                self._registry(parties, id=event.party, name=event.name, kind=event.kind, position=position)
+            case ev.SpeakerRegistered():
+                self._registry(
+                    speakers, id=event.speaker, name=event.name, party=event.party, role=event.role, position=position
+                )
+            case ev.SourceRegistered():
+                self._registry(
+                    sources,
                     id=event.source,
                     name=event.name,
                     kind=event.kind,
@@ -98,139 +159,125 @@ def _apply(connection: Connection, position: int, event: ev.Event) -> None:
                     published=event.published,
                     position=position,
                 )
-            )
-        case ev.TopicRegistered():
-            connection.execute(insert(topics).values(id=event.topic, title=event.title, position=position))
-        case ev.ClaimAsserted():
-            _assert(connection, position, event)
-        case ev.ClaimReaffirmed() | ev.ClaimRetracted():
-            _act(connection, position, event)
-        case ev.ClaimCorrected():
-            _correct(connection, position, event)
-        case ev.VerdictRecorded():
-            connection.execute(
-                insert(verdicts).values(
-                    position=position,
-                    claim_id=event.claim,
-                    rating=event.rating,
-                    by_source=event.by,
-                    url=event.url,
+            case ev.TopicRegistered():
+                self._registry(topics, id=event.topic, title=event.title, position=position)
+            case ev.ClaimAsserted():
+                claim = _Claim(fields_of_assertion(event), position, [], [])
+                self.claims[event.claim] = claim
+                self._open_version(claim, position, correction=None)
+                self._refresh_periods(claim, position)
+            case ev.ClaimReaffirmed() | ev.ClaimRetracted():
+                kind = "retracted" if isinstance(event, ev.ClaimRetracted) else "reaffirmed"
+                on_end = parse_said_date(event.on, allow_future=True).end
+                self.rows[claim_acts.name].append(
+                    {
+                        "position": position,
+                        "claim_id": event.claim,
+                        "kind": kind,
+                        "on_date": event.on,
+                        "on_end": on_end,
+                        "source": event.source,
+                        "reason": getattr(event, "reason", None),
+                    }
                 )
+                claim = self.claims[event.claim]
+                claim.acts.append(Act(kind, on_end, position))
+                self._refresh_periods(claim, position)
+            case ev.ClaimCorrected():
+                claim = self.claims[event.claim]
+                before = claim.fields.said_end
+                self._close_version(claim, position)
+                claim.fields = apply_correction(claim.fields, event.changes)
+                self._open_version(claim, position, correction=event.reason)
+                if claim.fields.said_end != before:
+                    self._refresh_periods(claim, position)
+            case ev.VerdictRecorded():
+                self.rows[verdicts.name].append(
+                    {
+                        "position": position,
+                        "claim_id": event.claim,
+                        "rating": event.rating,
+                        "by_source": event.by,
+                        "url": event.url,
+                    }
+                )
+
+    def _registry(self, table: Any, **row: Any) -> None:
+        self.rows[table.name].append(row)
+
+    def _open_version(self, claim: _Claim, position: int, correction: str | None) -> None:
+        row = {
+            "claim_id": claim.fields.claim,
+            "rec_from": position,
+            "rec_to": None,
+            "party": claim.fields.party,
+            "topic": claim.fields.topic,
+            "speaker": claim.fields.speaker,
+            "said_on": claim.fields.said_on,
+            "said_end": claim.fields.said_end,
+            "source": claim.fields.source,
+            "via": canonical_bytes(list(claim.fields.via)).decode("utf-8"),
+            "text": claim.fields.text,
+            "quote": claim.fields.quote,
+            "proposition": claim.fields.proposition,
+            "stance": claim.fields.stance,
+            "responds_to": claim.fields.responds_to,
+            "relation": claim.fields.relation,
+            "asserted_at": claim.asserted_at,
+            "correction": correction,
+        }
+        self.rows[claim_versions.name].append(row)
+        claim.version = row
+
+    def _close_version(self, claim: _Claim, position: int) -> None:
+        if claim.version is not None:
+            claim.version["rec_to"] = position
+        elif claim.stored_version:
+            self.closed_versions.append({"c": claim.fields.claim, "to": position})
+            claim.stored_version = False
+
+    def _refresh_periods(self, claim: _Claim, position: int) -> None:
+        """Recompute the standing periods; when they change, close the open rows and open new ones."""
+        wanted = standing_periods(claim.fields.said_end, claim.acts)
+        if wanted == claim.periods:
+            return
+        for row in claim.period_rows:
+            row["rec_to"] = position
+        if claim.stored_periods:
+            self.closed_periods.append({"c": claim.fields.claim, "to": position})
+            claim.stored_periods = False
+        claim.periods = wanted
+        claim.period_rows = [
+            {"claim_id": claim.fields.claim, "rec_from": position, "rec_to": None, "valid_from": start, "valid_to": end}
+            for start, end in wanted
+        ]
+        self.rows[claim_periods.name].extend(claim.period_rows)
+
+    def write(self, connection: Connection) -> None:
+        """Close superseded rows that were already stored, then insert every new row."""
+        if self.closed_versions:
+            v = claim_versions
+            connection.execute(
+                update(v)
+                .where(and_(v.c.claim_id == bindparam("c"), v.c.rec_to.is_(None)))
+                .values(rec_to=bindparam("to")),
+                self.closed_versions,
             )
-
-
-def _assert(connection: Connection, position: int, event: ev.ClaimAsserted) -> None:
-    fields = ClaimFields(
-        claim=event.claim,
-        party=event.party,
-        topic=event.topic,
-        said_on=event.said_on,
-        said_end=parse_said_date(event.said_on, allow_future=True).end,
-        source=event.source,
-        text=event.text,
-        speaker=event.speaker,
-        quote=event.quote,
-        via=tuple(event.via),
-        proposition=event.proposition,
-        stance=event.stance,
-        responds_to=event.responds_to,
-        relation=event.relation,
-    )
-    _insert_version(connection, position, fields, asserted_at=position, correction=None)
-    _refresh_periods(connection, position, event.claim, fields.said_end)
-
-
-def _act(connection: Connection, position: int, event: ev.ClaimReaffirmed | ev.ClaimRetracted) -> None:
-    kind = "retracted" if isinstance(event, ev.ClaimRetracted) else "reaffirmed"
-    connection.execute(
-        insert(claim_acts).values(
-            position=position,
-            claim_id=event.claim,
-            kind=kind,
-            on_date=event.on,
-            on_end=parse_said_date(event.on, allow_future=True).end,
-            source=event.source,
-            reason=getattr(event, "reason", None),
-        )
-    )
-    said_end = connection.execute(select(claim_versions.c.said_end).where(_current_version(event.claim))).scalar_one()
-    _refresh_periods(connection, position, event.claim, said_end)
-
-
-def _correct(connection: Connection, position: int, event: ev.ClaimCorrected) -> None:
-    row = connection.execute(select(claim_versions).where(_current_version(event.claim))).one()
-    current = version_fields(row)
-    corrected = apply_correction(current, event.changes)
-    connection.execute(update(claim_versions).where(_current_version(event.claim)).values(rec_to=position))
-    _insert_version(connection, position, corrected, asserted_at=row.asserted_at, correction=event.reason)
-    if corrected.said_end != current.said_end:
-        _refresh_periods(connection, position, event.claim, corrected.said_end)
-
-
-def version_fields(row: object) -> ClaimFields:
-    """The ClaimFields of a claim_versions row."""
-    values = {name: getattr(row, name) for name in ClaimFields.__dataclass_fields__ if name != "claim"}
-    values["via"] = tuple(json.loads(values["via"]))
-    return ClaimFields(claim=row.claim_id, **values)  # type: ignore[attr-defined]
-
-
-def _insert_version(
-    connection: Connection, position: int, fields: ClaimFields, *, asserted_at: int, correction: str | None
-) -> None:
-    values = asdict(fields)
-    values["claim_id"] = values.pop("claim")
-    values["via"] = json.dumps(list(fields.via))
-    connection.execute(
-        insert(claim_versions).values(
-            **values, rec_from=position, rec_to=None, asserted_at=asserted_at, correction=correction
-        )
-    )
-
-
-def _refresh_periods(connection: Connection, position: int, claim_id: str, said_end: str) -> None:
-    """Recompute the claim's standing periods; when they change, close the old rows and open new ones."""
-    acts = [
-        Act(row.kind, row.on_end, row.position)
-        for row in connection.execute(
-            select(claim_acts.c.kind, claim_acts.c.on_end, claim_acts.c.position).where(
-                claim_acts.c.claim_id == claim_id
+        if self.closed_periods:
+            p = claim_periods
+            connection.execute(
+                update(p)
+                .where(and_(p.c.claim_id == bindparam("c"), p.c.rec_to.is_(None)))
+                .values(rec_to=bindparam("to")),
+                self.closed_periods,
             )
-        )
-    ]
-    wanted = standing_periods(said_end, acts)
-    current_rows = and_(claim_periods.c.claim_id == claim_id, claim_periods.c.rec_to.is_(None))
-    have = [
-        (row.valid_from, row.valid_to)
-        for row in connection.execute(
-            select(claim_periods.c.valid_from, claim_periods.c.valid_to)
-            .where(current_rows)
-            .order_by(claim_periods.c.valid_from)
-        )
-    ]
-    if have == wanted:
-        return
-    connection.execute(update(claim_periods).where(current_rows).values(rec_to=position))
-    if wanted:
-        connection.execute(
-            insert(claim_periods),
-            [
-                {
-                    "claim_id": claim_id,
-                    "rec_from": position,
-                    "rec_to": None,
-                    "valid_from": start,
-                    "valid_to": end,
-                }
-                for start, end in wanted
-            ],
-        )
+        for table in TABLES:
+            insert_rows(connection, table, self.rows[table.name])
 
 
-def _current_version(claim_id: str):  # type: ignore[no-untyped-def]
-    return and_(claim_versions.c.claim_id == claim_id, claim_versions.c.rec_to.is_(None))
-
-
-def projection_counts(connection: Connection) -> Iterable[tuple[str, int]]:
-    """Row counts of every projection table (for ``projections status``)."""
-    for table in TABLES:
-        yield table.name, int(connection.execute(select(func.count()).select_from(table)).scalar() or 0)
+def _set_checkpoint(connection: Connection, position: int) -> None:
+    updated = connection.execute(
+        update(checkpoints).where(checkpoints.c.name == PROJECTION).values(position=position)
+    ).rowcount
+    if not updated:
+        connection.execute(insert(checkpoints).values(name=PROJECTION, position=position))

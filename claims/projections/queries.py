@@ -43,8 +43,18 @@ def _stands(times: Times) -> ColumnElement[bool]:
     return exists().where(p.c.claim_id == v.c.claim_id, _recorded(p, times.known_at), valid)
 
 
-def claim_view(row: Any, standing: bool) -> dict[str, Any]:
-    """A claim as every output shows it (SPEC section 4's keys and a few more)."""
+def claim_view(row: Any, standing: bool, as_of: str | None = None) -> dict[str, Any]:
+    """A claim as every output shows it (SPEC section 4's keys and a few more).
+
+    Its status is ``standing`` or ``retracted`` at the query's times, and ``unsaid`` when the
+    question is asked as of a date before the claim was said.
+    """
+    if standing:
+        status = "standing"
+    elif as_of is not None and row.said_end > as_of:
+        status = "unsaid"
+    else:
+        status = "retracted"
     return {
         "id": row.claim_id,
         "party": row.party,
@@ -58,7 +68,7 @@ def claim_view(row: Any, standing: bool) -> dict[str, Any]:
         "proposition": row.proposition,
         "stance": row.stance,
         "responds_to": {"claim": row.responds_to, "relation": row.relation} if row.responds_to else None,
-        "status": "standing" if standing else "retracted",
+        "status": status,
         "corrected": row.rec_from != row.asserted_at,
     }
 
@@ -67,8 +77,16 @@ def _claims_query(times: Times) -> Select[Any]:
     return select(v, _stands(times).label("standing")).where(_recorded(v, times.known_at))
 
 
-def _ordered(query: Select[Any]) -> Select[Any]:
-    return query.order_by(v.c.topic, v.c.said_end, v.c.said_on, v.c.asserted_at)
+def bytewise(column: Any, connection: Connection) -> Any:
+    """``column`` ordered by code point on every backend: PostgreSQL otherwise sorts by the
+    database's collation (``topic-b`` after ``topica`` under en_US), SQLite always bytewise."""
+    return column.collate("C") if connection.dialect.name == "postgresql" else column
+
+
+def _ordered(query: Select[Any], connection: Connection) -> Select[Any]:
+    return query.order_by(
+        bytewise(v.c.topic, connection), v.c.said_end, bytewise(v.c.said_on, connection), v.c.asserted_at
+    )
 
 
 def narrative(
@@ -78,7 +96,7 @@ def narrative(
     query = _claims_query(times).where(v.c.party.in_(list(parties)), _stands(times))
     if topic is not None:
         query = query.where(v.c.topic == topic)
-    return [claim_view(row, True) for row in connection.execute(_ordered(query))]
+    return [claim_view(row, True) for row in connection.execute(_ordered(query, connection))]
 
 
 def list_claims(
@@ -95,17 +113,20 @@ def list_claims(
         query = query.where(v.c.party == party)
     if topic is not None:
         query = query.where(v.c.topic == topic)
+    if times.as_of is not None:
+        query = query.where(v.c.said_end <= times.as_of)  # not yet said: not yet a claim in the world
     if status == "standing":
         query = query.where(_stands(times))
     elif status == "retracted":
         query = query.where(~_stands(times))
-    return [claim_view(row, row.standing) for row in connection.execute(_ordered(query))]
+    rows = connection.execute(_ordered(query, connection))
+    return [claim_view(row, row.standing, times.as_of) for row in rows]
 
 
 def claim(connection: Connection, claim_id: str, times: Times) -> dict[str, Any] | None:
     """One claim as it stands at both times, or None when it was not recorded by ``known_at``."""
     row = connection.execute(_claims_query(times).where(v.c.claim_id == claim_id)).first()
-    return None if row is None else claim_view(row, row.standing)
+    return None if row is None else claim_view(row, row.standing, times.as_of)
 
 
 def contradictions(claims: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -183,7 +204,7 @@ def timeline(
             assertions = assertions.where(column == value)
             acts = acts.where(column == value)
     combined = union_all(assertions, acts).subquery()
-    rows = connection.execute(select(combined).order_by(combined.c.said_on, combined.c.position))
+    rows = connection.execute(select(combined).order_by(bytewise(combined.c.said_on, connection), combined.c.position))
     return [
         {
             "said_on": row.said_on,

@@ -77,6 +77,7 @@ claim_versions = Table(
     Column("correction", Text),
     Index("ix_claim_versions_party", "party", "rec_to"),
     Index("ix_claim_versions_topic", "topic", "rec_to"),
+    Index("ix_claim_versions_party_topic", "party", "topic", "rec_to"),
     Index("ix_claim_versions_proposition", "proposition"),
 )
 

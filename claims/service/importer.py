@@ -4,8 +4,10 @@ in one transaction. A document with any problem is rejected whole; one already i
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,6 +60,35 @@ def import_data(
 
     ``progress(done, total)`` is called as entries are applied, for a terminal's progress line.
     """
+    with _collector_paused():
+        return _import(engine, data, recorded_by=recorded_by, name=name, progress=progress)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a document is imported.
+
+    A large document is millions of small, acyclic objects; each full collection walks all of them
+    and, measured on 100k claims, took a quarter of the import. Reference counting still frees
+    everything; the collector runs again afterwards.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _import(
+    engine: Engine,
+    data: Any,
+    *,
+    recorded_by: str,
+    name: str,
+    progress: Callable[[int, int], None] | None,
+) -> ImportReport:
     document = read_document(data)
     with engine.connect() as connection:
         document.problems.extend(_unresolved(connection, document))
@@ -66,6 +97,7 @@ def import_data(
         raise DocumentError(f"{name}: invalid claims document ({count} problem{'s' * (count != 1)})", document.problems)
     report = ImportReport()
     with UnitOfWork(engine, recorded_by) as uow:
+        _preload(uow, document)
         total = len(document.entries)
         for done, entry in enumerate(document.entries, start=1):
             if progress and (done % 500 == 0 or done == total):
@@ -77,18 +109,40 @@ def import_data(
                 summary = f"{name}: invalid claims document (1 problem)"
                 raise DocumentError(summary, [f"{entry.path}: {error}"]) from None
             (report.recorded if outcome.recorded else report.skipped)[kind] += 1
-        report.events = len(uow.appended)
+        report.events = uow.count
         uow.commit()
     return report
 
 
 def _apply(uow: UnitOfWork, command: cmd.Command) -> handlers.Outcome:
+    """Hand one validated document entry to its handler."""
     if isinstance(command, cmd.AssertClaim):
-        return handlers.assert_claim(uow, command)
+        return handlers.assert_claim(uow, command, checked=True)
     if isinstance(command, cmd.AddParty | cmd.AddSpeaker | cmd.AddSource | cmd.AddTopic):
-        return handlers.register(uow, command)
+        return handlers.register(uow, command, checked=True)
     assert isinstance(command, handlers.LifecycleCommand)
-    return handlers.lifecycle(uow, command)
+    return handlers.lifecycle(uow, command, checked=True)
+
+
+def _preload(uow: UnitOfWork, document: Document) -> None:
+    """Load in bulk everything the handlers will ask about, so that they never query one by one."""
+    records = uow.records
+    by_kind: dict[str, set[str]] = {kind: set() for kind in ("party", "speaker", "source", "topic", "claim")}
+    lifecycle_claims: set[str] = set()
+    for entry in document.entries:
+        c = entry.command
+        if isinstance(c, cmd.AddParty | cmd.AddSpeaker | cmd.AddSource | cmd.AddTopic):
+            by_kind[_KINDS[type(c)]].add(c.id)
+        elif isinstance(c, cmd.AssertClaim):
+            by_kind["claim"].add(claim_id_of(c))
+        elif isinstance(c, cmd.RetractClaim | cmd.ReaffirmClaim | cmd.CorrectClaim | cmd.RecordVerdict):
+            lifecycle_claims.add(c.claim)
+    for kind, idents in by_kind.items():
+        if kind == "claim":
+            records.preload_claims(idents | lifecycle_claims)
+        else:
+            records.preload_registry(kind, idents)
+    records.preload_streams(f"claim:{c}" for c in lifecycle_claims if records.claim(c) is not None)
 
 
 def _unresolved(connection: Connection, document: Document) -> list[str]:
@@ -97,7 +151,7 @@ def _unresolved(connection: Connection, document: Document) -> list[str]:
     wanted: list[tuple[str, str, str]] = []  # (kind, id, path)
     for entry in document.entries:
         c, path = entry.command, entry.path
-        if isinstance(c, cmd.AddParty | cmd.AddSpeaker | cmd.AddSource | cmd.AddTopic):
+        if isinstance(c, cmd.AddParty | cmd.AddSpeaker | cmd.AddSource | cmd.AddTopic) and isinstance(c.id, str):
             declared[_KINDS[type(c)]].add(c.id)
         if isinstance(c, cmd.AddSpeaker):
             wanted.append(("party", c.party, f"{path}.party"))
@@ -121,6 +175,9 @@ def _unresolved(connection: Connection, document: Document) -> list[str]:
                         wanted.append((name, c.changes[name], f"{path}.{name}"))
                 wanted += [("source", r, f"{path}.via[{i}]") for i, r in enumerate(c.changes.get("via") or [])]
     declared["claim"] = set(document.claim_ids())
+    # A reference that is not a slug (a list, a mapping, text with a lone surrogate) is already a
+    # problem of the document's shape, and is not looked up.
+    wanted = [(kind, ident, path) for kind, ident, path in wanted if isinstance(ident, str) and SLUG.match(ident)]
     resolved = {kind: set(ids) for kind, ids in declared.items()}
     for kind, ids in resolved.items():
         ids |= lookups.known_ids(connection, kind, {i for k, i, _ in wanted if k == kind and i not in ids})

@@ -1,21 +1,25 @@
 """The unit of work: one write transaction holding the log's lock; rolls back unless committed.
 
-Events appended through it are folded into the projections in the same transaction, so readers
-never see an event without its projection, nor a projection ahead of the log.
+Handlers append events to it; it keeps them pending (``records`` already answers as if they were
+written, so a later command in the same unit sees an earlier one) and writes them in one batch on
+``flush`` or ``commit``: the events with their hash chain, then the projections folded from them,
+in the same transaction. Readers never see an event without its projection.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from types import TracebackType
 
 from sqlalchemy import Connection, Engine
 
 from claims.domain.events import Event
 from claims.projections import projector
+from claims.service.records import Records
 from claims.store import eventlog
 from claims.store.engine import begin_write
 from claims.store.eventlog import Pending, StoredEvent
+
+FLUSH_EVERY = 20_000
 
 
 class UnitOfWork:
@@ -25,13 +29,22 @@ class UnitOfWork:
         self._engine = engine
         self.recorded_by = recorded_by
         self._connection: Connection | None = None
-        self.appended: list[StoredEvent] = []
+        self._records: Records | None = None
+        self._pending: list[Pending] = []
+        self.count = 0  # events appended through this unit
 
     @property
     def connection(self) -> Connection:
         if self._connection is None:
             raise RuntimeError("the unit of work is not open")
         return self._connection
+
+    @property
+    def records(self) -> Records:
+        """What is recorded, including events appended to this unit but not yet written."""
+        if self._records is None:
+            self._records = Records(self.connection)
+        return self._records
 
     def __enter__(self) -> UnitOfWork:
         self._connection = begin_write(self._engine)
@@ -47,16 +60,27 @@ class UnitOfWork:
         finally:
             connection.close()
             self._connection = None
+            self._records = None
+            self._pending = []
 
-    def append(self, event: Event, expected_version: int) -> StoredEvent:
-        """Append one event whose stream must be at ``expected_version``, and fold it."""
-        return self.append_all([Pending(event, expected_version)])[0]
+    def append(self, event: Event, expected_version: int) -> None:
+        """Accept an event whose stream must be at ``expected_version`` when it is written."""
+        payload = event.payload()
+        self._pending.append(Pending(event, expected_version, payload))
+        self.records.note(event, payload)
+        self.count += 1
+        if len(self._pending) >= FLUSH_EVERY:
+            self.flush()
 
-    def append_all(self, pending: Sequence[Pending]) -> list[StoredEvent]:
-        stored = eventlog.append(self.connection, pending, self.recorded_by)
-        projector.fold(self.connection, stored)
-        self.appended.extend(stored)
+    def flush(self) -> list[StoredEvent]:
+        """Write the pending events and fold them into the projections (still uncommitted)."""
+        if not self._pending:
+            return []
+        stored = eventlog.append(self.connection, self._pending, self.recorded_by)
+        projector.fold(self.connection, [(s.position, p.event) for s, p in zip(stored, self._pending, strict=True)])
+        self._pending = []
         return stored
 
     def commit(self) -> None:
+        self.flush()
         self.connection.commit()

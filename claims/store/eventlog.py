@@ -13,12 +13,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, func, select
+from sqlalchemy.exc import IntegrityError as DBIntegrityError
 
 from claims.domain.dates import utc_now
 from claims.domain.errors import ConflictError, ValidationError
 from claims.domain.events import Event, Payload, from_stored
-from claims.store.hashing import GENESIS, canonical_json, line_hash
+from claims.store.bulk import insert_rows
+from claims.store.hashing import GENESIS, canonical_bytes, line_hash
 from claims.store.schema import events
 
 
@@ -28,6 +30,7 @@ class Pending:
 
     event: Event
     expected_version: int
+    payload: Payload | None = None  # the event's payload when the caller has computed it already
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,35 +98,65 @@ def stream_version(connection: Connection, stream_id: str) -> int:
 
 
 def append(connection: Connection, pending: Sequence[Pending], recorded_by: str) -> list[StoredEvent]:
-    """Append events after checking each stream's expected version; returns them as stored."""
+    """Append events after checking each stream's expected version; returns them as stored.
+
+    A stream expected to be new (version 0) is guarded by the unique (stream_id, stream_version)
+    constraint; streams expected at a later version are read in bulk first. Either way a stale
+    expectation is a ConflictError and nothing is written.
+    """
     if not pending:
         return []
     last = head(connection)
     recorded_at = max(utc_now(), last.recorded_at)
-    versions: dict[str, int] = {}
+    versions = _expected_streams_checked(connection, pending)
     stored: list[StoredEvent] = []
     prev_hash, position = last.hash, last.position
     for item in pending:
         stream = item.event.stream_id
-        if stream not in versions:
-            versions[stream] = stream_version(connection, stream)
-        if versions[stream] != item.expected_version:
+        version = versions.get(stream, item.expected_version) + 1
+        if version != item.expected_version + 1:
             raise ConflictError(
-                f"{stream} is at version {versions[stream]}, not {item.expected_version}: it changed since it was read"
+                f"{stream} is at version {version - 1}, not {item.expected_version}: it changed since it was read"
             )
-        versions[stream] += 1
+        versions[stream] = version
         position += 1
-        record = _record(item.event, position, versions[stream], recorded_at, recorded_by, prev_hash)
+        record = _record(item, position, version, recorded_at, recorded_by, prev_hash)
         stored.append(record)
         prev_hash = record.hash
-    connection.execute(insert(events), [_row(e) for e in stored])
+    try:
+        insert_rows(connection, events, [_row(e) for e in stored])
+    except DBIntegrityError as error:
+        if "stream" in str(error.orig):
+            raise ConflictError("a stream expected to be new already exists: it changed since it was read") from None
+        raise
     return stored
 
 
+def _expected_streams_checked(connection: Connection, pending: Sequence[Pending]) -> dict[str, int]:
+    """Current versions of the streams the batch expects to exist already, read in bulk."""
+    first_expected: dict[str, int] = {}
+    for item in pending:
+        first_expected.setdefault(item.event.stream_id, item.expected_version)
+    existing = sorted(stream for stream, version in first_expected.items() if version > 0)
+    versions: dict[str, int] = {}
+    for start in range(0, len(existing), 500):
+        chunk = existing[start : start + 500]
+        query = (
+            select(events.c.stream_id, func.max(events.c.stream_version))
+            .where(events.c.stream_id.in_(chunk))
+            .group_by(events.c.stream_id)
+        )
+        versions.update({stream: int(version) for stream, version in connection.execute(query)})
+    for stream in existing:
+        versions.setdefault(stream, 0)
+    return versions
+
+
 def _record(
-    event: Event, position: int, version: int, recorded_at: str, recorded_by: str, prev_hash: str
+    item: Pending, position: int, version: int, recorded_at: str, recorded_by: str, prev_hash: str
 ) -> StoredEvent:
-    payload = event.payload()
+    event = item.event
+    payload = item.payload if item.payload is not None else event.payload()
     line: dict[str, Any] = {
         "position": position,
         "event_id": str(uuid.uuid4()),
@@ -146,7 +179,7 @@ def _record(
 
 def _row(stored: StoredEvent) -> dict[str, Any]:
     row = stored.line()
-    row["payload"] = canonical_json(stored.payload)
+    row["payload"] = canonical_bytes(stored.payload).decode("utf-8")
     return row
 
 

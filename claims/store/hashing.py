@@ -11,6 +11,11 @@ import hashlib
 import json
 from typing import Any
 
+try:
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - orjson is a dependency; the recipe itself needs only json
+    _orjson = None
+
 GENESIS = "0" * 64
 LINE_FIELDS = (
     "position",
@@ -33,7 +38,23 @@ def canonical_json(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def canonical_bytes(obj: Any) -> bytes:
+    """``canonical_json(obj)`` in UTF-8, computed by orjson when it is installed.
+
+    orjson with OPT_SORT_KEYS writes byte for byte what the recipe writes for payloads without
+    floats (a property test holds the two together) and is several times faster. Anything orjson
+    refuses (an integer beyond 64 bits, a lone surrogate) goes through the standard library, which
+    then decides.
+    """
+    if _orjson is not None:
+        try:
+            return _orjson.dumps(obj, option=_orjson.OPT_SORT_KEYS)
+        except TypeError:
+            pass
+    return canonical_json(obj).encode("utf-8")
+
+
 def line_hash(line: dict[str, Any]) -> str:
     """SHA-256 hex of a log line's canonical JSON, its own ``hash`` left out."""
     body = {k: v for k, v in line.items() if k != "hash"}
-    return hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical_bytes(body)).hexdigest()

@@ -1,0 +1,116 @@
+"""What handlers may know about the record: the database as of this transaction, plus the events
+the unit of work has accepted but not yet written.
+
+Handlers ask ``registered``, ``claim`` and ``stream``; answers come from a cache filled on a miss
+with one query, or in bulk by ``preload_*`` before a large import, so importing a million claims
+costs a few thousand queries rather than several million.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Connection, and_, select
+
+from claims.domain import events as ev
+from claims.domain.claim import ClaimFields, apply_correction, fields_of_assertion
+from claims.projections.lookups import REGISTRIES
+from claims.projections.projector import version_fields
+from claims.projections.tables import claim_versions
+from claims.store.schema import events
+
+Entry = dict[str, Any]
+_CHUNK = 500
+
+
+class Records:
+    """A read-through cache of registry entries, claims and claim streams for one transaction."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+        self._registry: dict[tuple[str, str], Entry | None] = {}
+        self._claims: dict[str, ClaimFields | None] = {}
+        self._streams: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+
+    # -- questions -------------------------------------------------------------------------------
+
+    def registered(self, kind: str, ident: str) -> Entry | None:
+        """The party, speaker, source or topic ``ident`` as recorded, or None."""
+        key = (kind, ident)
+        if key not in self._registry:
+            self.preload_registry(kind, [ident])
+        return self._registry[key]
+
+    def claim(self, ident: str) -> ClaimFields | None:
+        """The claim's fields as recorded now, or None when there is no such claim."""
+        if ident not in self._claims:
+            self.preload_claims([ident])
+        return self._claims[ident]
+
+    def stream(self, stream_id: str) -> list[tuple[str, dict[str, Any]]]:
+        """The (type, payload) of every event in a stream, in version order."""
+        if stream_id not in self._streams:
+            self.preload_streams([stream_id])
+        return self._streams[stream_id]
+
+    # -- bulk loading ----------------------------------------------------------------------------
+
+    def preload_registry(self, kind: str, idents: Iterable[str]) -> None:
+        table = REGISTRIES[kind]
+        wanted = sorted({i for i in idents if (kind, i) not in self._registry})
+        for chunk in _chunks(wanted):
+            for row in self._connection.execute(select(table).where(table.c.id.in_(chunk))):
+                self._registry[(kind, row.id)] = dict(row._mapping)
+        for ident in wanted:
+            self._registry.setdefault((kind, ident), None)
+
+    def preload_claims(self, idents: Iterable[str]) -> None:
+        wanted = sorted({i for i in idents if i not in self._claims})
+        v = claim_versions
+        for chunk in _chunks(wanted):
+            query = select(v).where(and_(v.c.claim_id.in_(chunk), v.c.rec_to.is_(None)))
+            for row in self._connection.execute(query):
+                self._claims[row.claim_id] = version_fields(row)
+        for ident in wanted:
+            self._claims.setdefault(ident, None)
+
+    def preload_streams(self, stream_ids: Iterable[str]) -> None:
+        wanted = sorted({s for s in stream_ids if s not in self._streams})
+        for stream_id in wanted:
+            self._streams[stream_id] = []
+        for chunk in _chunks(wanted):
+            query = (
+                select(events.c.stream_id, events.c.type, events.c.payload)
+                .where(events.c.stream_id.in_(chunk))
+                .order_by(events.c.stream_id, events.c.stream_version)
+            )
+            for row in self._connection.execute(query):
+                self._streams[row.stream_id].append((row.type, json.loads(row.payload)))
+
+    # -- accepted events -------------------------------------------------------------------------
+
+    def note(self, event: ev.Event, payload: dict[str, Any]) -> None:
+        """Take an accepted event (and its payload) into account before it is written."""
+        stream = self._streams.get(event.stream_id)
+        if stream is not None:
+            stream.append((event.TYPE, payload))
+        else:
+            self._streams[event.stream_id] = [(event.TYPE, payload)]
+        match event:
+            case ev.PartyRegistered() | ev.SpeakerRegistered() | ev.SourceRegistered() | ev.TopicRegistered():
+                kind = event.stream_id.split(":", 1)[0]
+                entry = {("id" if k == kind else k): v for k, v in payload.items()}
+                self._registry[(kind, entry["id"])] = entry
+            case ev.ClaimAsserted():
+                self._claims[event.claim] = fields_of_assertion(event)
+            case ev.ClaimCorrected():
+                current = self._claims.get(event.claim)
+                if current is not None:
+                    self._claims[event.claim] = apply_correction(current, event.changes)
+
+
+def _chunks(items: list[str]) -> Iterable[list[str]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
