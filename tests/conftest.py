@@ -1,7 +1,10 @@
 """Shared fixtures: every storage test runs on SQLite and on PostgreSQL.
 
-PostgreSQL tests create a database of their own and drop it afterwards. Where no server is
-reachable they skip with the reason, except under ``CI``, where they must run and so fail.
+PostgreSQL tests get an empty database of their own. Creating and dropping a database costs the
+server a lot more than emptying one, so databases are kept in a pool: after a test, its
+connections are ended and its ``public`` schema dropped and made again (a database left in any
+other state is dropped instead), and the pool is dropped when the session ends. Where no server is
+reachable PostgreSQL tests skip with the reason, except under ``CI``, where they must run and so fail.
 """
 
 from __future__ import annotations
@@ -47,20 +50,89 @@ def require_postgres() -> None:
     pytest.skip(_PG_REASON)
 
 
+def _pg_url(name: str, driver: str = "postgresql+psycopg") -> str:
+    return PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", f"{driver}://") + f"/{name}"
+
+
+class _EmptyDatabases:
+    """A pool of PostgreSQL databases handed out empty (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.free: list[str] = []
+        self.made: set[str] = set()
+
+    def take(self) -> str:
+        if self.free:
+            return self.free.pop()
+        name = f"claims_test_{uuid.uuid4().hex[:12]}"
+        with _pg_admin() as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+        self.made.add(name)
+        return name
+
+    def give_back(self, name: str) -> None:
+        try:
+            if self._emptied(name):
+                self.free.append(name)
+                return
+        except Exception:  # whatever went wrong, the database is not reused
+            pass
+        self.drop(name)
+
+    def _emptied(self, name: str) -> bool:
+        import psycopg
+
+        with _pg_admin() as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                (name,),
+            )
+        with psycopg.connect(_pg_url(name, "postgresql"), autocommit=True, connect_timeout=3) as connection:
+            connection.execute("SET lock_timeout = '10s'")
+            connection.execute("DROP SCHEMA public CASCADE")
+            connection.execute("CREATE SCHEMA public")
+            left = connection.execute(
+                "SELECT count(*) FROM pg_namespace WHERE nspname NOT IN ('public', 'information_schema') "
+                "AND nspname NOT LIKE 'pg\\_%'"
+            ).fetchone()
+        return left is not None and left[0] == 0
+
+    def drop(self, name: str) -> None:
+        self.made.discard(name)
+        with _pg_admin() as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def close(self) -> None:
+        self.free.clear()
+        for name in sorted(self.made):
+            self.drop(name)
+
+
+_POOL = _EmptyDatabases()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if _POOL.made:
+        _POOL.close()
+
+
 def new_database_url(backend: str, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database on ``backend``; a PostgreSQL one is dropped afterwards."""
+    """A fresh, empty database on ``backend``; a PostgreSQL one is emptied or dropped afterwards."""
     if backend == "sqlite":
         yield str(tmp_path / "claims.db")
         return
     require_postgres()
-    name = f"claims_test_{uuid.uuid4().hex[:12]}"
-    with _pg_admin() as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
+    name = _POOL.take()
     try:
-        yield PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
+        yield _pg_url(name)
     finally:
-        with _pg_admin() as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _POOL.give_back(name)
+
+
+@pytest.fixture
+def seed_path() -> Path:
+    """The G20 seed document shipped in ``seeds/``."""
+    return SEED
 
 
 @pytest.fixture(params=BACKENDS)

@@ -7,7 +7,8 @@ import re
 
 from claims.domain.errors import ValidationError
 
-SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+# ``\Z``, not ``$``: ``$`` also matches before a trailing newline, and "abc\n" is no slug.
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*\Z")
 MAX_ID_LENGTH = 120
 
 
@@ -27,4 +28,8 @@ def derive_claim_id(party: str, said_on: str, text: str) -> str:
     words = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-").split("-")
     gist = "-".join(w for w in words[:6] if w)[:48].strip("-")
     day = re.sub(r"[^0-9]+", "-", said_on[:10]).strip("-")
-    return "-".join(part for part in (party, day, gist, digest) if part)
+    # The readable prefix is cut so that the id stays within MAX_ID_LENGTH (a long party id would
+    # otherwise give a claim id no command accepts); the digest keeps it unique.
+    prefix = "-".join(part for part in (party, day, gist) if part)
+    prefix = prefix[: MAX_ID_LENGTH - len(digest) - 1].rstrip("-")
+    return f"{prefix}-{digest}" if prefix else digest

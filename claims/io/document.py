@@ -63,7 +63,8 @@ class Document:
 
     def claim_ids(self) -> dict[str, str]:
         """Each claim id the document asserts (explicit or derived), with its path."""
-        return {claim_id_of(e.command): e.path for e in self.entries if isinstance(e.command, cmd.AssertClaim)}
+        claims = ((claim_id_of(e.command), e.path) for e in self.entries if isinstance(e.command, cmd.AssertClaim))
+        return {ident: path for ident, path in claims if isinstance(ident, str)}
 
 
 def claim_id_of(command: cmd.AssertClaim) -> str:
@@ -194,6 +195,8 @@ def _check_duplicates(document: Document) -> None:
         elif isinstance(command, cmd.AddParty | cmd.AddSpeaker | cmd.AddSource | cmd.AddTopic):
             key = (entry.path.split("[")[0], command.id)
         else:
+            continue
+        if not isinstance(key[1], str):  # not an id at all (a list, a mapping): already reported
             continue
         if key in seen:
             document.problems.append(f"{entry.path}.id: duplicate id {key[1]} (also {seen[key]})")

@@ -3,8 +3,9 @@
 PyYAML's SafeLoader speaks YAML 1.1: it reads the key ``on:`` as True and ``2023-02-30`` as a
 date it then fails to build. Here only ``true``/``false`` are booleans, ``null``/``~`` is null,
 integers are integers, and everything else, dates included, stays text for the importer to
-validate. No tags construct objects, and aliases are bounded so a document cannot expand into a
-bomb.
+validate. A key repeated in one mapping is an error (YAML 1.2 requires unique keys; PyYAML and
+``json`` would silently keep the last). No tags construct objects, and aliases are bounded so a
+document cannot expand into a bomb.
 """
 
 from __future__ import annotations
@@ -15,16 +16,17 @@ from typing import Any
 
 import yaml
 from yaml.composer import Composer
-from yaml.constructor import SafeConstructor
+from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, SequenceNode
 from yaml.parser import Parser
-from yaml.reader import Reader
+from yaml.reader import Reader, ReaderError
 from yaml.resolver import BaseResolver
 from yaml.scanner import Scanner
 
 from claims.domain.errors import ValidationError
 
 MAX_ALIASES = 100
+MAX_YAML_CHARACTERS = 8 * 2**20
 MAX_EXPANDED_NODES = 5_000_000
 
 
@@ -56,6 +58,22 @@ class CoreConstructor(SafeConstructor):
         if value.startswith("0x"):
             return int(value[2:], 16)
         return int(value)
+
+    def construct_mapping(self, node: Node, deep: bool = False) -> dict[Any, Any]:  # type: ignore[override]
+        """A mapping whose keys are unique, as YAML 1.2 requires (PyYAML keeps the last silently)."""
+        pairs = list(node.value) if isinstance(node, MappingNode) else []
+        mapping = super().construct_mapping(node, deep=deep)  # type: ignore[arg-type]
+        seen: set[Any] = set()
+        for key_node, _ in pairs:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                raise ConstructorError(
+                    "while constructing a mapping", node.start_mark, f"found duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return mapping
 
 
 CoreConstructor.yaml_constructors = {
@@ -125,12 +143,32 @@ def load_yaml(text: str) -> Any:
         loader.dispose()  # type: ignore[no-untyped-call]
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose names are unique (``json`` keeps the last of a repeated one silently)."""
+    mapping: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in mapping:
+            raise ValidationError(f"not valid JSON: duplicate key {key!r}")
+        mapping[key] = value
+    return mapping
+
+
 def load_text(text: str, *, name: str) -> Any:
-    """Parse a claims document's text as JSON (when it looks like JSON) or YAML; one clear error."""
+    """Parse a claims document's text as JSON (when it looks like JSON) or YAML; one clear error.
+
+    YAML is read in pure Python (0.3 to 2 MB/s), so a YAML document longer than
+    MAX_YAML_CHARACTERS is refused before it is read; larger documents go in JSON.
+    """
     try:
         if name.endswith(".json") or text.lstrip().startswith("{"):
-            return json.loads(text)
+            return json.loads(text, object_pairs_hook=_unique_keys)
+        if len(text) > MAX_YAML_CHARACTERS:
+            raise ValidationError(
+                f"a YAML document is limited to {MAX_YAML_CHARACTERS // 2**20} MiB; give larger documents as JSON"
+            )
         return load_yaml(text)
+    except ValidationError as error:
+        raise ValidationError(f"{name}: {error}") from None
     except RecursionError:
         raise ValidationError(f"{name}: document is nested too deeply") from None
     except json.JSONDecodeError as error:
@@ -141,5 +179,16 @@ def load_text(text: str, *, name: str) -> Any:
         mark = error.problem_mark
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
         raise ValidationError(f"{name}: not valid YAML: {error.problem or error.context}{where}") from None
+    except ReaderError as error:
+        raise ValidationError(
+            f"{name}: not valid YAML: unacceptable character #x{error.character:04x} at position {error.position}"
+            if isinstance(error.character, int)
+            else f"{name}: not valid YAML: {error.reason} at position {error.position}"
+        ) from None
     except yaml.YAMLError as error:
-        raise ValidationError(f"{name}: not valid YAML: {error}") from None
+        raise ValidationError(f"{name}: not valid YAML: {' '.join(str(error).split())}") from None
+    except (ValueError, KeyError) as error:
+        # An explicit tag on a value it cannot take (``!!int 12x``, ``!!bool maybe``), or an integer
+        # of more digits than Python converts (4300).
+        shown = " ".join(str(error).split())[:200]
+        raise ValidationError(f"{name}: not a valid document: a value cannot be read ({shown})") from None

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from claims.api import Tracker
-from tests.conftest import SEED
 
 
-def test_seed_imports_reimports_as_noop_and_verifies(tracker: Tracker) -> None:
-    first = tracker.import_file(SEED)
+def test_seed_imports_reimports_as_noop_and_verifies(tracker: Tracker, seed_path: Path) -> None:
+    first = tracker.import_file(seed_path)
     assert first.events > 0 and first.recorded["claim"] >= 15
-    size = tracker.checkpoint()["size"]
+    before = tracker.checkpoint()
+    size = before["size"]
     assert size == first.events
-    again = tracker.import_file(SEED)
+    again = tracker.import_file(seed_path)
     assert again.nothing_new and again.skipped["claim"] == first.recorded["claim"]
-    assert tracker.checkpoint()["size"] == size
+    assert tracker.checkpoint() == before
     report = tracker.verify()
     assert report.intact and report.size == size

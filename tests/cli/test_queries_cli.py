@@ -1,0 +1,491 @@
+"""The read commands of the command line on the G20 seed, in every format, on SQLite and PostgreSQL.
+
+Read-only checks share one seeded database per backend; checks that write (a correction, a
+retraction) get a database of their own. The issue's "done when" checks are here: the
+contradiction on the Blinken-Lavrov encounter, ``--as-of`` the day before against the day of
+the meeting, ``--known-at`` before and after a correction, ``--as-of`` around a retraction.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+import claims
+from claims.cli import cli
+from tests.conftest import BACKENDS, SEED, new_database_url
+
+# Click 8.2+ keeps standard error apart from standard output: result.stdout and result.stderr.
+RUNNER = CliRunner(env={"COLUMNS": "250", "NO_COLOR": "1", "CLAIMS_USER": "tester", "CLAIMS_DATABASE_URL": None})
+
+FORMATS = ("table", "json", "csv", "markdown")
+CLAIM_KEYS = {"id", "party", "speaker", "topic", "said_on", "text", "quote", "source", "via", "proposition", "stance"}
+CLAIM_KEYS |= {"status"}
+LOG_KEYS = {
+    "position",
+    "event_id",
+    "stream_id",
+    "stream_version",
+    "type",
+    "schema_version",
+    "said_at",
+    "recorded_at",
+    "recorded_by",
+    "payload",
+    "prev_hash",
+    "hash",
+}
+SEED_CLAIMS = 24
+MEETING = "blinken-lavrov-held-real-meeting"
+US_CLAIM = "us-official-blinken-lavrov-spoke"
+ZAKHAROVA = "zakharova-no-real-meeting"
+
+READS: dict[str, list[str]] = {
+    "narrative": ["narrative", "russia"],
+    "compare": ["compare", "russia", "united-states"],
+    "timeline": ["timeline"],
+    "changes": ["changes", "russia", "--from", "2023-03-01", "--to", "2023-03-02"],
+    "list": ["list"],
+    "show": ["show", ZAKHAROVA],
+    "log": ["log"],
+}
+
+
+def invoke(url: str, *args: str) -> Result:
+    return RUNNER.invoke(cli, ["--db", url, *args])
+
+
+def ok(url: str, *args: str) -> Result:
+    result = invoke(url, *args)
+    assert result.exception is None or isinstance(result.exception, SystemExit), f"{args} raised {result.exception!r}"
+    assert result.exit_code == 0, f"{args} exited {result.exit_code}: {result.stderr}"
+    return result
+
+
+def as_json(url: str, *args: str) -> Any:
+    return json.loads(ok(url, *args, "--format", "json").stdout)
+
+
+def refused(url: str, *args: str) -> str:
+    """The command fails for the user's mistake: non-zero exit, one line on stderr, no traceback."""
+    result = invoke(url, *args)
+    assert isinstance(result.exception, SystemExit), f"{args} crashed with {result.exception!r}"
+    assert result.exit_code != 0, f"{args} succeeded: {result.stdout}"
+    assert "Traceback" not in result.output
+    assert result.stdout == ""
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, f"{args}: expected one error line, got {result.stderr!r}"
+    assert lines[0].startswith("Error: ")
+    return lines[0]
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def seeded_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One G20-seeded database per backend, shared by the read-only tests of this module."""
+    database = new_database_url(str(request.param), tmp_path_factory.mktemp("seeded"))
+    url = next(database)
+    try:
+        with claims.open_tracker(url, user="tester") as tracker:
+            tracker.init()
+            tracker.import_file(SEED)
+        yield url
+    finally:
+        database.close()
+
+
+@pytest.fixture
+def fresh_url(db_url: str) -> str:
+    """A G20-seeded database of this test's own (for tests that write)."""
+    ok(db_url, "init")
+    ok(db_url, "import", str(SEED))
+    return db_url
+
+
+# ---------------------------------------------------------------------------------------------
+# Every read command in every format
+# ---------------------------------------------------------------------------------------------
+
+
+def _check_claim(item: dict[str, Any]) -> None:
+    missing = CLAIM_KEYS - set(item)
+    assert not missing, f"claim lacks {missing}: {item}"
+    assert item["status"] in ("standing", "retracted")
+    assert isinstance(item["via"], list)
+
+
+def check_json(command: str, data: Any) -> int:
+    """Check the JSON shape SPEC section 4 gives the command; returns how many rows it has."""
+    if command in ("narrative", "list"):
+        assert isinstance(data, list)
+        for item in data:
+            _check_claim(item)
+        if command == "narrative":
+            assert {c["party"] for c in data} == {"russia"}
+            assert {c["status"] for c in data} == {"standing"}
+            assert ZAKHAROVA in [c["id"] for c in data]
+        else:
+            assert len(data) == SEED_CLAIMS
+        return len(data)
+    if command == "compare":
+        assert set(data) >= {"parties", "claims", "contradictions"}
+        assert data["parties"] == ["russia", "united-states"]
+        for item in data["claims"]:
+            _check_claim(item)
+        assert {c["party"] for c in data["claims"]} == {"russia", "united-states"}
+        for item in data["contradictions"]:
+            assert set(item) >= {"proposition", "affirms", "denies"}
+        return len(data["claims"])
+    if command == "timeline":
+        assert isinstance(data, list) and len(data) == SEED_CLAIMS  # the seed has no lifecycle events
+        for entry in data:
+            assert set(entry) >= {"said_on", "kind", "party", "claim"}
+            assert entry["kind"] == "asserted"
+        return len(data)
+    if command == "changes":
+        assert set(data) >= {"gained", "lost", "corrected"}
+        gained = [c["id"] for c in data["gained"]]
+        assert ZAKHAROVA in gained and "russia-blames-west-for-nord-stream" not in gained
+        assert data["lost"] == [] and data["corrected"] == []
+        for item in data["gained"]:
+            _check_claim(item)
+        return len(data["gained"]) + len(data["lost"]) + len(data["corrected"])
+    if command == "show":
+        assert set(data) >= {"claim", "history"}
+        _check_claim(data["claim"])
+        assert data["claim"]["id"] == ZAKHAROVA
+        assert [e["type"] for e in data["history"]] == ["ClaimAsserted"]
+        for event in data["history"]:
+            assert set(event) == LOG_KEYS
+        return len(data["history"])
+    assert command == "log"
+    assert isinstance(data, list)
+    assert [e["position"] for e in data] == list(range(1, len(data) + 1))
+    for event in data:
+        assert set(event) == LOG_KEYS
+    assert sum(e["type"] == "ClaimAsserted" for e in data) == SEED_CLAIMS
+    return len(data)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("command", sorted(READS))
+def test_every_read_command_in_every_format(seeded_url: str, command: str, fmt: str) -> None:
+    args = READS[command]
+    count = check_json(command, as_json(seeded_url, *args))
+    assert count > 0
+    result = ok(seeded_url, *args, "--format", fmt)
+    out = result.stdout
+    assert out.strip(), f"{command} --format {fmt} printed nothing"
+    if fmt == "json":
+        check_json(command, json.loads(out))
+    elif fmt == "csv":
+        rows = list(csv.reader(io.StringIO(out)))
+        header, body = rows[0], rows[1:]
+        assert header and all(header), f"csv header: {header}"
+        assert len(set(header)) == len(header)
+        assert all(len(row) == len(header) for row in body)
+        assert len(body) == count, f"{command}: {len(body)} csv rows for {count} items"
+    elif fmt == "markdown":
+        lines = out.strip().splitlines()
+        assert lines[0].startswith("|") and lines[0].endswith("|")
+        assert lines[1].startswith("|---")
+        assert lines[1].count("|") == lines[0].count("|")
+        assert len(lines) - 2 == count, f"{command}: {len(lines) - 2} markdown rows for {count} items"
+        assert all(line.startswith("|") and line.endswith("|") for line in lines)
+    else:
+        assert not out.lstrip().startswith(("[", "{")), "table output looks like JSON"
+        lines = out.splitlines()
+        if command == "compare":
+            assert lines[0].startswith("== russia")
+            header = lines[1]
+        elif command == "show":
+            assert lines[0].split() == ["id:", ZAKHAROVA]
+            header = next(line for line in lines if line.startswith("POSITION"))
+        else:
+            header = lines[0]
+        words = header.split()
+        assert len(words) >= 3 and all(word == word.upper() for word in words), f"no header row: {header!r}"
+        assert "|" not in out.splitlines()[0]
+
+
+@pytest.mark.parametrize("command", sorted(READS))
+def test_read_commands_print_json_when_piped(seeded_url: str, command: str) -> None:
+    # CliRunner's standard output is not a terminal: the default format is JSON.
+    check_json(command, json.loads(ok(seeded_url, *READS[command]).stdout))
+
+
+def test_table_and_csv_name_every_claim(seeded_url: str) -> None:
+    ids = [c["id"] for c in as_json(seeded_url, "list")]
+    table = ok(seeded_url, "list", "--format", "table").stdout
+    listed = list(csv.DictReader(io.StringIO(ok(seeded_url, "list", "--format", "csv").stdout)))
+    assert [row["id"] for row in listed] == ids
+    for claim_id in ids:
+        assert claim_id in table
+
+
+def test_log_since_and_limit(seeded_url: str) -> None:
+    events = as_json(seeded_url, "log", "--since", "10", "--limit", "5")
+    assert [e["position"] for e in events] == [11, 12, 13, 14, 15]
+    everything = as_json(seeded_url, "log")
+    assert events == everything[10:15]
+
+
+# ---------------------------------------------------------------------------------------------
+# The issue's "done when"
+# ---------------------------------------------------------------------------------------------
+
+
+def test_compare_russia_united_states_shows_the_blinken_lavrov_contradiction(seeded_url: str) -> None:
+    result = as_json(seeded_url, "compare", "russia", "united-states")
+    by_proposition = {c["proposition"]: c for c in result["contradictions"]}
+    assert MEETING in by_proposition
+    meeting = by_proposition[MEETING]
+    assert meeting["affirms"] == [US_CLAIM]
+    assert meeting["denies"] == [ZAKHAROVA]
+    claims_by_id = {c["id"]: c for c in result["claims"]}
+    assert claims_by_id[US_CLAIM]["party"] == "united-states" and claims_by_id[US_CLAIM]["stance"] == "affirms"
+    assert claims_by_id[ZAKHAROVA]["party"] == "russia" and claims_by_id[ZAKHAROVA]["stance"] == "denies"
+    # Russia alone affirms west-derailed-g20-meeting: no one denies it among these two parties.
+    assert "west-derailed-g20-meeting" not in by_proposition
+
+    table = ok(seeded_url, "compare", "russia", "united-states", "--format", "table").stdout
+    marked = [line for line in table.splitlines() if "✗" in line]
+    assert any(MEETING in line for line in marked), table
+    assert any(ZAKHAROVA in line for line in marked), "Zakharova's row is not marked"
+    assert any(US_CLAIM in line for line in marked), "the U.S. official's row is not marked"
+    assert not any("west-derailed-g20-meeting" in line for line in marked)
+
+
+def test_compare_with_g20_is_not_marked_for_a_party_contradicting_itself(seeded_url: str) -> None:
+    result = as_json(seeded_url, "compare", "russia", "g20")
+    props = {c["proposition"] for c in result["contradictions"]}
+    assert {"west-derailed-g20-meeting", "russia-must-withdraw-from-ukraine"} <= props
+
+
+def test_narrative_the_day_before_the_meeting_differs_from_the_day_of_it(seeded_url: str) -> None:
+    before = [c["id"] for c in as_json(seeded_url, "narrative", "russia", "--as-of", "2023-03-01")]
+    on_the_day = [c["id"] for c in as_json(seeded_url, "narrative", "russia", "--as-of", "2023-03-02")]
+    assert before != on_the_day
+    assert before == ["russia-blames-west-for-nord-stream"]  # said in 2022
+    assert ZAKHAROVA in on_the_day and "lavrov-west-turned-g20-into-farce" in on_the_day
+    assert set(before) < set(on_the_day)
+    table_before = ok(seeded_url, "narrative", "russia", "--as-of", "2023-03-01", "--format", "table").stdout
+    assert ZAKHAROVA not in table_before and "russia-blames-west-for-nord-stream" in table_before
+
+
+def test_partial_said_dates_count_from_the_end_of_their_period(seeded_url: str) -> None:
+    # china-position-paper-calls-for-dialogue was said "2023-02": it stands from 28 February.
+    feb_27 = [c["id"] for c in as_json(seeded_url, "narrative", "china", "--as-of", "2023-02-27")]
+    feb_28 = [c["id"] for c in as_json(seeded_url, "narrative", "china", "--as-of", "2023-02-28")]
+    assert "china-position-paper-calls-for-dialogue" not in feb_27
+    assert "china-position-paper-calls-for-dialogue" in feb_28
+    said = {c["id"]: c["said_on"] for c in as_json(seeded_url, "list", "--party", "china")}
+    assert said["china-position-paper-calls-for-dialogue"] == "2023-02"  # precision kept
+    assert said["china-frames-itself-neutral"] == "2022"
+
+
+def test_a_claim_not_yet_said_is_not_reported_retracted(seeded_url: str) -> None:
+    # Nothing in the seed is ever retracted, so no answer may call a seed claim 'retracted'.
+    early = as_json(seeded_url, "list", "--as-of", "2023-01-01")
+    assert [c["id"] for c in early if c["status"] == "retracted"] == []
+    assert as_json(seeded_url, "list", "--as-of", "2023-01-01", "--status", "retracted") == []
+    assert as_json(seeded_url, "show", ZAKHAROVA, "--as-of", "2023-01-01")["claim"]["status"] != "retracted"
+
+
+def _just_before(stamp: str) -> str:
+    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00")) - timedelta(microseconds=1)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _text_of(claims_list: list[dict[str, Any]], claim_id: str) -> str:
+    return next(c["text"] for c in claims_list if c["id"] == claim_id)
+
+
+def test_known_at_before_a_correction_shows_the_text_we_had_then(fresh_url: str) -> None:
+    old = _text_of(as_json(fresh_url, "narrative", "russia"), ZAKHAROVA)
+    new = "No talks and no real meeting took place between Lavrov and Blinken, Zakharova said."
+    ok(fresh_url, "correct", ZAKHAROVA, "--text", new, "--reason", "our paraphrase was too loose")
+    log = as_json(fresh_url, "log")
+    correction = log[-1]
+    assert correction["type"] == "ClaimCorrected"
+    before = log[-2]["recorded_at"]
+    assert before < correction["recorded_at"]
+
+    for known_at in (before, _just_before(correction["recorded_at"])):
+        then = as_json(fresh_url, "narrative", "russia", "--known-at", known_at)
+        assert _text_of(then, ZAKHAROVA) == old
+        # The as-of answer known-at before the correction shows the uncorrected text too.
+        then = as_json(fresh_url, "narrative", "russia", "--as-of", "2023-03-02", "--known-at", known_at)
+        assert _text_of(then, ZAKHAROVA) == old
+        table = ok(fresh_url, "narrative", "russia", "--known-at", known_at, "--format", "csv").stdout
+        assert old in table and new not in table
+        shown = as_json(fresh_url, "show", ZAKHAROVA, "--known-at", known_at)
+        assert shown["claim"]["text"] == old
+        assert [e["type"] for e in shown["history"]] == ["ClaimAsserted"]
+
+    for known_at in (None, correction["recorded_at"]):
+        extra = [] if known_at is None else ["--known-at", known_at]
+        now = as_json(fresh_url, "narrative", "russia", *extra)
+        assert _text_of(now, ZAKHAROVA) == new
+        # A correction fixes our error everywhere, as-of answers included.
+        now = as_json(fresh_url, "narrative", "russia", "--as-of", "2023-03-02", *extra)
+        assert _text_of(now, ZAKHAROVA) == new
+        compared = as_json(fresh_url, "compare", "russia", "united-states", *extra)
+        assert _text_of(compared["claims"], ZAKHAROVA) == new
+        table = ok(fresh_url, "narrative", "russia", *extra, "--format", "csv").stdout
+        assert new in table and old not in table
+    shown = as_json(fresh_url, "show", ZAKHAROVA)
+    assert shown["claim"]["text"] == new
+    assert [e["type"] for e in shown["history"]] == ["ClaimAsserted", "ClaimCorrected"]
+
+    today = correction["recorded_at"][:10]
+    changed = as_json(fresh_url, "changes", "russia", "--from", "2023-03-01", "--to", today)
+    assert [c["id"] for c in changed["corrected"]] == [ZAKHAROVA]
+
+
+def test_retraction_counts_from_its_date_and_a_later_reaffirmation_restores(fresh_url: str) -> None:
+    ok(fresh_url, "retract", ZAKHAROVA, "--on", "2023-03-10", "--source", "ria-novosti", "--reason", "walked back")
+
+    def standing(as_of: str | None) -> list[str]:
+        extra = [] if as_of is None else ["--as-of", as_of]
+        return [c["id"] for c in as_json(fresh_url, "narrative", "russia", *extra)]
+
+    assert ZAKHAROVA in standing("2023-03-09")
+    assert ZAKHAROVA not in standing("2023-03-10")
+    assert ZAKHAROVA not in standing(None)
+    assert ZAKHAROVA not in ok(fresh_url, "narrative", "russia", "--format", "table").stdout
+    before = as_json(fresh_url, "compare", "russia", "united-states", "--as-of", "2023-03-09")
+    after = as_json(fresh_url, "compare", "russia", "united-states", "--as-of", "2023-03-10")
+    assert MEETING in {c["proposition"] for c in before["contradictions"]}
+    assert MEETING not in {c["proposition"] for c in after["contradictions"]}
+    statuses = {c["id"]: c["status"] for c in as_json(fresh_url, "list", "--as-of", "2023-03-10")}
+    assert statuses[ZAKHAROVA] == "retracted"
+    retracted = as_json(fresh_url, "list", "--status", "retracted")
+    assert [c["id"] for c in retracted] == [ZAKHAROVA]
+    timeline = as_json(fresh_url, "timeline", "--party", "russia")
+    assert {"said_on": "2023-03-10", "kind": "retracted", "party": "russia", "claim": ZAKHAROVA}.items() <= next(
+        e for e in timeline if e["kind"] == "retracted"
+    ).items()
+    assert timeline[-1]["kind"] == "retracted"  # the latest act in said time
+    lost = as_json(fresh_url, "changes", "russia", "--from", "2023-03-02", "--to", "2023-03-10")
+    assert [c["id"] for c in lost["lost"]] == [ZAKHAROVA]
+
+    ok(fresh_url, "reaffirm", ZAKHAROVA, "--on", "2023-03-15", "--source", "ria-novosti")
+    assert ZAKHAROVA not in standing("2023-03-14")
+    assert ZAKHAROVA in standing("2023-03-15")
+    assert ZAKHAROVA in standing(None)
+    kinds = [e["kind"] for e in as_json(fresh_url, "timeline", "--topic", "blinken-lavrov-encounter")]
+    assert kinds[-2:] == ["retracted", "reaffirmed"]
+    history = as_json(fresh_url, "show", ZAKHAROVA)["history"]
+    assert [e["type"] for e in history] == ["ClaimAsserted", "ClaimRetracted", "ClaimReaffirmed"]
+    assert all(e["recorded_at"] and e["said_at"] for e in history)
+
+
+def test_a_party_on_both_sides_is_a_self_contradiction_not_a_contradiction(fresh_url: str) -> None:
+    admits = "lavrov-admits-talks"
+    ok(
+        fresh_url,
+        "add",
+        "--party",
+        "russia",
+        "--topic",
+        "blinken-lavrov-encounter",
+        "--said-on",
+        "2023-03-03",
+        "--source",
+        "tass",
+        "--text",
+        "Lavrov and Blinken did talk in New Delhi.",
+        "--proposition",
+        MEETING,
+        "--stance",
+        "affirms",
+        "--id",
+        admits,
+    )
+    narrative = {c["id"]: c for c in as_json(fresh_url, "narrative", "russia")}
+    assert narrative[admits]["self_contradiction"] and narrative[ZAKHAROVA]["self_contradiction"]
+    assert not narrative["lavrov-west-turned-g20-into-farce"]["self_contradiction"]
+    table = ok(fresh_url, "narrative", "russia", "--format", "table").stdout
+    flagged = [line for line in table.splitlines() if line.rstrip().endswith("!")]
+    assert len(flagged) == 2 and any(admits in line for line in flagged), table
+    day_before = as_json(fresh_url, "narrative", "russia", "--as-of", "2023-03-02")
+    assert not any(c.get("self_contradiction") for c in day_before)
+
+    alone = as_json(fresh_url, "compare", "russia", "china")
+    assert MEETING not in {c["proposition"] for c in alone["contradictions"]}
+    both = {c["proposition"]: c for c in as_json(fresh_url, "compare", "russia", "united-states")["contradictions"]}
+    assert both[MEETING]["affirms"] == [US_CLAIM, admits]
+    assert both[MEETING]["denies"] == [ZAKHAROVA]
+
+
+def test_show_table_gives_every_event_with_both_times(fresh_url: str) -> None:
+    ok(fresh_url, "retract", ZAKHAROVA, "--on", "2023-03-10", "--source", "ria-novosti")
+    out = ok(fresh_url, "show", ZAKHAROVA, "--format", "table").stdout
+    header = next(line for line in out.splitlines() if line.startswith("POSITION"))
+    assert "SAID_AT" in header and "RECORDED_AT" in header
+    rows = out.splitlines()[out.splitlines().index(header) + 1 :]
+    assert [row.split()[1] for row in rows] == ["ClaimAsserted", "ClaimRetracted"]
+    assert "2023-03-10" in rows[1]
+    assert any(line.split() == ["status:", "retracted"] for line in out.splitlines())
+
+
+# ---------------------------------------------------------------------------------------------
+# Mistakes: one clear line, non-zero exit, no traceback
+# ---------------------------------------------------------------------------------------------
+
+MISTAKES = [
+    (["narrative", "nobody"], "nobody"),
+    (["narrative", "russia", "--topic", "no-such-topic"], "no-such-topic"),
+    (["compare", "russia", "nobody"], "nobody"),
+    (["compare", "russia", "united-states", "--topic", "no-such-topic"], "no-such-topic"),
+    (["timeline", "--party", "nobody"], "nobody"),
+    (["timeline", "--topic", "no-such-topic"], "no-such-topic"),
+    (["list", "--party", "nobody"], "nobody"),
+    (["list", "--topic", "no-such-topic"], "no-such-topic"),
+    (["changes", "nobody", "--from", "2023-03-01", "--to", "2023-03-02"], "nobody"),
+    (["show", "no-such-claim"], "no-such-claim"),
+    (["narrative", "russia", "--as-of", "2023-02-30"], "2023-02-30"),
+    (["narrative", "russia", "--as-of", "last tuesday"], "last tuesday"),
+    (["compare", "russia", "united-states", "--as-of", "2023-13"], "2023-13"),
+    (["list", "--as-of", "03/02/2023"], "03/02/2023"),
+    (["narrative", "russia", "--known-at", "yesterday"], "yesterday"),
+    (["narrative", "russia", "--known-at", "2023-03-02T25:00:00Z"], "2023-03-02T25:00:00Z"),
+    (["timeline", "--known-at", "2023-02-30"], "2023-02-30"),
+    (["changes", "russia", "--from", "2023-03-05", "--to", "2023-03-01"], "2023-03-05"),
+    (["changes", "russia", "--from", "2023-03", "--to", "2023-02"], "2023-03"),
+    (["changes", "russia", "--from", "not-a-date", "--to", "2023-03-01"], "not-a-date"),
+]
+
+
+@pytest.mark.parametrize(("args", "named"), MISTAKES, ids=[" ".join(a) for a, _ in MISTAKES])
+def test_mistakes_are_one_clear_line_and_a_non_zero_exit(seeded_url: str, args: list[str], named: str) -> None:
+    line = refused(seeded_url, *args)
+    assert named in line, f"the error does not name {named!r}: {line}"
+
+
+def test_compare_needs_two_parties(seeded_url: str) -> None:
+    result = invoke(seeded_url, "compare", "russia")
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output and result.stdout == ""
+    assert "at least two parties" in result.stderr
+
+
+def test_known_at_before_anything_was_recorded_is_an_empty_answer(seeded_url: str) -> None:
+    assert as_json(seeded_url, "narrative", "russia", "--known-at", "2001-01-01") == []
+    assert as_json(seeded_url, "timeline", "--known-at", "2001-01-01T00:00:00Z") == []
+    assert as_json(seeded_url, "list", "--known-at", "2001-01-01") == []
+    line = refused(seeded_url, "show", ZAKHAROVA, "--known-at", "2001-01-01")
+    assert ZAKHAROVA in line
+
+
+def test_reads_on_a_missing_database_are_one_line(tmp_path: Path) -> None:
+    line = refused(str(tmp_path / "nothing-here.db"), "narrative", "russia")
+    assert "claims init" in line

@@ -1,0 +1,461 @@
+"""The store contract, written once and run on SQLite and PostgreSQL (the ``tracker`` fixture).
+
+Proves on the real database: appends read back exactly; a stale expected version is refused with
+ConflictError and nothing of the batch is written; positions are gapless 1..N in commit order,
+even after a rolled-back append; the hash chain verifies and breaks where a line is altered; each
+line's hash equals SPEC section 6's recipe computed here with hashlib and json alone; the database's
+own triggers refuse UPDATE and DELETE (and TRUNCATE on PostgreSQL) of the log; recorded_at is RFC
+3339 UTC with microseconds and ``Z`` and never decreases; events are stored by explicit type name
+and schema version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
+
+import claims
+from claims.api import Tracker
+from claims.domain import events as ev
+from claims.domain.errors import ConflictError
+from claims.store import eventlog
+from claims.store.chain import check_chain
+from claims.store.engine import begin_write
+from claims.store.eventlog import Pending, StoredEvent
+from tests.conftest import BACKENDS, new_database_url
+
+GENESIS = "0" * 64
+RFC3339_MICRO_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
+LINE_KEYS = [
+    "position",
+    "event_id",
+    "stream_id",
+    "stream_version",
+    "type",
+    "schema_version",
+    "said_at",
+    "recorded_at",
+    "recorded_by",
+    "payload",
+    "prev_hash",
+    "hash",
+]
+
+
+def recipe_hash(line: dict[str, Any]) -> str:
+    """SPEC section 6, transcribed independently of claims.store.hashing."""
+    body = {key: value for key, value in line.items() if key != "hash"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def append(tracker: Tracker, pending: Sequence[Pending], user: str = "tester") -> list[StoredEvent]:
+    connection = begin_write(tracker.engine)
+    try:
+        stored = eventlog.append(connection, pending, user)
+        connection.commit()
+        return stored
+    finally:
+        connection.close()
+
+
+def read_all(tracker: Tracker) -> list[StoredEvent]:
+    with tracker.engine.connect() as connection:
+        return list(eventlog.read(connection))
+
+
+def raw_rows(tracker: Tracker) -> list[dict[str, Any]]:
+    with tracker.engine.connect() as connection:
+        rows = connection.execute(text("SELECT * FROM events ORDER BY position")).mappings().all()
+    return [dict(row) for row in rows]
+
+
+def party(ident: str, name: str | None = None) -> ev.PartyRegistered:
+    return ev.PartyRegistered(party=ident, name=name or ident.title(), kind="state")
+
+
+def sample_events() -> list[ev.Event]:
+    return [
+        party("russia", "Russia"),
+        ev.SourceRegistered(source="tass", name="TASS", kind="news-agency", url="https://tass.com"),
+        ev.TopicRegistered(topic="g20", title="G20 — «joint statement» ✓"),
+        ev.ClaimAsserted(
+            claim="c1",
+            party="russia",
+            topic="g20",
+            said_on="2023-03-02",
+            source="tass",
+            text="Western delegations turned the G20 agenda into a farce.",
+            quote="превратили повестку G20 в фарс",
+            via=("ap", "tass"),
+            proposition="west-derailed",
+            stance="affirms",
+        ),
+        ev.ClaimRetracted(claim="c1", on="2023-03-10", source="tass", reason=None),
+        ev.ClaimReaffirmed(claim="c1", on="2023-03-15", source="tass"),
+        ev.ClaimCorrected(claim="c1", changes={"text": "fixed", "via": ["ap"]}, reason="typo"),
+        ev.VerdictRecorded(claim="c1", rating="misleading", by="tass", url=None),
+    ]
+
+
+def append_samples(tracker: Tracker) -> list[StoredEvent]:
+    versions: dict[str, int] = {}
+    pending = []
+    for event in sample_events():
+        pending.append(Pending(event, versions.get(event.stream_id, 0)))
+        versions[event.stream_id] = versions.get(event.stream_id, 0) + 1
+    return append(tracker, pending)
+
+
+def fill(tracker: Tracker) -> list[StoredEvent]:
+    """Append the sample events and two more parties, in two transactions."""
+    stored = append_samples(tracker)
+    return stored + append(tracker, [Pending(party("china"), 0), Pending(party("india"), 0)], user="other")
+
+
+@dataclass
+class Filled:
+    tracker: Tracker
+    appended: list[StoredEvent]
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def shared(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Filled]:
+    """One filled log per backend for the tests that only read it (or whose rewrites are refused)."""
+    urls = new_database_url(str(request.param), tmp_path_factory.mktemp("event-log"))
+    url = next(urls)
+    try:
+        with claims.open_tracker(url, user="tester") as opened:
+            opened.init()
+            yield Filled(opened, fill(opened))
+    finally:
+        urls.close()
+
+
+@pytest.fixture
+def filled(tracker: Tracker) -> Tracker:
+    """A fresh tracker of its own whose log holds the sample events (for tests that write)."""
+    fill(tracker)
+    return tracker
+
+
+# -- append and read back --------------------------------------------------------------------------
+
+
+def test_appended_events_read_back_exactly(shared: Filled) -> None:
+    stored = shared.appended
+    assert [s.position for s in stored] == list(range(1, len(sample_events()) + 3))
+    read = read_all(shared.tracker)
+    assert read == stored
+    assert [s.event() for s in read] == [*sample_events(), party("china"), party("india")]
+    # Stream versions count per stream; the claim's stream holds its five events in order.
+    claim_stream = [(s.stream_id, s.stream_version) for s in read if s.stream_id == "claim:c1"]
+    assert claim_stream == [("claim:c1", v) for v in range(1, 6)]
+    assert [s.recorded_by for s in read] == ["tester"] * 8 + ["other"] * 2
+    # said_at: the said date of an assertion, the date of a retraction or reaffirmation, else null.
+    said = {s.type: s.said_at for s in read}
+    assert said["ClaimAsserted"] == "2023-03-02"
+    assert said["ClaimRetracted"] == "2023-03-10"
+    assert said["ClaimReaffirmed"] == "2023-03-15"
+    assert said["PartyRegistered"] is None and said["VerdictRecorded"] is None
+    assert len({s.event_id for s in read}) == len(read)
+
+
+def test_the_stored_columns_are_the_export_line_fields(shared: Filled) -> None:
+    rows = raw_rows(shared.tracker)
+    assert set(rows[0]) == set(LINE_KEYS)
+    lines = [s.line() for s in read_all(shared.tracker)]
+    assert list(lines[0]) == LINE_KEYS
+    for row, line in zip(rows, lines, strict=True):
+        assert json.loads(row["payload"]) == line["payload"]
+        assert {k: v for k, v in row.items() if k != "payload"} == {k: v for k, v in line.items() if k != "payload"}
+
+
+def test_read_pages_by_position_and_streams_read_in_version_order(shared: Filled) -> None:
+    with shared.tracker.engine.connect() as connection:
+        everything = list(eventlog.read(connection, batch=3))
+        assert [e.position for e in everything] == list(range(1, 11))
+        assert [e.position for e in eventlog.read(connection, since=2, limit=3, batch=2)] == [3, 4, 5]
+        assert [e.position for e in eventlog.read(connection, since=10)] == []
+        stream = eventlog.read_stream(connection, "claim:c1")
+        assert [e.stream_version for e in stream] == [1, 2, 3, 4, 5]
+        assert eventlog.stream_version(connection, "claim:c1") == 5
+        assert eventlog.stream_version(connection, "claim:nothing") == 0
+        head = eventlog.head(connection)
+        assert (head.position, head.hash) == (10, everything[-1].hash)
+
+
+def test_an_empty_append_writes_nothing(tracker: Tracker) -> None:
+    assert append(tracker, []) == []
+    assert read_all(tracker) == []
+
+
+# -- optimistic concurrency ------------------------------------------------------------------------
+
+
+def test_a_stale_expected_version_is_a_conflict_and_writes_nothing(filled: Tracker) -> None:
+    before = raw_rows(filled)
+    # party:russia is at version 1: expecting a new stream, or a version it never reached, is stale.
+    for expected in (0, 2, 7):
+        with pytest.raises(ConflictError, match="changed since it was read"):
+            append(filled, [Pending(party("russia", "Russia again"), expected)])
+        assert raw_rows(filled) == before
+    append(filled, [Pending(party("russia", "Russia again"), 1)])  # the right expectation is accepted
+    assert [(r["stream_id"], r["stream_version"]) for r in raw_rows(filled)][-1] == ("party:russia", 2)
+
+
+def test_a_conflict_anywhere_in_a_batch_writes_none_of_it(filled: Tracker) -> None:
+    before = raw_rows(filled)
+    batch = [
+        Pending(party("brazil"), 0),  # fine on its own
+        Pending(ev.ClaimRetracted(claim="c1", on="2023-04-01", source="tass"), 5),  # fine on its own
+        Pending(ev.ClaimReaffirmed(claim="c1", on="2023-04-02", source="tass"), 5),  # stale: c1 is at 6 by now
+    ]
+    with pytest.raises(ConflictError, match="claim:c1 is at version 6, not 5"):
+        append(filled, batch)
+    assert raw_rows(filled) == before
+
+
+def test_two_writers_that_read_the_same_version_cannot_both_append(filled: Tracker) -> None:
+    """The loser of a race on one stream gets a conflict, never a fork."""
+    with filled.engine.connect() as connection:
+        seen = eventlog.stream_version(connection, "claim:c1")
+    append(filled, [Pending(ev.ClaimRetracted(claim="c1", on="2023-04-01", source="tass"), seen)])
+    with pytest.raises(ConflictError):
+        append(filled, [Pending(ev.ClaimReaffirmed(claim="c1", on="2023-04-02", source="tass"), seen)])
+    assert [e.type for e in read_all(filled)][-1] == "ClaimRetracted"
+
+
+def test_the_database_itself_refuses_a_second_event_at_one_stream_version(filled: Tracker) -> None:
+    """The unique (stream_id, stream_version) constraint backs the check in code."""
+    row = raw_rows(filled)[0]
+    row.update(position=999, event_id="00000000-0000-0000-0000-000000000000")
+    columns = ", ".join(row)
+    values = ", ".join(f":{key}" for key in row)
+    with pytest.raises(DBAPIError), filled.engine.begin() as connection:
+        connection.execute(text(f"INSERT INTO events ({columns}) VALUES ({values})"), row)
+    assert [r["position"] for r in raw_rows(filled)] == list(range(1, 11))
+
+
+# -- positions and the hash chain ------------------------------------------------------------------
+
+
+def test_positions_are_gapless_across_transactions_and_rollbacks(filled: Tracker) -> None:
+    connection: Connection = begin_write(filled.engine)
+    try:
+        eventlog.append(connection, [Pending(party("brazil"), 0)], "tester")
+        connection.rollback()  # a failed transaction must not burn a position
+    finally:
+        connection.close()
+    append(filled, [Pending(party("japan"), 0)])
+    append(filled, [Pending(party("brazil"), 0)])
+    events = read_all(filled)
+    assert [e.position for e in events] == list(range(1, 13))
+    assert [e.stream_id for e in events[-2:]] == ["party:japan", "party:brazil"]
+
+
+def test_every_hash_follows_the_published_recipe_and_links_to_the_previous(shared: Filled) -> None:
+    lines = [e.line() for e in read_all(shared.tracker)]
+    previous = GENESIS
+    for line in lines:
+        assert line["prev_hash"] == previous
+        assert line["hash"] == recipe_hash(line)
+        assert re.fullmatch(r"[0-9a-f]{64}", line["hash"])
+        previous = line["hash"]
+    # The same recipe over the raw rows: the stored payload text is the canonical JSON itself.
+    for row in raw_rows(shared.tracker):
+        assert row["payload"] == json.dumps(
+            json.loads(row["payload"]), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        )
+        assert row["hash"] == recipe_hash({**row, "payload": json.loads(row["payload"])})
+
+
+def test_non_ascii_text_is_hashed_as_utf8_not_escaped(shared: Filled) -> None:
+    line = next(e.line() for e in read_all(shared.tracker) if e.type == "TopicRegistered")
+    assert "«joint statement» ✓" in json.dumps(line["payload"], ensure_ascii=False)
+    escaped = json.dumps({k: v for k, v in line.items() if k != "hash"}, sort_keys=True, separators=(",", ":"))
+    assert line["hash"] != hashlib.sha256(escaped.encode()).hexdigest()
+    assert line["hash"] == recipe_hash(line)
+
+
+def test_the_chain_verifies(shared: Filled) -> None:
+    report = check_chain(e.line() for e in read_all(shared.tracker))
+    assert report.intact and report.size == 10
+    assert report.head_hash == read_all(shared.tracker)[-1].hash
+    verified = shared.tracker.verify()
+    assert verified.intact and verified.size == 10
+
+
+def test_an_empty_log_verifies(tracker: Tracker) -> None:
+    report = check_chain([])
+    assert report.intact and report.size == 0 and report.head_hash == GENESIS
+    assert tracker.verify().intact
+
+
+@pytest.mark.parametrize(
+    ("position", "change", "problem"),
+    [
+        (4, {"payload": {"claim": "c1", "text": "edited"}}, "hash does not match"),
+        (1, {"recorded_by": "mallory"}, "hash does not match"),
+        (6, {"prev_hash": "f" * 64}, "prev_hash does not match"),
+        (3, {"position": 4}, "expected position 3, found 4"),
+    ],
+)
+def test_the_chain_breaks_at_the_first_altered_line(
+    shared: Filled, position: int, change: dict[str, Any], problem: str
+) -> None:
+    lines = [e.line() for e in read_all(shared.tracker)]
+    lines[position - 1] = {**lines[position - 1], **change}
+    report = check_chain(lines)
+    assert report.broken_at == position and not report.intact
+    assert problem in (report.problem or "")
+    assert report.size == position - 1
+
+
+def test_a_dropped_or_rehashed_line_breaks_the_chain(shared: Filled) -> None:
+    lines = [e.line() for e in read_all(shared.tracker)]
+    assert check_chain(lines[:4] + lines[5:]).broken_at == 5
+    # Re-hashing an edited line still breaks the link from the next one.
+    forged = {**lines[2], "recorded_by": "mallory"}
+    forged["hash"] = recipe_hash(forged)
+    report = check_chain([*lines[:2], forged, *lines[3:]])
+    assert report.broken_at == 4 and "prev_hash" in (report.problem or "")
+
+
+# -- the database refuses rewrites -----------------------------------------------------------------
+
+
+def refused(tracker: Tracker, statement: str) -> str:
+    with pytest.raises(DBAPIError) as caught, tracker.engine.begin() as connection:
+        connection.execute(text(statement))
+    return str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE events SET recorded_by = 'mallory' WHERE position = 1",
+        "UPDATE events SET payload = '{}'",
+        "DELETE FROM events WHERE position = 10",
+        "DELETE FROM events",
+    ],
+)
+def test_triggers_refuse_update_and_delete(shared: Filled, statement: str) -> None:
+    before = raw_rows(shared.tracker)
+    assert "append-only" in refused(shared.tracker, statement)
+    assert raw_rows(shared.tracker) == before
+
+
+def test_an_upsert_cannot_rewrite_an_event(shared: Filled) -> None:
+    before = raw_rows(shared.tracker)
+    columns = ", ".join(LINE_KEYS)
+    statement = (
+        f"INSERT INTO events ({columns}) SELECT {columns} FROM events WHERE position = 1 "
+        "ON CONFLICT (position) DO UPDATE SET recorded_by = 'mallory'"
+    )
+    assert "append-only" in refused(shared.tracker, statement)
+    assert raw_rows(shared.tracker) == before
+
+
+def test_truncate_is_refused_on_postgresql(shared: Filled) -> None:
+    if shared.tracker.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no TRUNCATE; DELETE without WHERE is refused instead")
+    before = raw_rows(shared.tracker)
+    assert "append-only" in refused(shared.tracker, "TRUNCATE events")
+    assert raw_rows(shared.tracker) == before
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+@pytest.mark.parametrize("verb", ["INSERT OR REPLACE", "REPLACE"])
+def test_insert_or_replace_cannot_rewrite_an_event_on_sqlite(filled: Tracker, verb: str) -> None:
+    """SQLite's REPLACE deletes the old row without firing DELETE triggers; it must still be refused."""
+    before = raw_rows(filled)
+    columns = ", ".join(LINE_KEYS)
+    replaced = columns.replace("recorded_by", "'mallory'")
+    statement = f"{verb} INTO events ({columns}) SELECT {replaced} FROM events WHERE position = 1"
+    assert "append-only" in refused(filled, statement)
+    assert raw_rows(filled) == before
+
+
+def test_appending_is_still_allowed_after_refused_rewrites(filled: Tracker) -> None:
+    refused(filled, "DELETE FROM events WHERE position = 1")
+    append(filled, [Pending(party("brazil"), 0)])
+    assert [e.position for e in read_all(filled)] == list(range(1, 12))
+    assert filled.verify().intact
+
+
+# -- recorded time ---------------------------------------------------------------------------------
+
+
+def test_recorded_at_is_rfc3339_utc_micro_z_and_never_decreases(filled: Tracker) -> None:
+    for number in range(3):
+        append(filled, [Pending(party(f"p{number}"), 0)])
+    stamps = [e.recorded_at for e in read_all(filled)]
+    assert len(stamps) == 13
+    assert all(RFC3339_MICRO_Z.match(stamp) for stamp in stamps), stamps
+    assert stamps == sorted(stamps)
+
+
+def test_recorded_at_does_not_go_back_when_the_clock_does(tracker: Tracker, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A clock set back (NTP, a VM restored) must not make recorded time decrease along the log."""
+    monkeypatch.setattr(eventlog, "utc_now", lambda: "2099-01-01T00:00:00.000000Z")
+    append(tracker, [Pending(party("first"), 0)])
+    monkeypatch.undo()
+    append(tracker, [Pending(party("second"), 0)])
+    first, second = read_all(tracker)
+    assert first.recorded_at == "2099-01-01T00:00:00.000000Z"
+    assert second.recorded_at >= first.recorded_at
+    assert tracker.verify().intact
+
+
+# -- event types -----------------------------------------------------------------------------------
+
+
+def test_events_are_stored_by_explicit_type_name_and_schema_version(shared: Filled) -> None:
+    with shared.tracker.engine.connect() as connection:
+        stored = connection.execute(text("SELECT DISTINCT type, schema_version FROM events")).all()
+    assert {row.type for row in stored} == {
+        "PartyRegistered",
+        "SourceRegistered",
+        "TopicRegistered",
+        "ClaimAsserted",
+        "ClaimRetracted",
+        "ClaimReaffirmed",
+        "ClaimCorrected",
+        "VerdictRecorded",
+    }
+    for row in stored:
+        assert row.schema_version == ev.EVENT_TYPES[row.type].SCHEMA_VERSION
+        assert "." not in row.type and "claims" not in row.type  # never a Python import path
+        assert row.type == ev.EVENT_TYPES[row.type].TYPE
+
+
+def test_a_stored_event_is_read_by_its_name_not_its_class_location() -> None:
+    payload = {"party": "russia", "name": "Russia", "kind": "state"}
+    assert ev.from_stored("PartyRegistered", 1, payload) == party("russia", "Russia")
+    with pytest.raises(ValueError, match="unknown event type"):
+        ev.from_stored("claims.domain.events.PartyRegistered", 1, payload)
+
+
+def test_an_old_schema_version_is_upcast_when_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A type whose schema moved to version 2 still reads its version-1 events through an upcaster."""
+
+    def rename(payload: dict[str, Any]) -> dict[str, Any]:
+        payload = dict(payload)
+        payload["title"] = payload.pop("label")
+        return payload
+
+    monkeypatch.setattr(ev.TopicRegistered, "SCHEMA_VERSION", 2)
+    monkeypatch.setitem(ev.UPCASTERS, ("TopicRegistered", 1), rename)
+    assert ev.from_stored("TopicRegistered", 1, {"topic": "g20", "label": "G20"}) == ev.TopicRegistered(
+        topic="g20", title="G20"
+    )
+    assert ev.from_stored("TopicRegistered", 2, {"topic": "g20", "title": "G20"}).title == "G20"  # type: ignore[attr-defined]

@@ -1,0 +1,178 @@
+"""The schema lives in Alembic migrations that go up and down cleanly on SQLite and PostgreSQL.
+
+An empty database goes to head one revision at a time (every table exists, ``current`` is head,
+the append-only triggers are in place), down to base one revision at a time (every table gone,
+the log's triggers and function too) and up again; a populated database goes down one revision
+and up again keeping its log intact, and down to base; upgrading twice is a no-op; and ``alembic
+check``, run as operators run it from the repository, finds nothing to generate.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import DBAPIError
+
+import claims
+import claims.projections.tables  # registers the projection tables on the metadata
+from claims.api import Tracker
+from claims.domain.errors import NotFoundError
+from claims.store import migrations
+from claims.store.engine import open_engine, resolve_url
+from claims.store.schema import metadata
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+EXPECTED_TABLES = {
+    "events",
+    "parties",
+    "speakers",
+    "sources",
+    "topics",
+    "claim_versions",
+    "claim_periods",
+    "claim_acts",
+    "verdicts",
+    "projection_checkpoints",
+}
+
+
+def tables(engine: Engine) -> set[str]:
+    return set(inspect(engine).get_table_names()) - {"alembic_version"}
+
+
+def triggers(engine: Engine) -> set[str]:
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            query = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+        else:
+            query = "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"
+        return set(connection.execute(text(query)).scalars())
+
+
+def revisions_oldest_first(engine: Engine) -> list[str]:
+    return [revision for revision, _, _ in reversed(migrations.history(engine))]
+
+
+def test_empty_database_to_head_down_to_base_and_up_again(db_url: str) -> None:
+    engine = open_engine(resolve_url(db_url))
+    try:
+        assert tables(engine) == set()
+        assert migrations.current(engine) is None
+        revisions = revisions_oldest_first(engine)
+        head = migrations.head(engine)
+        assert revisions[-1] == head
+
+        for revision in revisions:  # up one revision at a time
+            migrations.upgrade(engine, revision)
+            assert migrations.current(engine) == revision
+        assert tables(engine) >= EXPECTED_TABLES
+        # Every table the code declares is created by the migrations, and nothing else.
+        assert tables(engine) == set(metadata.tables)
+        assert triggers(engine)
+
+        for revision in reversed([None, *revisions[:-1]]):  # and down one at a time
+            migrations.downgrade(engine, "-1")
+            assert migrations.current(engine) == revision
+        assert tables(engine) == set()
+        assert triggers(engine) == set()
+        if engine.dialect.name == "postgresql":
+            with engine.connect() as connection:
+                leftover = connection.execute(
+                    text("SELECT count(*) FROM pg_proc WHERE proname = 'claims_refuse_rewrite'")
+                ).scalar()
+            assert leftover == 0
+
+        migrations.upgrade(engine)
+        assert migrations.current(engine) == head
+        assert tables(engine) == set(metadata.tables)
+        # The triggers are back: an event, once written, cannot be deleted.
+        with claims.open_tracker(db_url, user="tester") as tracker:
+            tracker.add_party("russia", name="Russia")
+        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
+            connection.execute(text("DELETE FROM events"))
+    finally:
+        engine.dispose()
+
+
+def test_history_lists_every_revision_down_to_base(db_url: str) -> None:
+    engine = open_engine(resolve_url(db_url))
+    try:
+        history = migrations.history(engine)
+        assert history, "no revisions found"
+        assert history[0][0] == migrations.head(engine)
+        assert history[-1][1] is None  # the oldest revision starts from base
+        # Each revision's down revision is the next one listed: one straight line, no branches.
+        assert [down for _, down, _ in history[:-1]] == [revision for revision, _, _ in history[1:]]
+        assert all(doc.strip() for _, _, doc in history)
+    finally:
+        engine.dispose()
+
+
+def test_upgrading_an_initialised_database_again_changes_nothing(seeded: Tracker) -> None:
+    before = seeded.checkpoint()
+    assert seeded.init() == migrations.head(seeded.engine)
+    assert seeded.checkpoint() == before
+    assert seeded.verify().intact
+
+
+def test_a_populated_database_goes_down_one_revision_and_up_again(seeded: Tracker) -> None:
+    revisions = revisions_oldest_first(seeded.engine)
+    if len(revisions) < 2:
+        pytest.skip("only one revision: going down one is going down to base (tested below)")
+    before = seeded.checkpoint()
+    narrative = seeded.narrative("russia")
+    sources = seeded.list_claims()
+    migrations.downgrade(seeded.engine, "-1")
+    assert migrations.current(seeded.engine) == revisions[-2]
+    assert seeded.checkpoint() == before  # the log is never touched by a migration
+    migrations.upgrade(seeded.engine)
+    assert migrations.current(seeded.engine) == revisions[-1]
+    assert seeded.checkpoint() == before
+    assert seeded.verify().intact
+    assert seeded.narrative("russia") == narrative
+    assert seeded.list_claims() == sources
+
+
+def test_a_populated_database_goes_down_to_base_and_up_empty(seeded: Tracker) -> None:
+    assert seeded.checkpoint()["size"] > 0
+    migrations.downgrade(seeded.engine, "base")
+    assert tables(seeded.engine) == set()
+    seeded.init()
+    assert seeded.checkpoint()["size"] == 0
+    with pytest.raises(NotFoundError):  # the parties went with the log
+        seeded.narrative("russia")
+
+
+def alembic_check(url: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CLAIMS_DATABASE_URL": url}
+    return subprocess.run(
+        [str(BIN / "alembic"), "check"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_alembic_check_finds_nothing_to_generate(db_url: str) -> None:
+    init = subprocess.run(
+        [str(BIN / "claims"), "--db", db_url, "init"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert init.returncode == 0, init.stderr
+    result = alembic_check(db_url)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No new upgrade operations detected" in result.stdout + result.stderr
+
+
+def test_alembic_check_notices_a_database_behind_the_code(db_url: str) -> None:
+    """The check can fail: on a database with no schema it reports the migrations not yet applied."""
+    result = alembic_check(db_url)
+    assert result.returncode != 0
+    assert "Target database is not up to date" in result.stdout + result.stderr

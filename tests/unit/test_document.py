@@ -1,0 +1,230 @@
+"""A claims/v1 document becomes commands, with every shape problem listed by its path.
+
+``claims.io.document.read_document`` never stops at the first problem: a document with several
+mistakes reports all of them (``claims[0].said_on: not a date: 2023-02-30``), including unknown
+sections and fields, duplicate ids (explicit or derived), and malformed lifecycle entries. No
+database is involved: reference checks are the importer's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from claims.domain import commands as cmd
+from claims.domain.ids import derive_claim_id
+from claims.io.document import read_document
+from claims.io.loading import load_text
+
+
+def claim(**overrides: Any) -> dict[str, Any]:
+    item = {
+        "party": "russia",
+        "topic": "g20",
+        "said_on": "2023-03-02",
+        "source": "tass",
+        "text": "The West derailed the meeting.",
+    }
+    item.update(overrides)
+    return {k: v for k, v in item.items() if v is not None}
+
+
+def document(**sections: Any) -> dict[str, Any]:
+    return {"format": "claims/v1", **sections}
+
+
+def test_a_valid_document_becomes_commands_in_application_order() -> None:
+    read = read_document(
+        document(
+            events=[{"retract": "c1", "on": "2023-03-10", "source": "tass"}],
+            claims=[claim(id="c1", via=["ap"], proposition="west-derailed", stance="affirms")],
+            topics=[{"id": "g20", "title": "G20"}],
+            sources=[{"id": "tass", "name": "TASS", "kind": "news-agency"}, {"id": "ap", "name": "AP"}],
+            speakers=[{"id": "lavrov", "name": "Sergey Lavrov", "party": "russia", "role": "Foreign Minister"}],
+            parties=[{"id": "russia", "name": "Russia", "kind": "state"}],
+        )
+    )
+    assert read.problems == []
+    kinds = [type(entry.command) for entry in read.entries]
+    assert kinds == [
+        cmd.AddParty,
+        cmd.AddSpeaker,
+        cmd.AddSource,
+        cmd.AddSource,
+        cmd.AddTopic,
+        cmd.AssertClaim,
+        cmd.RetractClaim,
+    ]
+    assert [entry.path for entry in read.entries] == [
+        "parties[0]",
+        "speakers[0]",
+        "sources[0]",
+        "sources[1]",
+        "topics[0]",
+        "claims[0]",
+        "events[0]",
+    ]
+    asserted = read.entries[5].command
+    assert isinstance(asserted, cmd.AssertClaim)
+    assert asserted.via == ("ap",) and asserted.stance == "affirms"
+    assert read.claim_ids() == {"c1": "claims[0]"}
+
+
+def test_an_impossible_date_is_reported_by_its_path_from_yaml_text() -> None:
+    text = (
+        "format: claims/v1\n"
+        "claims:\n"
+        "  - {party: russia, topic: g20, said_on: 2023-03-02, source: tass, text: fine}\n"
+        "  - {party: russia, topic: g20, said_on: 2023-02-30, source: tass, text: impossible}\n"
+    )
+    read = read_document(load_text(text, name="doc.yaml"))
+    assert read.problems == ["claims[1].said_on: not a date: 2023-02-30"]
+
+
+def test_every_problem_is_listed_by_its_path() -> None:
+    read = read_document(
+        {
+            "format": "claims/v1",
+            "stuff": 1,
+            "parties": [{"id": "x", "name": "X", "kind": "planet"}],
+            "claims": [
+                claim(party="Russia", said_on="2023-02-30", colour="red"),
+                claim(id="a"),
+                claim(id="a", text="another text"),
+            ],
+            "events": [{"retract": "a", "reaffirm": "a"}, {"retract": "a", "on": "2023-13-01"}],
+        }
+    )
+    assert sorted(read.problems) == sorted(
+        [
+            "stuff: unknown section (expected one of parties, speakers, sources, topics, claims, events)",
+            "parties[0].kind: kind must be one of state, bloc, organisation, person, other: 'planet'",
+            "claims[0].colour: unknown field",
+            "claims[0].party: party must be a lowercase slug ([a-z0-9][a-z0-9-]*, at most 120): 'Russia'",
+            "claims[0].said_on: not a date: 2023-02-30",
+            "events[0]: must have exactly one of retract, reaffirm, correct, verdict",
+            "events[1].on: not a date: 2023-13-01",
+            "claims[2].id: duplicate id a (also claims[1])",
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "problem"),
+    [
+        ("text", None, "claims[0].text: text is required"),
+        ("party", None, "claims[0].party: party must be a lowercase slug"),
+        ("said_on", None, "claims[0].said_on: not a date: None"),
+        ("said_on", "2999-01-01", "claims[0].said_on: date is in the future: 2999-01-01"),
+        ("source", "TASS", "claims[0].source: source must be a lowercase slug"),
+        ("stance", "maybe", "claims[0].stance: proposition and stance go together"),
+        ("via", ["ap", "Bad Relay"], "claims[0].via[1]: via must be a lowercase slug"),
+        ("text", ["a", "list"], "claims[0].text: text must be text"),
+        ("responds_to", "other-claim", "claims[0]: responds_to: must be {claim: ID, relation: contradicts|supports}"),
+    ],
+)
+def test_claim_field_problems_name_their_path(field: str, value: Any, problem: str) -> None:
+    item = claim()
+    if value is None:
+        item.pop(field, None)
+    else:
+        item[field] = value
+    read = read_document(document(claims=[item]))
+    assert any(p.startswith(problem) for p in read.problems), read.problems
+
+
+def test_a_partial_or_numeric_year_said_on_is_accepted() -> None:
+    read = read_document(document(claims=[claim(said_on=2022), claim(said_on="2023-02", text="other")]))
+    assert read.problems == []
+    first = read.entries[0].command
+    assert isinstance(first, cmd.AssertClaim) and first.said_on == "2022"
+
+
+def test_a_claim_without_id_gets_the_derived_one_and_a_repeated_one_is_a_duplicate() -> None:
+    read = read_document(document(claims=[claim(), claim()]))
+    derived = derive_claim_id("russia", "2023-03-02", "The West derailed the meeting.")
+    assert read.problems == [f"claims[1].id: duplicate id {derived} (also claims[0])"]
+
+
+def test_duplicate_registry_ids_are_reported_per_section() -> None:
+    read = read_document(
+        document(
+            parties=[{"id": "russia", "name": "Russia"}, {"id": "russia", "name": "Russia"}],
+            # The same id in another section is no duplicate: a topic and a party may share it.
+            topics=[{"id": "russia", "title": "Russia"}],
+        )
+    )
+    assert read.problems == ["parties[1].id: duplicate id russia (also parties[0])"]
+
+
+def test_unknown_fields_are_reported_in_every_section() -> None:
+    read = read_document(
+        document(
+            parties=[{"id": "p", "name": "P", "flag": "x"}],
+            speakers=[{"id": "s", "name": "S", "party": "p", "age": 3}],
+            sources=[{"id": "t", "name": "T", "reach": 1}],
+            topics=[{"id": "g", "title": "G", "tags": []}],
+            events=[{"retract": "c", "on": "2023-03-10", "mood": "sad"}],
+        )
+    )
+    assert sorted(read.problems) == sorted(
+        [
+            "parties[0].flag: unknown field",
+            "speakers[0].age: unknown field",
+            "sources[0].reach: unknown field",
+            "topics[0].tags: unknown field",
+            "events[0].mood: unknown field",
+        ]
+    )
+
+
+def test_lifecycle_entries_become_their_commands() -> None:
+    read = read_document(
+        document(
+            events=[
+                {"retract": "c", "on": "2023-03-10", "source": "tass", "reason": "withdrawn"},
+                {"reaffirm": "c", "on": "2023-03-15", "source": "tass"},
+                {"correct": "c", "text": "fixed", "via": "ap", "reason": "typo"},
+                {"verdict": "c", "rating": "misleading", "by": "checker", "url": "https://example.org/r"},
+            ]
+        )
+    )
+    assert read.problems == []
+    retract, reaffirm, correct, verdict = (entry.command for entry in read.entries)
+    assert retract == cmd.RetractClaim(claim="c", on="2023-03-10", source="tass", reason="withdrawn")
+    assert reaffirm == cmd.ReaffirmClaim(claim="c", on="2023-03-15", source="tass")
+    assert isinstance(correct, cmd.CorrectClaim)
+    assert correct.changes == {"text": "fixed", "via": ["ap"]} and correct.reason == "typo"
+    assert verdict == cmd.RecordVerdict(claim="c", rating="misleading", by="checker", url="https://example.org/r")
+
+
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        ({"correct": "c", "reason": "nothing"}, "events[0].changes: a correction changes at least one of"),
+        ({"correct": "c", "text": "x"}, "events[0].reason: reason is required"),
+        ({"correct": "c", "party": "china", "reason": "r"}, "events[0].party: unknown field"),
+        ({"verdict": "c", "rating": "false", "by": "checker", "url": "ftp://x"}, "events[0].url: url must be"),
+        ({"reaffirm": "c", "on": "2023-03-15"}, "events[0].source: source must be a lowercase slug"),
+        ({"on": "2023-03-15"}, "events[0]: must have exactly one of"),
+    ],
+)
+def test_lifecycle_problems_name_their_path(entry: dict[str, Any], problem: str) -> None:
+    read = read_document(document(events=[entry]))
+    assert any(p.startswith(problem) for p in read.problems), read.problems
+
+
+@pytest.mark.parametrize(
+    ("data", "problems"),
+    [
+        ([], ["document: must be a mapping with format: claims/v1"]),
+        (None, ["document: must be a mapping with format: claims/v1"]),
+        ({"format": "claims/v2"}, ["format: must be claims/v1, found 'claims/v2'"]),
+        ({}, ["format: must be claims/v1, found None"]),
+        ({"format": "claims/v1", "claims": {}}, ["claims: must be a list"]),
+        ({"format": "claims/v1", "claims": [1]}, ["claims[0]: must be a mapping"]),
+    ],
+)
+def test_a_document_of_the_wrong_shape_says_so(data: Any, problems: list[str]) -> None:
+    assert read_document(data).problems == problems
