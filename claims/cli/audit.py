@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import click
 
 from claims.cli.context import tracker
 from claims.cli.output import message
 
-EXPORT_FORMATS = ("jsonl", "csv")
+EXPORT_FORMATS = ("jsonl", "csv", "prov-json", "claimreview")
+MAX_CHECKPOINT_CHARS = 64 * 1024  # a checkpoint is about 150 characters
 
 
 def _read_checkpoint(path: str | None) -> dict[str, Any] | None:
@@ -22,33 +25,91 @@ def _read_checkpoint(path: str | None) -> dict[str, Any] | None:
     from claims.service.audit import check_checkpoint
 
     try:
-        return check_checkpoint(json.loads(Path(path).read_text(encoding="utf-8")))
+        with open(path, encoding="utf-8") as stream:
+            text = stream.read(MAX_CHECKPOINT_CHARS + 1)
+        if len(text) > MAX_CHECKPOINT_CHARS:
+            raise click.ClickException(f"cannot read checkpoint {path}: longer than a checkpoint can be")
+        return check_checkpoint(json.loads(text))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise click.ClickException(f"cannot read checkpoint {path}: {error}") from None
+
+
+@contextmanager
+def _output(out: str | None) -> Iterator[TextIO]:
+    """Standard output, or FILE written under a temporary name and renamed only once complete."""
+    if out is None:
+        yield sys.stdout
+        return
+    if not out:
+        raise click.ClickException("--out needs a file name")
+    target = Path(out)
+    if not target.parent.is_dir():
+        raise click.ClickException(f"cannot write {out}: no such directory {target.parent}")
+    if target.exists() and not target.is_file():
+        # A device, a FIFO or a socket is written in place: renaming over it would replace it.
+        with open(target, "w", encoding="utf-8", newline="") as stream:
+            yield stream
+        return
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    try:
+        with open(partial, "w", encoding="utf-8", newline="") as stream:
+            yield stream
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 @click.command()
 @click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="jsonl", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Write to FILE (default: standard output).")
-def export(fmt: str, out: str | None) -> None:
-    """Export the audit trail.
+@click.option("--party", metavar="PARTY", help="Only this party: its registration, speakers and claims.")
+@click.option("--topic", metavar="TOPIC", help="Only this topic: its registration and claims.")
+@click.option(
+    "--since",
+    type=click.IntRange(min=0),
+    default=0,
+    metavar="POSITION",
+    help="Only events after log position POSITION.",
+)
+def export(fmt: str, out: str | None, party: str | None, topic: str | None, since: int) -> None:
+    """Export the audit trail, or part of it.
 
     jsonl is the hash-chained log (verify it with `claims verify --file` or the README's recipe);
-    csv is one row per event, for spreadsheets.
+    filtered (--party, --topic, --since) it starts with a header holding a checkpoint of the whole
+    log and gives every event an inclusion proof against it. csv is one row per event, for
+    spreadsheets; prov-json is W3C PROV; claimreview is schema.org ClaimReview JSON-LD, one review
+    per verdict.
 
     \b
     Example:
       claims export --out trail.jsonl
+      claims export --party russia --out russia.jsonl
       claims export --format csv > events.csv
+      claims export --format prov-json --topic blinken-lavrov-encounter --out encounter.prov.json
+      claims export --format claimreview --out reviews.jsonld
     """
-    from claims.io.trail import write_csv, write_jsonl
+    shown = sys.stderr.isatty()
 
-    writer = write_jsonl if fmt == "jsonl" else write_csv
-    target: Any = open(out, "w", encoding="utf-8", newline="") if out else nullcontext(sys.stdout)  # noqa: SIM115
-    with target as stream:
-        count = writer(tracker().log(), stream)
+    def progress(count: int) -> None:
+        if shown:
+            click.echo(f"\rread {count} events", nl=False, err=True)
+
+    try:
+        with _output(out) as stream:
+            summary = tracker().export(fmt, stream, party=party, topic=topic, since=since, progress=progress)
+    except BrokenPipeError:  # `claims export | head`: the reader had enough, which is no error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
+    if shown:
+        click.echo(err=True)
     if out:
-        message(f"exported {count} events to {out}")
+        if summary.reviews is not None:
+            message(f"exported {summary.reviews} reviews ({summary.events} claim events read) to {out}")
+            return
+        detail = ""
+        if summary.checkpoint is not None:
+            detail = f", each with an inclusion proof against checkpoint size {summary.checkpoint['size']}"
+        message(f"exported {summary.events} events to {out}{detail}")
 
 
 @click.command()
@@ -56,43 +117,59 @@ def export(fmt: str, out: str | None) -> None:
     "--file",
     "file",
     type=click.Path(exists=True, dir_okay=False),
-    help="Verify this JSONL export instead of the database.",
+    help="Verify this JSONL export (whole-log or filtered) instead of the database.",
 )
 @click.option(
     "--checkpoint",
     "checkpoint_file",
     type=click.Path(exists=True, dir_okay=False),
-    help="Also prove the log still extends this checkpoint.",
+    help="Also prove the log (or the file) still extends this checkpoint.",
 )
 def verify(file: str | None, checkpoint_file: str | None) -> None:
     """Check the hash chain of the database or of an export; exit 1 naming the first broken position.
+
+    With --checkpoint, also check that the log still extends a checkpoint kept earlier, which
+    catches truncation and a rewritten, re-hashed history. A filtered export's lines are checked
+    against the checkpoint in its header; with --checkpoint that header must be the given one.
 
     \b
     Example:
       claims verify
       claims verify --file trail.jsonl
       claims verify --checkpoint checkpoint-2026-11-27.json
+      claims verify --file russia.jsonl --checkpoint checkpoint-2026-11-27.json
     """
     from claims.domain.errors import IntegrityError
-    from claims.io.trail import read_jsonl
-    from claims.store.chain import check_chain
 
-    if file:
-        with open(file, encoding="utf-8") as stream:
-            report = check_chain(read_jsonl(stream, file))
-        what = file
-    else:
-        report = tracker().verify()
-        what = "the log"
-    if not report.intact:
-        raise IntegrityError(f"{what}: chain broken at position {report.broken_at}: {report.problem}")
     given = _read_checkpoint(checkpoint_file)
+    if file:
+        from claims.io.trail import verify_trail
+
+        with open(file, encoding="utf-8") as stream:
+            report = verify_trail(stream, file, given, checkpoint_file)
+        if report.broken_at is not None:
+            raise IntegrityError(f"{file}: broken at position {report.broken_at}: {report.problem}")
+        if not report.intact:
+            raise IntegrityError(f"{file}: {report.problem}")
+        if report.kind == "filtered":
+            assert report.checkpoint is not None
+            filters = ", ".join(f"{k}={v}" for k, v in (report.filtered or {}).items())
+            summary = (
+                f"filtered export ({filters}) intact, {report.size} events, each included in checkpoint "
+                f"(size {report.checkpoint['size']}, root {report.checkpoint['root']})"
+            )
+        else:
+            summary = f"chain intact, {report.size} events, head {report.head_hash}"
+        extra = f"; matches checkpoint {checkpoint_file} (size {given['size']})" if given else ""
+        message(f"{file}: {summary}{extra}")
+        return
+    chain = tracker().verify()
+    if not chain.intact:
+        raise IntegrityError(f"the log: chain broken at position {chain.broken_at}: {chain.problem}")
     if given is not None:
-        if file:
-            raise click.UsageError("--checkpoint checks the database; use it without --file")
-        tracker().verify_checkpoint(given)
+        tracker().verify_checkpoint(given, name=checkpoint_file)
     extra = f"; extends checkpoint {checkpoint_file} (size {given['size']})" if given else ""
-    message(f"{what}: chain intact, {report.size} events, head {report.head_hash}{extra}")
+    message(f"the log: chain intact, {chain.size} events, head {chain.head_hash}{extra}")
 
 
 @click.command()
@@ -123,10 +200,14 @@ def checkpoint() -> None:
     "--checkpoint",
     "checkpoint_file",
     type=click.Path(exists=True, dir_okay=False),
-    help="Prove against this checkpoint's tree.",
+    help="Prove against this checkpoint's tree (the log must still extend it).",
 )
 def prove(claim: str | None, position: int | None, old_size: int | None, checkpoint_file: str | None) -> None:
     """Print an inclusion proof (of CLAIM's assertion or --position) or a consistency proof.
+
+    An inclusion proof is {"position", "leaf_index", "tree_size", "leaf_hash", "audit_path", "root"};
+    a consistency proof {"old_size", "new_size", "old_root", "new_root", "proof"}, which anyone
+    holding the two checkpoints checks with RFC 6962 and no access to the log.
 
     \b
     Example:
@@ -138,18 +219,24 @@ def prove(claim: str | None, position: int | None, old_size: int | None, checkpo
         raise click.UsageError("give exactly one of CLAIM, --position or --consistency")
     given = _read_checkpoint(checkpoint_file)
     if old_size is not None:
-        result = tracker().prove_consistency(old_size, given)
+        result = tracker().prove_consistency(old_size, given, name=checkpoint_file)
     elif position is not None:
-        result = tracker().prove_inclusion(position, given)
+        result = tracker().prove_inclusion(position, given, name=checkpoint_file)
     else:
         assert claim is not None
-        result = tracker().prove_claim(claim, given)
+        result = tracker().prove_claim(claim, given, name=checkpoint_file)
     click.echo(json.dumps(result))
 
 
 @click.group()
 def projections() -> None:
-    """The read tables folded from the log."""
+    """The read tables folded from the log: their checkpoint, and a rebuild from scratch.
+
+    \b
+    Example:
+      claims projections status
+      claims projections rebuild
+    """
 
 
 @projections.command()

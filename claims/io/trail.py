@@ -1,16 +1,62 @@
-"""The JSONL audit trail and the CSV event table: streamed line by line, memory flat in the log size."""
+"""The JSONL audit trail and the CSV event table: streamed line by line, memory flat in the log size.
+
+Two kinds of JSONL trail
+------------------------
+
+A **whole-log export** (``claims export`` with no ``--party``, ``--topic`` or ``--since``) is
+exactly the hash chain of SPEC section 6 and nothing else: one event per line, positions 1..n, each
+line's ``hash`` the SHA-256 of its canonical JSON without ``hash``, each ``prev_hash`` the previous
+line's ``hash``. The dozen-line recipe (``docs/recipe_verify_chain.py``) checks it, and so does
+``claims verify --file``. With ``--checkpoint C`` the verifier also rebuilds the Merkle root of the
+file's first ``C.size`` lines and requires ``C.root``: a file cut short or re-hashed is caught.
+
+A **filtered export** leaves out events, so it cannot be a chain. It is made checkable instead by
+inclusion proofs against one checkpoint of the whole log, written into the file:
+
+* the FIRST line is a header, not an event::
+
+    {"format": "claims-trail/v1", "filtered": {"party": P, "topic": T, "since": S},
+     "checkpoint": {"size": n, "root": HEX, "recorded_at": TS}}
+
+  ``filtered`` holds only the filters given; ``checkpoint`` is what ``claims checkpoint`` printed
+  for the log at export time (the whole log, not the selection);
+* every following line is an event line with ALL its original fields and hashes unchanged, plus
+  ``"inclusion": {"leaf_index": position - 1, "tree_size": n, "audit_path": [HEX, ...]}``, an
+  RFC 6962 audit path from the event's leaf to the header's root.
+
+``claims verify --file`` tells the kinds apart by the first line (a header has ``format``). For a
+filtered file it checks, line by line: the line's ``hash`` is the SHA-256 of its canonical JSON
+without ``hash`` AND without ``inclusion`` (the same recipe as the chain: the proof is not part of
+the event); ``leaf_index`` is ``position - 1`` and ``tree_size`` the header's size; positions
+strictly increase; and ``merkle.verify_inclusion`` accepts the audit path for the leaf
+``SHA-256(0x00 || raw hash bytes)`` against the header root. The first failing line is reported by
+its position. A ``--since``-only export is also complete by construction (positions ``S+1..n``
+with nothing missing, each ``prev_hash`` linking to the line before), and that is checked too; a
+party or topic selection cannot prove that nothing was left out without the log itself.
+
+With ``--checkpoint C`` a filtered file's header checkpoint must be ``C`` (same size and root):
+the proofs then tie every line to a root the reader already trusts. A reader holding an older
+checkpoint gets from the log owner a consistency proof (``claims prove --consistency OLD --checkpoint
+HEADER``) and checks it with ``merkle.verify_consistency``.
+"""
 
 from __future__ import annotations
 
 import csv
 import json
 from collections.abc import Iterable, Iterator
+from contextlib import suppress
+from dataclasses import dataclass
 from typing import Any, TextIO
 
+from claims.domain import merkle
 from claims.domain.errors import ValidationError
-from claims.store.hashing import LINE_FIELDS
+from claims.store.chain import check_chain
+from claims.store.hashing import LINE_FIELDS, line_hash
 
 CSV_FIELDS = LINE_FIELDS
+TRAIL_FORMAT = "claims-trail/v1"
+"""The ``format`` of a filtered export's header line."""
 
 
 def write_jsonl(lines: Iterable[dict[str, Any]], out: TextIO) -> int:
@@ -36,9 +82,20 @@ def write_csv(lines: Iterable[dict[str, Any]], out: TextIO) -> int:
     return count
 
 
+MAX_LINE_CHARS = 64 * 1024 * 1024  # far above any event line; bounds what a hostile file can make us hold
+
+
 def read_jsonl(stream: TextIO, name: str) -> Iterator[dict[str, Any]]:
-    """Lines of an exported trail; a line that is not a JSON object is a clear error naming it."""
-    for number, text in enumerate(stream, start=1):
+    """Lines of an exported trail; a line that is not a JSON object is a clear error naming it.
+
+    Lines are read with a length bound, so an endless or newline-free file (``/dev/zero``) is an
+    error rather than memory exhausted.
+    """
+    number = 0
+    while text := stream.readline(MAX_LINE_CHARS + 1):
+        number += 1
+        if len(text) > MAX_LINE_CHARS:
+            raise ValidationError(f"{name}: line {number} is longer than {MAX_LINE_CHARS // 2**20} MiB")
         if not text.strip():
             continue
         try:
@@ -48,3 +105,209 @@ def read_jsonl(stream: TextIO, name: str) -> Iterator[dict[str, Any]]:
         if not isinstance(line, dict):
             raise ValidationError(f"{name}: line {number} is not a JSON object")
         yield line
+
+
+def trail_header(filtered: dict[str, Any], checkpoint: dict[str, Any]) -> dict[str, Any]:
+    """The first line of a filtered export."""
+    return {"format": TRAIL_FORMAT, "filtered": filtered, "checkpoint": checkpoint}
+
+
+def is_header(line: dict[str, Any]) -> bool:
+    """Whether a trail's first line is a filtered export's header rather than an event."""
+    return "format" in line and "position" not in line
+
+
+def event_hash(line: dict[str, Any]) -> str:
+    """The hash a trail line must carry: the chain recipe over the line without ``inclusion``."""
+    return line_hash({k: v for k, v in line.items() if k != "inclusion"})
+
+
+# --------------------------------------------------------------------------------------------------
+# Verifying an export file (no database needed)
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TrailReport:
+    """What ``verify_trail`` found.
+
+    ``kind`` is ``chain`` (a whole-log export) or ``filtered``; ``size`` the event lines checked
+    before any failure; ``broken_at`` the position of the first bad line (None when the lines are
+    fine) and ``problem`` what is wrong (also set, with ``broken_at`` None, when only the given
+    checkpoint does not match). ``checkpoint`` is the header's for a filtered file.
+    """
+
+    kind: str
+    size: int
+    head_hash: str | None = None
+    checkpoint: dict[str, Any] | None = None
+    filtered: dict[str, Any] | None = None
+    broken_at: int | None = None
+    problem: str | None = None
+
+    @property
+    def intact(self) -> bool:
+        return self.problem is None
+
+
+def describe_checkpoint(checkpoint: dict[str, Any], name: str | None = None) -> str:
+    """``checkpoint NAME (size N, root 1a2b3c4d5e6f…)``: how every error names a checkpoint."""
+    label = f"checkpoint {name}" if name else "checkpoint"
+    return f"{label} (size {checkpoint['size']}, root {str(checkpoint['root'])[:16]}…)"
+
+
+def verify_trail(
+    stream: TextIO, name: str, checkpoint: dict[str, Any] | None = None, checkpoint_name: str | None = None
+) -> TrailReport:
+    """Verify an exported JSONL trail of either kind, and optionally that it matches ``checkpoint``."""
+    lines = read_jsonl(stream, name)
+    first = next(lines, None)
+    if first is not None and is_header(first):
+        return _verify_filtered(first, lines, name, checkpoint, checkpoint_name)
+    rest: Iterable[dict[str, Any]] = lines if first is None else _chain_first(first, lines)
+    return _verify_chain(rest, checkpoint, checkpoint_name)
+
+
+def _chain_first(first: dict[str, Any], rest: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    yield first
+    yield from rest
+
+
+def _verify_chain(
+    lines: Iterable[dict[str, Any]], checkpoint: dict[str, Any] | None, checkpoint_name: str | None
+) -> TrailReport:
+    """check_chain over the file; with a checkpoint, the root of its first ``size`` lines too."""
+    wanted = checkpoint["size"] if checkpoint else 0
+    accumulator = merkle.MerkleAccumulator()
+
+    def feeding(source: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        for line in source:
+            if accumulator.size < wanted:
+                with suppress(ValueError):  # a malformed hash never passes check_chain, which names the position
+                    accumulator.append(merkle.event_leaf_hash(str(line.get("hash"))))
+            yield line
+
+    report = check_chain(feeding(lines))
+    if not report.intact:
+        return TrailReport(
+            "chain", report.size, report.head_hash, broken_at=report.broken_at, problem=report.problem or "broken"
+        )
+    problem = None
+    if checkpoint is not None:
+        named = describe_checkpoint(checkpoint, checkpoint_name)
+        if report.size < wanted:
+            problem = f"does not extend {named}: the file holds only {report.size} events (truncated)"
+        elif merkle.to_hex(accumulator.root()) != checkpoint["root"]:
+            problem = (
+                f"does not extend {named}: its first {wanted} events hash to root "
+                f"{merkle.to_hex(accumulator.root())[:16]}… (history was rewritten)"
+            )
+    return TrailReport("chain", report.size, report.head_hash, problem=problem)
+
+
+def _header_problem(header: dict[str, Any]) -> str | None:
+    if header.get("format") != TRAIL_FORMAT:
+        return f"unknown trail format {header.get('format')!r} (expected {TRAIL_FORMAT})"
+    if not isinstance(header.get("filtered"), dict):
+        return "the header has no 'filtered' object"
+    given = header.get("checkpoint")
+    if (
+        not isinstance(given, dict)
+        or not isinstance(given.get("size"), int)
+        or isinstance(given.get("size"), bool)
+        or given["size"] < 0
+        or not isinstance(given.get("root"), str)
+    ):
+        return "the header has no checkpoint {size, root, recorded_at}"
+    try:
+        merkle.from_hex(given["root"])
+    except ValueError:
+        return "the header checkpoint's root is not a hex hash"
+    since = header["filtered"].get("since", 0)
+    if not isinstance(since, int) or isinstance(since, bool) or since < 0:
+        return "the header's 'since' is not a position"
+    return None
+
+
+def _line_problem(line: dict[str, Any], expected_index: int, size: int, root: bytes) -> str | None:
+    """Why one line of a filtered file fails, or None; ``expected_index`` is position - 1."""
+    try:
+        stated = event_hash(line)
+    except (TypeError, ValueError):
+        return "the line cannot be hashed"
+    if stated != line.get("hash"):
+        return "hash does not match the line's content"
+    proof = line.get("inclusion")
+    if not isinstance(proof, dict):
+        return "the line has no inclusion proof"
+    if proof.get("leaf_index") != expected_index:
+        return f"inclusion leaf_index {proof.get('leaf_index')!r} is not position - 1 ({expected_index})"
+    if proof.get("tree_size") != size:
+        return f"inclusion tree_size {proof.get('tree_size')!r} is not the header checkpoint's size {size}"
+    path = proof.get("audit_path")
+    try:
+        hashes = [merkle.from_hex(h) for h in path] if isinstance(path, list) else None
+    except (TypeError, ValueError):
+        hashes = None
+    if hashes is None:
+        return "the inclusion audit_path is not a list of hex hashes"
+    if not merkle.verify_inclusion(merkle.event_leaf_hash(stated), expected_index, size, hashes, root):
+        return f"the inclusion proof does not lead to the header checkpoint's root (size {size})"
+    return None
+
+
+def _verify_filtered(
+    header: dict[str, Any],
+    lines: Iterator[dict[str, Any]],
+    name: str,
+    checkpoint: dict[str, Any] | None,
+    checkpoint_name: str | None,
+) -> TrailReport:
+    problem = _header_problem(header)
+    if problem:
+        return TrailReport("filtered", 0, problem=f"{name}: bad header: {problem}")
+    filtered, ours = header["filtered"], header["checkpoint"]
+    size, root = ours["size"], merkle.from_hex(ours["root"])
+    since = filtered.get("since", 0)
+    complete = set(filtered) <= {"since"}  # a --since export holds every event after ``since``
+    previous, prev_hash, count = since, None, 0
+
+    def broken(position: Any, why: str) -> TrailReport:
+        return TrailReport("filtered", count, checkpoint=ours, filtered=filtered, broken_at=position, problem=why)
+
+    for line in lines:
+        position = line.get("position")
+        if not isinstance(position, int) or isinstance(position, bool):
+            return broken(previous + 1, f"a line after position {previous} has no position")
+        if position <= previous:
+            return broken(position, f"position {position} does not come after {previous}")
+        if position > size:
+            return broken(position, f"position {position} is beyond the header checkpoint's size {size}")
+        if complete and position != previous + 1:
+            return broken(previous + 1, f"position {previous + 1} is missing from a --since export")
+        if complete and prev_hash is not None and line.get("prev_hash") != prev_hash:
+            return broken(position, "prev_hash does not match the previous line's hash")
+        why = _line_problem(line, position - 1, size, root)
+        if why:
+            return broken(position, why)
+        previous, prev_hash, count = position, line["hash"], count + 1
+    if complete and previous < size:
+        return broken(previous + 1, f"the file ends at position {previous}; the checkpoint covers {size}")
+    if checkpoint is not None and (checkpoint["size"] != size or checkpoint["root"] != ours["root"]):
+        named = describe_checkpoint(checkpoint, checkpoint_name)
+        hint = ""
+        if checkpoint["size"] < size:
+            hint = f"; ask for `claims prove --consistency {checkpoint['size']}` against the file's checkpoint"
+        return TrailReport(
+            "filtered",
+            count,
+            checkpoint=ours,
+            filtered=filtered,
+            problem=f"the file's {describe_checkpoint(ours)} is not {named}{hint}",
+        )
+    return TrailReport("filtered", count, prev_hash, checkpoint=ours, filtered=filtered)
+
+
+def filtered_line(line: dict[str, Any], leaf_index: int, tree_size: int, audit_path: list[str]) -> dict[str, Any]:
+    """An event line of a filtered export: the line unchanged plus its inclusion proof."""
+    return {**line, "inclusion": {"leaf_index": leaf_index, "tree_size": tree_size, "audit_path": audit_path}}

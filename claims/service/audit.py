@@ -1,21 +1,45 @@
-"""Checkpoints and proofs over the log (SPEC section 6): an RFC 6962 Merkle tree of event hashes.
+"""Checkpoints, proofs and exports of the log (SPEC sections 6 and 7).
 
-A checkpoint ``{"size", "root", "recorded_at"}`` commits to the first ``size`` events; the same log
-always gives the same checkpoint. Inclusion proofs show one event is under a checkpoint;
-consistency proofs show a later checkpoint extends an earlier one, so truncation and a rewritten,
-re-hashed history are caught by anyone holding an old checkpoint.
+A checkpoint ``{"size", "root", "recorded_at"}`` commits to the first ``size`` events with the
+root of an RFC 6962 Merkle tree of their hashes; the same log always gives the same checkpoint.
+Inclusion proofs show one event is under a checkpoint; consistency proofs show a later checkpoint
+extends an earlier one, so truncation and a rewritten, re-hashed history are caught by anyone
+holding an old checkpoint.
+
+Exports stream the log in batches (``eventlog.read``). A selection (``--party``, ``--topic``,
+``--since``) is decided from the log itself: a claim belongs to a party and a topic from its
+assertion on, so one pass in log order knows every claim event's membership (the ids of the
+selected claims are the only state). A filtered JSONL export carries an inclusion proof per line
+against the checkpoint of the whole log written into its header (see ``claims.io.trail``); the
+proofs are read off the levels of the tree, built once from the event hashes (64 bytes an event).
+PROV-JSON and ClaimReview are single documents, built in memory proportional to what they hold;
+their parties, speakers, sources and topics are looked up in the projections at the end.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, TextIO
 
 from sqlalchemy import Connection, select
 
+from claims.domain import events as ev
 from claims.domain import merkle
-from claims.domain.errors import IntegrityError, ValidationError
+from claims.domain.errors import IntegrityError, NotFoundError, ValidationError
+from claims.io.trail import describe_checkpoint as describe
+from claims.io.trail import filtered_line, trail_header, write_csv, write_jsonl
+from claims.projections import lookups
 from claims.store import eventlog
+from claims.store.eventlog import StoredEvent
 from claims.store.schema import events
+
+EXPORT_FORMATS = ("jsonl", "csv", "prov-json", "claimreview")
+BATCH = 5000
+PROGRESS_EVERY = 1000
+
+Progress = Callable[[int], None]
 
 
 def leaf_hashes(connection: Connection, size: int | None = None) -> list[bytes]:
@@ -35,7 +59,7 @@ def checkpoint(connection: Connection, size: int | None = None) -> dict[str, Any
     accumulator = merkle.MerkleAccumulator()
     recorded_at = ""
     query = select(events.c.hash, events.c.recorded_at).order_by(events.c.position).limit(size)
-    for row in connection.execute(query):
+    for row in connection.execute(query.execution_options(yield_per=BATCH)):
         accumulator.append(merkle.event_leaf_hash(row.hash))
         recorded_at = row.recorded_at
     return {"size": size, "root": merkle.to_hex(accumulator.root()), "recorded_at": recorded_at or None}
@@ -55,21 +79,30 @@ def check_checkpoint(given: Any) -> dict[str, Any]:
     return given
 
 
-def _tree(connection: Connection, against: dict[str, Any] | None) -> tuple[list[bytes], bytes]:
+def _tree(connection: Connection, against: dict[str, Any] | None, name: str | None = None) -> tuple[list[bytes], bytes]:
     """Leaves and root of the tree a proof is made in: the checkpoint's, or the whole log's."""
     size = against["size"] if against else None
-    if size is not None and size > eventlog.head(connection).position:
-        raise IntegrityError(f"the log is shorter than the checkpoint (size {size}): it was truncated")
+    if against is not None:
+        head = eventlog.head(connection).position
+        if against["size"] > head:
+            raise IntegrityError(
+                f"the log does not extend {describe(against, name)}: it has only {head} events (truncated)"
+            )
     leaves = leaf_hashes(connection, size)
     root = merkle.root(leaves)
-    if against and merkle.to_hex(root) != against["root"]:
-        raise IntegrityError(f"the log does not extend the checkpoint (size {size}): its root differs")
+    if against is not None and merkle.to_hex(root) != against["root"]:
+        raise IntegrityError(
+            f"the log does not extend {describe(against, name)}: its first {size} events hash to root "
+            f"{merkle.to_hex(root)[:16]}… (history was rewritten)"
+        )
     return leaves, root
 
 
-def inclusion(connection: Connection, position: int, against: dict[str, Any] | None = None) -> dict[str, Any]:
+def inclusion(
+    connection: Connection, position: int, against: dict[str, Any] | None = None, name: str | None = None
+) -> dict[str, Any]:
     """An inclusion proof of the event at ``position`` in the whole log or a checkpoint's tree."""
-    leaves, root = _tree(connection, against)
+    leaves, root = _tree(connection, against, name)
     if not 1 <= position <= len(leaves):
         raise ValidationError(f"position {position} is not in a tree of {len(leaves)} events")
     proof = merkle.inclusion_proof(leaves, position - 1)
@@ -83,11 +116,16 @@ def inclusion(connection: Connection, position: int, against: dict[str, Any] | N
     }
 
 
-def consistency(connection: Connection, old_size: int, against: dict[str, Any] | None = None) -> dict[str, Any]:
+def consistency(
+    connection: Connection, old_size: int, against: dict[str, Any] | None = None, name: str | None = None
+) -> dict[str, Any]:
     """A consistency proof from the first ``old_size`` events to the whole log (or the checkpoint)."""
-    leaves, root = _tree(connection, against)
+    leaves, root = _tree(connection, against, name)
     if not 1 <= old_size <= len(leaves):
-        raise ValidationError(f"old size must be between 1 and {len(leaves)}: {old_size}")
+        raise ValidationError(
+            f"no consistency proof from size {old_size}: the tree has {len(leaves)} events "
+            f"(old size must be between 1 and {len(leaves)})"
+        )
     return {
         "old_size": old_size,
         "new_size": len(leaves),
@@ -97,15 +135,283 @@ def consistency(connection: Connection, old_size: int, against: dict[str, Any] |
     }
 
 
-def extends(connection: Connection, given: dict[str, Any]) -> None:
-    """Raise IntegrityError unless today's log still extends the checkpoint ``given``."""
+def extends(connection: Connection, given: dict[str, Any], name: str | None = None) -> None:
+    """Raise IntegrityError, naming the checkpoint and its size, unless the log still extends ``given``."""
     head = eventlog.head(connection).position
     size = given["size"]
     if size > head:
-        raise IntegrityError(f"checkpoint of size {size} not extended: the log has only {head} events (truncated)")
+        raise IntegrityError(f"the log does not extend {describe(given, name)}: it has only {head} events (truncated)")
     ours = checkpoint(connection, size)
     if ours["root"] != given["root"]:
         raise IntegrityError(
-            f"checkpoint of size {size} not extended: the first {size} events no longer hash to its root "
-            "(history was rewritten)"
+            f"the log does not extend {describe(given, name)}: its first {size} events hash to root "
+            f"{ours['root'][:16]}… (history was rewritten)"
         )
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading the hashes in batches, and the levels of the tree
+# --------------------------------------------------------------------------------------------------
+
+
+def hash_batches(connection: Connection, size: int, batch: int = BATCH) -> Iterator[list[Any]]:
+    """``(position, hash, recorded_at)`` rows of the first ``size`` events, a batch at a time (keyset paging)."""
+    after = 0
+    while after < size:
+        rows = connection.execute(
+            select(events.c.position, events.c.hash, events.c.recorded_at)
+            .where(events.c.position > after, events.c.position <= size)
+            .order_by(events.c.position)
+            .limit(batch)
+        ).all()
+        if not rows:
+            return
+        yield rows
+        after = rows[-1].position
+
+
+class TreeLevels:
+    """Every level of the RFC 6962 tree over some leaves, packed 32 bytes a node.
+
+    Level 0 holds the leaves; each level above pairs the nodes of the one below and carries an
+    unpaired last node up unchanged, which is RFC 6962's split at the largest power of two. All
+    levels together take under 64 bytes a leaf, and once they are built any leaf's audit path is
+    read off them in O(log n) with no hashing: one sibling per level, none where the node was
+    carried up.
+    """
+
+    __slots__ = ("_levels",)
+
+    def __init__(self, leaves: bytes | bytearray) -> None:
+        size = merkle.HASH_SIZE
+        if len(leaves) % size:
+            raise ValueError(f"packed leaves must be a multiple of {size} bytes")
+        level = bytes(leaves)
+        self._levels = [level]
+        while len(level) > size:
+            count = len(level) // size
+            upper = bytearray()
+            for start in range(0, (count - 1) * size, 2 * size):
+                upper += merkle.node_hash(level[start : start + size], level[start + size : start + 2 * size])
+            if count % 2:
+                upper += level[-size:]
+            level = bytes(upper)
+            self._levels.append(level)
+
+    @classmethod
+    def of(cls, leaves: Iterable[bytes]) -> TreeLevels:
+        return cls(b"".join(leaves))
+
+    @property
+    def size(self) -> int:
+        return len(self._levels[0]) // merkle.HASH_SIZE
+
+    def root(self) -> bytes:
+        return self._levels[-1] if self.size else merkle.EMPTY_ROOT
+
+    def leaf(self, index: int) -> bytes:
+        start = index * merkle.HASH_SIZE
+        return self._levels[0][start : start + merkle.HASH_SIZE]
+
+    def path(self, index: int) -> list[bytes]:
+        """RFC 6962 PATH(index): the audit path from leaf ``index``, lowest sibling first."""
+        if not 0 <= index < self.size:
+            raise ValueError(f"leaf index {index} is outside a tree of {self.size} leaves")
+        proof: list[bytes] = []
+        size = merkle.HASH_SIZE
+        for level in self._levels[:-1]:
+            sibling = index ^ 1
+            if sibling * size < len(level):
+                proof.append(level[sibling * size : (sibling + 1) * size])
+            index >>= 1
+        return proof
+
+
+def tree_levels(connection: Connection, size: int) -> TreeLevels:
+    """The tree levels over the first ``size`` events, read a batch of hashes at a time."""
+    leaves = bytearray()
+    for rows in hash_batches(connection, size):
+        for row in rows:
+            leaves += merkle.event_leaf_hash(row.hash)
+    if len(leaves) != size * merkle.HASH_SIZE:
+        raise IntegrityError(f"the log has a gap: {len(leaves) // merkle.HASH_SIZE} events below position {size}")
+    return TreeLevels(leaves)
+
+
+# --------------------------------------------------------------------------------------------------
+# Selections and exports
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """What an export holds: a party's and/or a topic's events, after position ``since``.
+
+    A party selects its registration, its speakers' registrations and every event of its claims; a
+    topic its registration and every event of its claims. Given both, claim events must match both
+    while either's registration events are kept. Sources are registered for everyone and are left
+    out of a party or topic selection.
+    """
+
+    party: str | None = None
+    topic: str | None = None
+    since: int = 0
+
+    @property
+    def by_claim(self) -> bool:
+        return self.party is not None or self.topic is not None
+
+    @property
+    def filtered(self) -> bool:
+        return self.by_claim or self.since > 0
+
+    def describe(self) -> dict[str, Any]:
+        """The filters given, as the header of a filtered export records them."""
+        given = {"party": self.party, "topic": self.topic, "since": self.since or None}
+        return {k: v for k, v in given.items() if v is not None}
+
+
+def check_selection(connection: Connection, selection: Selection) -> None:
+    """One clear error for an unknown party or topic or a negative position."""
+    if selection.since < 0:
+        raise ValidationError(f"--since must be a position (0 or more), got {selection.since}")
+    for kind, ident in (("party", selection.party), ("topic", selection.topic)):
+        if ident is not None and not lookups.known_ids(connection, kind, [ident]):
+            raise NotFoundError(f"unknown {kind}: {ident}")
+
+
+def _selected(stored: StoredEvent, selection: Selection, claims: set[str]) -> bool:
+    """Whether an event belongs to a party/topic selection; learns selected claims from assertions."""
+    kind, _, ident = stored.stream_id.partition(":")
+    if kind == "claim":
+        if stored.type == ev.ClaimAsserted.TYPE:
+            event = stored.event()
+            assert isinstance(event, ev.ClaimAsserted)
+            if selection.party in (None, event.party) and selection.topic in (None, event.topic):
+                claims.add(event.claim)
+        return ident in claims
+    if kind == "party":
+        return ident == selection.party
+    if kind == "speaker":
+        return selection.party is not None and getattr(stored.event(), "party", None) == selection.party
+    if kind == "topic":
+        return ident == selection.topic
+    return False
+
+
+def scan(
+    connection: Connection,
+    selection: Selection,
+    *,
+    size: int | None = None,
+    from_start: bool = False,
+    progress: Progress | None = None,
+) -> Iterator[tuple[StoredEvent, bool]]:
+    """The selected events up to position ``size``, in log order, each with whether it is after ``since``.
+
+    Events at or before ``since`` are only read (and yielded with False) when ``from_start`` asks for
+    them, or when a party or topic selection needs the claims' assertions; otherwise reading starts
+    after ``since``.
+    """
+    start = 0 if (from_start or selection.by_claim) else selection.since
+    limit = None if size is None else max(size - start, 0)
+    claims: set[str] = set()
+    seen = 0
+    for stored in eventlog.read(connection, since=start, limit=limit, batch=BATCH):
+        seen += 1
+        if progress is not None and seen % PROGRESS_EVERY == 0:
+            progress(seen)
+        if selection.by_claim and not _selected(stored, selection, claims):
+            continue
+        yield stored, stored.position > selection.since
+    if progress is not None:
+        progress(seen)
+
+
+def filtered_trail(
+    connection: Connection, selection: Selection, progress: Progress | None = None
+) -> Iterator[dict[str, Any]]:
+    """The lines of a filtered JSONL export: the header, then each selected event with its inclusion proof."""
+    head = eventlog.head(connection)
+    size = head.position
+    levels = tree_levels(connection, size)
+    checkpoint = {"size": size, "root": merkle.to_hex(levels.root()), "recorded_at": head.recorded_at or None}
+    yield trail_header(selection.describe(), checkpoint)
+    for stored, exported in scan(connection, selection, size=size, progress=progress):
+        if not exported:
+            continue
+        index = stored.position - 1
+        if levels.leaf(index) != merkle.event_leaf_hash(stored.hash):
+            raise IntegrityError(f"the log changed during the export at position {stored.position}")
+        yield filtered_line(stored.line(), index, size, [merkle.to_hex(h) for h in levels.path(index)])
+
+
+def registry(connection: Connection) -> Callable[[str, set[str]], dict[str, dict[str, Any]]]:
+    """Look up registered parties, speakers, sources and topics in the projections, 500 ids a query."""
+
+    def lookup(kind: str, idents: set[str]) -> dict[str, dict[str, Any]]:
+        table = lookups.REGISTRIES[kind]
+        wanted = sorted(idents)
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(wanted), 500):
+            query = select(table).where(table.c.id.in_(wanted[start : start + 500]))
+            found.update({row.id: dict(row._mapping) for row in connection.execute(query)})
+        return found
+
+    return lookup
+
+
+def reviewed_claims(connection: Connection, since: int = 0) -> set[str]:
+    """The claims with a verdict recorded after ``since``, read from the log."""
+    query = select(events.c.payload).where(events.c.type == ev.VerdictRecorded.TYPE, events.c.position > since)
+    return {json.loads(payload)["claim"] for payload in connection.execute(query).scalars()}
+
+
+@dataclass(frozen=True, slots=True)
+class ExportSummary:
+    """What an export wrote: the events it covers, and the checkpoint or review count where it has one."""
+
+    format: str
+    events: int
+    checkpoint: dict[str, Any] | None = None
+    reviews: int | None = None
+
+
+def export(
+    connection: Connection,
+    fmt: str,
+    out: TextIO,
+    selection: Selection = Selection(),
+    progress: Progress | None = None,
+) -> ExportSummary:
+    """Write the export of ``selection`` in ``fmt`` to ``out``."""
+    check_selection(connection, selection)
+    if fmt == "jsonl" and selection.filtered:
+        lines = filtered_trail(connection, selection, progress)
+        header = next(lines)
+        write_jsonl([header], out)
+        return ExportSummary(fmt, write_jsonl(lines, out), checkpoint=header["checkpoint"])
+    if fmt in ("jsonl", "csv"):
+        selected = (stored.line() for stored, exported in scan(connection, selection, progress=progress) if exported)
+        return ExportSummary(fmt, (write_jsonl if fmt == "jsonl" else write_csv)(selected, out))
+    if fmt == "prov-json":
+        from claims.io.prov import ProvBuilder
+
+        prov = ProvBuilder()
+        for stored, exported in scan(connection, selection, from_start=True, progress=progress):
+            if exported:
+                prov.add(stored.line())
+            elif stored.stream_id.startswith("claim:"):
+                prov.track(stored.line())
+        prov.write(out, registry(connection))
+        return ExportSummary(fmt, prov.events)
+    if fmt == "claimreview":
+        from claims.io.claimreview import ClaimReviewBuilder
+
+        review = ClaimReviewBuilder(reviewed_claims(connection, selection.since))
+        for stored, exported in scan(connection, selection, from_start=True, progress=progress):
+            if stored.stream_id.startswith("claim:"):
+                (review.add if exported else review.track)(stored.line())
+        review.write(out, registry(connection))
+        return ExportSummary(fmt, review.events, reviews=review.reviews)
+    raise ValidationError(f"unknown export format {fmt!r}: choose from {', '.join(EXPORT_FORMATS)}")

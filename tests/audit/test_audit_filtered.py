@@ -1,0 +1,183 @@
+"""Filtered JSONL exports: a header checkpoint and an inclusion proof per line, checkable offline."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from claims.api import Tracker
+from claims.domain import merkle
+from claims.io.trail import TRAIL_FORMAT, verify_trail
+from claims.service.audit import TreeLevels
+from claims.store.hashing import line_hash
+from tests.audit.helpers import ZAKHAROVA, Run, read_lines, runner, write_json, write_lines
+
+
+@pytest.fixture
+def reviewed(shared_reviewed: Tracker) -> Tracker:
+    return shared_reviewed
+
+
+@pytest.fixture
+def run(shared_url: str) -> Run:
+    return runner(shared_url)
+
+
+def _export(run: Run, tmp_path: Path, *options: str) -> Path:
+    out = tmp_path / "filtered.jsonl"
+    result = run("export", *options, "--out", str(out))
+    assert result.exit_code == 0, result.stderr
+    return out
+
+
+def _verify(path: Path, checkpoint: dict[str, Any] | None = None) -> Any:
+    with open(path, encoding="utf-8") as stream:
+        return verify_trail(stream, str(path), checkpoint)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ("--party", "russia"),
+        ("--topic", "blinken-lavrov-encounter"),
+        ("--party", "russia", "--topic", "blinken-lavrov-encounter"),
+        ("--since", "40"),
+        ("--party", "russia", "--since", "45"),
+    ],
+)
+def test_filtered_export_has_header_and_proofs_and_verifies(
+    reviewed: Tracker, run: Run, tmp_path: Path, options: tuple[str, ...]
+) -> None:
+    out = _export(run, tmp_path, *options)
+    header, *lines = read_lines(out)
+    checkpoint = reviewed.checkpoint()
+    assert header["format"] == TRAIL_FORMAT and header["checkpoint"] == checkpoint
+    given_filters = dict(zip(options[0::2], options[1::2], strict=True))
+    assert header["filtered"] == {k.lstrip("-"): int(v) if k == "--since" else v for k, v in given_filters.items()}
+    assert lines, "the selection is not empty"
+    log = {line["position"]: line for line in reviewed.log()}
+    for line in lines:
+        proof = line.pop("inclusion")
+        assert line == log[line["position"]]  # every original field and hash, unchanged
+        assert proof["leaf_index"] == line["position"] - 1 and proof["tree_size"] == checkpoint["size"]
+        assert merkle.verify_inclusion(
+            merkle.event_leaf_hash(line["hash"]),
+            proof["leaf_index"],
+            proof["tree_size"],
+            [merkle.from_hex(h) for h in proof["audit_path"]],
+            merkle.from_hex(checkpoint["root"]),
+        )
+        assert proof == {k: v for k, v in reviewed.prove_inclusion(line["position"]).items() if k in proof}
+    report = _verify(out)
+    assert report.intact and report.kind == "filtered" and report.size == len(lines)
+    result = run("verify", "--file", str(out))
+    assert result.exit_code == 0 and f"intact, {len(lines)} events" in result.stderr
+
+
+def test_party_selection_holds_the_party_its_speakers_and_its_claims(
+    reviewed: Tracker, run: Run, tmp_path: Path
+) -> None:
+    out = _export(run, tmp_path, "--party", "russia")
+    streams = {line["stream_id"] for line in read_lines(out)[1:]}
+    assert {"party:russia", "speaker:maria-zakharova", "speaker:sergey-lavrov", f"claim:{ZAKHAROVA}"} <= streams
+    assert not {s for s in streams if s.startswith(("source:", "topic:", "party:united"))}
+    assert "claim:us-official-blinken-lavrov-spoke" not in streams
+
+
+def test_a_changed_line_in_a_filtered_export_is_caught_by_position(reviewed: Tracker, run: Run, tmp_path: Path) -> None:
+    out = _export(run, tmp_path, "--party", "russia")
+    header, *lines = read_lines(out)
+    victim = lines[3]
+    victim["payload"]["text"] = victim["payload"].get("text", "") + " (edited)"
+    write_lines(out, [header, *lines])
+    result = run("verify", "--file", str(out))
+    assert result.exit_code == 1
+    assert f"broken at position {victim['position']}: hash does not match" in result.stderr
+
+
+def test_a_rehashed_line_in_a_filtered_export_fails_its_inclusion_proof(
+    reviewed: Tracker, run: Run, tmp_path: Path
+) -> None:
+    out = _export(run, tmp_path, "--topic", "blinken-lavrov-encounter")
+    header, *lines = read_lines(out)
+    victim = lines[-1]
+    victim["payload"]["rating" if "rating" in victim["payload"] else "claim"] = "rewritten"
+    victim["hash"] = line_hash({k: v for k, v in victim.items() if k != "inclusion"})
+    write_lines(out, [header, *lines])
+    result = run("verify", "--file", str(out))
+    assert result.exit_code == 1
+    assert f"broken at position {victim['position']}: the inclusion proof does not lead" in result.stderr
+
+
+@pytest.mark.parametrize("how", ["path", "index", "size", "order", "root"])
+def test_tampered_proofs_headers_and_order_are_caught(reviewed: Tracker, run: Run, tmp_path: Path, how: str) -> None:
+    out = _export(run, tmp_path, "--party", "russia")
+    header, *lines = read_lines(out)
+    position = lines[2]["position"]
+    if how == "path":
+        lines[2]["inclusion"]["audit_path"][0] = "00" * 32
+    elif how == "index":
+        lines[2]["inclusion"]["leaf_index"] += 1
+    elif how == "size":
+        lines[2]["inclusion"]["tree_size"] += 1
+    elif how == "order":
+        lines[2], lines[3] = lines[3], lines[2]
+        position = lines[3]["position"]
+    else:
+        header["checkpoint"]["root"] = "ab" * 32
+        position = lines[0]["position"]
+    write_lines(out, [header, *lines])
+    report = _verify(out)
+    assert not report.intact and report.broken_at == position, report
+
+
+def test_since_export_is_complete_so_a_dropped_line_is_caught(reviewed: Tracker, run: Run, tmp_path: Path) -> None:
+    out = _export(run, tmp_path, "--since", "40")
+    header, *lines = read_lines(out)
+    assert [line["position"] for line in lines] == list(range(41, header["checkpoint"]["size"] + 1))
+    write_lines(out, [header, *lines[:5], *lines[6:]])
+    report = _verify(out)
+    assert report.broken_at == 46 and "missing" in (report.problem or "")
+    write_lines(out, [header, *lines[:-1]])
+    report = _verify(out)
+    assert report.broken_at == header["checkpoint"]["size"] and "ends at position" in (report.problem or "")
+
+
+def test_filtered_export_against_a_given_checkpoint(reviewed: Tracker, run: Run, tmp_path: Path) -> None:
+    current = write_json(tmp_path / "now.json", reviewed.checkpoint())
+    older = write_json(tmp_path / "older.json", reviewed.checkpoint(40))
+    out = _export(run, tmp_path, "--party", "russia")
+    result = run("verify", "--file", str(out), "--checkpoint", current)
+    assert result.exit_code == 0 and "matches checkpoint" in result.stderr
+    result = run("verify", "--file", str(out), "--checkpoint", older)
+    assert result.exit_code == 1
+    assert f"is not checkpoint {older} (size 40" in result.stderr and "prove --consistency 40" in result.stderr
+
+
+def test_verify_trail_reads_a_header_only_by_its_format() -> None:
+    bad = io.StringIO('{"format": "something-else/v9", "filtered": {}, "checkpoint": {"size": 0, "root": ""}}\n')
+    report = verify_trail(bad, "bad.jsonl")
+    assert not report.intact and "unknown trail format" in (report.problem or "")
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(min_value=1, max_value=300), st.data())
+def test_tree_levels_give_the_rfc6962_root_and_paths(size: int, data: st.DataObject) -> None:
+    leaves = [merkle.leaf_hash(i.to_bytes(4, "big")) for i in range(size)]
+    levels = TreeLevels.of(leaves)
+    assert levels.size == size and levels.root() == merkle.root(leaves)
+    for index in {0, size - 1, data.draw(st.integers(min_value=0, max_value=size - 1))}:
+        assert levels.leaf(index) == leaves[index]
+        assert levels.path(index) == merkle.inclusion_proof(leaves, index)
+
+
+def test_tree_levels_of_nothing() -> None:
+    levels = TreeLevels(b"")
+    assert levels.size == 0 and levels.root() == merkle.EMPTY_ROOT
+    with pytest.raises(ValueError):
+        levels.path(0)

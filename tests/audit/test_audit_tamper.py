@@ -1,0 +1,132 @@
+"""Tampering is detected and named: the position for a chain, the checkpoint and its size otherwise.
+
+(a) a changed line in an export; (b) a row rewritten in the database with its triggers switched
+off; (c) a truncated log, caught with a checkpoint taken before; (d) a rewritten and fully
+re-hashed history, whose chain is intact again, caught only with a checkpoint taken before.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from claims.api import Tracker
+from tests.audit.helpers import (
+    ZAKHAROVA,
+    Run,
+    allow_rewrites,
+    position_of,
+    read_lines,
+    rehash_from,
+    rewrite_payload,
+    truncate,
+    write_json,
+    write_lines,
+)
+
+
+def _deny(payload: dict[str, Any]) -> None:
+    payload["text"] = "A real meeting took place."
+
+
+def test_a_changed_line_in_an_export_is_named(seeded: Tracker, run: Run, tmp_path: Path) -> None:
+    out = tmp_path / "trail.jsonl"
+    assert run("export", "--out", str(out)).exit_code == 0
+    lines = read_lines(out)
+    position = position_of(seeded, ZAKHAROVA)
+    _deny(lines[position - 1]["payload"])
+    write_lines(out, lines)
+    result = run("verify", "--file", str(out))
+    assert result.exit_code == 1
+    assert f"broken at position {position}: hash does not match the line's content" in result.stderr
+
+
+def test_a_dropped_or_reordered_export_line_is_named(seeded: Tracker, run: Run, tmp_path: Path) -> None:
+    out = tmp_path / "trail.jsonl"
+    assert run("export", "--out", str(out)).exit_code == 0
+    lines = read_lines(out)
+    write_lines(out, lines[:9] + lines[10:])
+    result = run("verify", "--file", str(out))
+    assert result.exit_code == 1 and "broken at position 10: expected position 10, found 11" in result.stderr
+
+
+def test_a_truncated_export_is_caught_only_with_a_checkpoint(seeded: Tracker, run: Run, tmp_path: Path) -> None:
+    checkpoint = write_json(tmp_path / "checkpoint.json", seeded.checkpoint())
+    size = seeded.checkpoint()["size"]
+    out = tmp_path / "trail.jsonl"
+    assert run("export", "--out", str(out)).exit_code == 0
+    write_lines(out, read_lines(out)[:-3])
+    assert run("verify", "--file", str(out)).exit_code == 0
+    result = run("verify", "--file", str(out), "--checkpoint", checkpoint)
+    assert result.exit_code == 1
+    assert f"does not extend checkpoint {checkpoint} (size {size}," in result.stderr
+    assert f"only {size - 3} events (truncated)" in result.stderr
+
+
+def test_an_export_covers_an_older_checkpoint_as_a_prefix(seeded: Tracker, run: Run, tmp_path: Path) -> None:
+    older = write_json(tmp_path / "older.json", seeded.checkpoint(20))
+    out = tmp_path / "trail.jsonl"
+    assert run("export", "--out", str(out)).exit_code == 0
+    result = run("verify", "--file", str(out), "--checkpoint", older)
+    assert result.exit_code == 0 and "matches checkpoint" in result.stderr
+
+
+def test_a_row_rewritten_in_the_database_is_named(seeded: Tracker, run: Run) -> None:
+    assert run("verify").exit_code == 0
+    position = position_of(seeded, ZAKHAROVA)
+    allow_rewrites(seeded)
+    rewrite_payload(seeded, position, _deny)
+    assert seeded.verify().broken_at == position
+    result = run("verify")
+    assert result.exit_code == 1
+    assert f"the log: chain broken at position {position}: hash does not match" in result.stderr
+
+
+def test_a_truncated_log_is_caught_with_a_checkpoint_taken_before(seeded: Tracker, run: Run, tmp_path: Path) -> None:
+    taken = seeded.checkpoint()
+    checkpoint = write_json(tmp_path / "before.json", taken)
+    allow_rewrites(seeded)
+    truncate(seeded, taken["size"] - 4)
+    assert run("verify").exit_code == 0  # what is left is a perfectly good chain
+    result = run("verify", "--checkpoint", checkpoint)
+    assert result.exit_code == 1
+    assert f"does not extend checkpoint {checkpoint} (size {taken['size']}, root {taken['root'][:16]}" in result.stderr
+    assert f"only {taken['size'] - 4} events (truncated)" in result.stderr
+    proof = run("prove", "--position", "1", "--checkpoint", checkpoint)
+    assert proof.exit_code == 1 and f"checkpoint {checkpoint} (size {taken['size']}" in proof.stderr
+
+
+def test_a_rehashed_history_passes_the_chain_but_not_the_checkpoint(seeded: Tracker, run: Run, tmp_path: Path) -> None:
+    taken = seeded.checkpoint()
+    old = write_json(tmp_path / "old.json", taken)
+    position = position_of(seeded, ZAKHAROVA)
+    allow_rewrites(seeded)
+    rehash_from(seeded, position, _deny)
+
+    assert seeded.verify().intact
+    plain = run("verify")
+    assert plain.exit_code == 0 and "chain intact" in plain.stderr
+    result = run("verify", "--checkpoint", old)
+    assert result.exit_code == 1
+    assert f"does not extend checkpoint {old} (size {taken['size']}, root {taken['root'][:16]}" in result.stderr
+    assert "history was rewritten" in result.stderr
+
+    # an export of the rewritten log is a good chain too, and fails against the old checkpoint
+    out = tmp_path / "rewritten.jsonl"
+    assert run("export", "--out", str(out)).exit_code == 0
+    assert run("verify", "--file", str(out)).exit_code == 0
+    against = run("verify", "--file", str(out), "--checkpoint", old)
+    assert against.exit_code == 1 and f"checkpoint {old} (size {taken['size']}" in against.stderr
+
+    # and no consistency proof can be had from the old checkpoint's tree
+    consistency = run("prove", "--consistency", "3", "--checkpoint", old)
+    assert consistency.exit_code == 1
+    assert f"does not extend checkpoint {old} (size {taken['size']}" in consistency.stderr
+
+
+def test_a_rehash_after_the_checkpoint_is_no_tampering(seeded: Tracker, run: Run, tmp_path: Path) -> None:
+    """Only history the checkpoint covers is protected by it; later events still need the chain."""
+    taken = write_json(tmp_path / "early.json", seeded.checkpoint(20))
+    allow_rewrites(seeded)
+    rehash_from(seeded, position_of(seeded, ZAKHAROVA), _deny)
+    assert run("verify", "--checkpoint", taken).exit_code == 0
