@@ -11,8 +11,8 @@ from typing import Any
 import click
 
 from claims import __version__
-from claims.cli import audit, claims_cmds, reading, registry, schema
-from claims.cli.context import Settings
+from claims.cli import audit, claims_cmds, completion, config, reading, registry, report, schema, similar
+from claims.cli.context import Settings, origin
 from claims.cli.errors import translate
 
 
@@ -45,9 +45,10 @@ class ClaimsGroup(click.Group):
     metavar="NAME",
     help="Recorder written on every event [env: CLAIMS_USER; default: your login].",
 )
+@click.option("--quiet", "-q", is_flag=True, help="No messages or progress on standard error; errors still show.")
 @click.version_option(__version__, prog_name="claims")
 @click.pass_context
-def cli(ctx: click.Context, db: str | None, user: str | None) -> None:
+def cli(ctx: click.Context, db: str | None, user: str | None, quiet: bool) -> None:
     """Track who asserted what, when, and through which source.
 
     \b
@@ -56,13 +57,15 @@ def cli(ctx: click.Context, db: str | None, user: str | None) -> None:
       claims import seeds/g20-new-delhi-2023-03-02.yaml
       claims compare russia united-states
     """
-    settings = Settings(db=db, user=user)
+    settings = Settings(db=db, user=user, quiet=quiet, db_from=origin(ctx, "db"), user_from=origin(ctx, "user"))
     ctx.obj = settings
     ctx.call_on_close(settings.close)
 
 
-for module in (schema, registry, claims_cmds, reading, audit):
+for module in (schema, registry, claims_cmds, reading, audit, report, similar, config, completion):
     module.register(cli)
+# Every --party, --topic, --source, CLAIM … completes ids from the database (see claims.cli.completion).
+completion.install(cli)
 
 
 def main() -> None:

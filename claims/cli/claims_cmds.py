@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from typing import Any
 
 import click
 
 from claims.cli.context import tracker
-from claims.cli.output import message
+from claims.cli.output import message, progress_enabled, warning
 
 
 @click.command()
@@ -49,6 +50,7 @@ def add(
         --text "No talks or real meeting took place." \\
         --proposition blinken-lavrov-held-real-meeting --stance denies
     """
+    repeats = _near_repeats(party, text, quote)
     outcome = tracker().add_claim(
         id=ident,
         party=party,
@@ -66,7 +68,29 @@ def add(
     )
     if not outcome.recorded:
         message(f"claim {outcome.id} is already recorded; nothing added")
+    else:
+        for match in (m for m in repeats if m["id"] != outcome.id):
+            warning(
+                f"{outcome.id} nearly repeats {party}'s standing claim {match['id']} "
+                f"(score {match['score']:.0f}): {match['text']}"
+            )
     click.echo(outcome.id)
+
+
+def _near_repeats(party: str, text: str, quote: str | None) -> list[dict[str, Any]]:
+    """Standing claims of ``party`` that the new claim nearly repeats (checked before it is added, so
+    that a failure here leaves nothing half done; a problem with the claim is left to ``add_claim``)."""
+    from claims.domain.errors import ClaimsError
+    from claims.service.matching import REPEAT_THRESHOLD
+
+    try:
+        found = {m["id"]: m for m in tracker().similar(text, party=party, threshold=REPEAT_THRESHOLD, limit=3)}
+        for match in tracker().similar(quote, party=party, threshold=REPEAT_THRESHOLD, limit=3) if quote else []:
+            if match["id"] not in found or match["score"] > found[match["id"]]["score"]:
+                found[match["id"]] = match
+    except ClaimsError:
+        return []
+    return sorted(found.values(), key=lambda m: -m["score"])[:3]
 
 
 def _report(what: str, outcome: object) -> None:
@@ -174,7 +198,7 @@ def import_(files: tuple[str, ...]) -> None:
         label = "<stdin>" if name == "-" else name
         progress = _progress_line(label)
         if name == "-":
-            report = tracker().import_text(sys.stdin.read(), name=label, progress=progress)
+            report = tracker().import_bytes(_read_stdin(), name=label, progress=progress)
         else:
             report = tracker().import_file(name, progress=progress)
         if progress:
@@ -188,9 +212,17 @@ def import_(files: tuple[str, ...]) -> None:
         message(f"{label}: recorded {', '.join(parts)} ({report.events} events{note})")
 
 
+def _read_stdin() -> bytes:
+    """Standard input as bytes, read no further than one byte past the size limit (an endless pipe
+    is refused, not read into memory; the bytes are decoded, strictly, by the importer)."""
+    from claims.api import MAX_DOCUMENT_BYTES
+
+    return sys.stdin.buffer.read(MAX_DOCUMENT_BYTES + 1)
+
+
 def _progress_line(label: str) -> Callable[[int, int], None] | None:
-    """A progress callback writing one updating line on a terminal; None when stderr is piped."""
-    if not sys.stderr.isatty():
+    """A progress callback writing one updating line on a terminal; None when stderr is piped or with --quiet."""
+    if not progress_enabled():
         return None
 
     def show(done: int, total: int) -> None:

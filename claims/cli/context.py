@@ -13,10 +13,17 @@ if TYPE_CHECKING:
 
 @dataclass
 class Settings:
-    """Global options: ``--db``, ``--as-user``."""
+    """Global options: ``--db``, ``--as-user``, ``--quiet``, and where the first two came from.
+
+    ``db_from`` and ``user_from`` are ``flag``, ``env`` or ``default`` (SPEC: flag, then
+    environment, then default), for ``claims config``.
+    """
 
     db: str | None
     user: str | None
+    quiet: bool = False
+    db_from: str = "default"
+    user_from: str = "default"
     _tracker: Tracker | None = field(default=None, repr=False)
 
     def tracker(self) -> Tracker:
@@ -35,6 +42,22 @@ class Settings:
 pass_settings = click.make_pass_decorator(Settings)
 
 
+def settings() -> Settings | None:
+    """The current command's settings, or None outside a command (or while completing)."""
+    context = click.get_current_context(silent=True)
+    return context.find_object(Settings) if context is not None else None
+
+
 def tracker() -> Tracker:
     """The current command's tracker."""
     return click.get_current_context().find_object(Settings).tracker()  # type: ignore[union-attr]
+
+
+def origin(context: click.Context, name: str) -> str:
+    """Where the root option ``name`` got its value: ``flag``, ``env`` or ``default``."""
+    source = context.get_parameter_source(name)
+    if source is click.core.ParameterSource.COMMANDLINE:
+        return "flag"
+    if source is click.core.ParameterSource.ENVIRONMENT:
+        return "env"
+    return "default"

@@ -137,13 +137,34 @@ def _shrink_to_fit(widths: list[int], columns: Sequence[str], room: int) -> None
                 widths[index] -= 1
 
 
-def style(text: str, **kwargs: Any) -> str:
-    """Colour only on a terminal and only when NO_COLOR is not set."""
-    if os.environ.get("NO_COLOR") or not sys.stdout.isatty():
+def style(text: str, *, err: bool = False, **kwargs: Any) -> str:
+    """Colour only on a terminal (standard error's when ``err``) and only when NO_COLOR is not set
+    (https://no-color.org: any non-empty value turns colour off)."""
+    stream = sys.stderr if err else sys.stdout
+    if os.environ.get("NO_COLOR") or not stream.isatty():
         return text
     return click.style(text, **kwargs)
 
 
+def quiet() -> bool:
+    """Whether ``--quiet`` was given to the current command."""
+    from claims.cli.context import settings
+
+    current = settings()
+    return bool(current and current.quiet)
+
+
+def progress_enabled() -> bool:
+    """Whether to show progress: only on a terminal (standard error), and not with ``--quiet``."""
+    return sys.stderr.isatty() and not quiet()
+
+
 def message(text: str) -> None:
-    """A message for the user (not data): standard error."""
-    click.echo(text, err=True)
+    """A message for the user (not data): standard error; ``--quiet`` silences it."""
+    if not quiet():
+        click.echo(text, err=True)
+
+
+def warning(text: str) -> None:
+    """A warning: standard error, shown even with ``--quiet`` (it is about the user's data)."""
+    click.echo(style("warning:", err=True, fg="yellow", bold=True) + " " + text, err=True)

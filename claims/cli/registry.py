@@ -21,7 +21,12 @@ def _report(kind: str, outcome: Any) -> None:
 
 @click.group()
 def party() -> None:
-    """Parties: states, blocs, organisations or persons whose narratives are tracked."""
+    """Parties: states, blocs, organisations or persons whose narratives are tracked.
+
+    \b
+    Example:
+      claims party add russia --name Russia --kind state
+    """
 
 
 @party.command("add")
@@ -40,7 +45,12 @@ def party_add(ident: str, name: str, kind: str) -> None:
 
 @click.group()
 def speaker() -> None:
-    """Speakers: people or unnamed officials who speak for a party."""
+    """Speakers: people or unnamed officials who speak for a party.
+
+    \b
+    Example:
+      claims speaker add maria-zakharova --name "Maria Zakharova" --party russia
+    """
 
 
 @speaker.command("add")
@@ -60,7 +70,12 @@ def speaker_add(ident: str, name: str, party: str, role: str | None) -> None:
 
 @click.group()
 def source() -> None:
-    """Sources: where assertions appeared (agencies, newspapers, statements, posts, documents)."""
+    """Sources: where assertions appeared (agencies, newspapers, statements, posts, documents).
+
+    \b
+    Example:
+      claims source add ria-novosti --name "RIA Novosti" --kind news-agency
+    """
 
 
 @source.command("add")
@@ -81,7 +96,12 @@ def source_add(ident: str, name: str, kind: str | None, url: str | None, publish
 
 @click.group()
 def topic() -> None:
-    """Topics: what assertions are about."""
+    """Topics: what assertions are about.
+
+    \b
+    Example:
+      claims topic add blinken-lavrov-encounter --title "The Blinken-Lavrov encounter in New Delhi"
+    """
 
 
 @topic.command("add")

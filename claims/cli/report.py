@@ -1,0 +1,77 @@
+"""``claims report``: competing narratives on a timeline, as one self-contained HTML file."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import click
+
+from claims.cli.completion import PARTY, TOPIC
+from claims.cli.context import tracker
+from claims.cli.output import message
+
+
+@click.command()
+@click.option("--topic", type=TOPIC, help="Only this topic.")
+@click.option(
+    "--party",
+    "parties",
+    multiple=True,
+    type=PARTY,
+    help="A lane for this party (repeatable; default: every party with a claim).",
+)
+@click.option("--as-of", metavar="DATE", help="As the world stood on DATE: claims said by then, retracted or not.")
+@click.option("--known-at", metavar="TIMESTAMP", help="As the database knew it then (RFC 3339, or a date).")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="The HTML file to write (- for standard output).",
+)
+def report(topic: str | None, parties: tuple[str, ...], as_of: str | None, known_at: str | None, out: str) -> None:
+    """Write an HTML report of competing narratives on a timeline.
+
+    One lane per party, each claim a mark at its said date, reaffirmations, retractions and
+    corrections marked, contradictions drawn between the opposing claims, and every claim's
+    speaker, quote, source and relays on hover; a table of the same claims below. The file is
+    self-contained (no network), prints, and reads without JavaScript.
+
+    \b
+    Example:
+      claims report --out report.html
+      claims report --topic blinken-lavrov-encounter --party russia --party united-states --out encounter.html
+      claims report --as-of 2023-03-01 --known-at 2026-11-27T10:00:00Z --out then.html
+    """
+    from claims.io.report import render_report
+
+    data = tracker().report_data(topic=topic, parties=list(parties) or None, as_of=as_of, known_at=known_at)
+    page = render_report(data)
+    if out == "-":
+        click.echo(page, nl=False)
+        return
+    _write_whole(Path(out), page)
+    shown = f"{len(data['claims'])} claims, {len(data['lanes'])} parties, {len(data['contradictions'])} contradictions"
+    message(f"wrote {out} ({shown})")
+
+
+def _write_whole(path: Path, text: str) -> None:
+    """Write through a temporary file beside ``path`` so a failure never leaves half a report."""
+    if not path.parent.is_dir():
+        raise click.ClickException(f"no such directory: {path.parent}")
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(temporary, 0o666 & ~mask)  # mkstemp's 0600 would hide the report from its readers
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def register(group: click.Group) -> None:
+    group.add_command(report)

@@ -1,0 +1,173 @@
+"""``claims report``: the data it draws, the HTML it writes, and the command, on both backends."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from claims.api import Tracker
+from claims.io.report import render_report
+from claims.io.report_svg import layout
+from tests.ux.conftest import Run
+from tests.ux.pages import MEETING, PARTIES, Elements
+
+
+def test_report_data_has_a_lane_per_speaking_party_and_the_contradictions(seeded: Tracker) -> None:
+    data = seeded.report_data()
+    assert data["lanes"] == PARTIES
+    assert len(data["claims"]) == 24
+    meeting = next(c for c in data["contradictions"] if c["proposition"] == MEETING)
+    assert meeting == {
+        "proposition": MEETING,
+        "affirms": ["us-official-blinken-lavrov-spoke"],
+        "denies": ["zakharova-no-real-meeting"],
+    }
+    assert data["log"]["size"] == seeded.checkpoint()["size"]
+
+
+def test_the_page_draws_one_lane_per_party_and_the_blinken_lavrov_contradiction(seeded: Tracker) -> None:
+    page = Elements(render_report(seeded.report_data()))
+    assert [g["data-party"] for g in page.having("lane", "g")] == PARTIES
+    drawn = [c for c in page.having("contradiction") if c["data-proposition"] == MEETING]
+    assert [(c["data-affirms"], c["data-denies"]) for c in drawn] == [
+        ("us-official-blinken-lavrov-spoke", "zakharova-no-real-meeting")
+    ]
+    marks = page.having("mark", "a")
+    assert sum("asserted" in m["class"] for m in marks) == 24
+    assert all(m["href"] == f"#claim-{m['data-claim']}" for m in marks)
+    rows = [attrs["id"] for tag, attrs in page.found if tag == "tr" and attrs.get("data-claim")]
+    assert len(rows) == 24 and "claim-zakharova-no-real-meeting" in rows
+
+
+def test_each_mark_tells_speaker_quote_source_and_relays(seeded: Tracker) -> None:
+    page = render_report(seeded.report_data())
+    mark = re.search(r'<a [^>]*data-claim="zakharova-no-real-meeting"[^>]*><title>(.*?)</title>', page, re.S)
+    assert mark is not None
+    title = mark.group(1)
+    assert "Maria Zakharova, Foreign Ministry spokeswoman (Russia), 2023-03-02" in title
+    assert "“No talks or real meeting took place.”" in title
+    assert "Source: RIA Novosti → AP report, 2 March 2023" in title
+    assert "Denies: blinken-lavrov-held-real-meeting" in title
+
+
+def test_a_partial_date_sits_at_the_end_of_its_period(seeded: Tracker) -> None:
+    placed = {i.claim["id"]: i.day for i in layout(seeded.report_data()).items if i.kind == "asserted"}
+    assert placed["western-officials-lavrov-stormed-out-bali"] == "2022-07-31"
+    assert placed["china-frames-itself-neutral"] == "2022-12-31"
+    assert placed["china-rejects-arms-transfer-claims"] == "2023-02-28"
+
+
+def test_reaffirmations_retractions_and_corrections_have_marks_of_their_own(seeded: Tracker) -> None:
+    seeded.add_source("full-fact", name="Full Fact", kind="fact-checker")
+    seeded.reaffirm("zakharova-no-real-meeting", on="2023-03-05", source="ria-novosti")
+    seeded.retract("lavrov-west-turned-g20-into-farce", on="2023-03-10", source="tass", reason="walked back")
+    seeded.correct("china-rejects-arms-transfer-claims", reason="overstated", text="Beijing rejected the claims.")
+    seeded.verdict("zakharova-no-real-meeting", rating="misleading", by="full-fact")
+    data = seeded.report_data()
+    page = Elements(render_report(data))
+    kinds = {(m["data-claim"], m["class"]) for m in page.having("mark", "a")}
+    assert ("zakharova-no-real-meeting", "mark reaffirmed") in kinds
+    assert ("lavrov-west-turned-g20-into-farce", "mark retracted") in kinds
+    assert ("lavrov-west-turned-g20-into-farce", "mark asserted retracted") in kinds
+    assert len(page.having("corrected", "rect")) == 1
+    corrected = next(c for c in data["claims"] if c["id"] == "china-rejects-arms-transfer-claims")
+    assert corrected["corrections"][0]["changes"]["text"][1] == "Beijing rejected the claims."
+    html = render_report(data)
+    assert "corrected in our record (overstated)" in html
+    assert "verdict <b>misleading</b> by Full Fact" in html
+    # The retracted claim no longer stands, so it is no longer in a drawn contradiction.
+    derailed = [c for c in page.having("contradiction") if c["data-proposition"] == "west-derailed-g20-meeting"]
+    assert {c["data-affirms"] for c in derailed} == {"lavrov-west-derailed-g20-meeting"}
+
+
+def test_as_of_leaves_out_what_was_not_yet_said(seeded: Tracker) -> None:
+    data = seeded.report_data(as_of="2023-02-28")
+    assert {c["said_end"] <= "2023-02-28" for c in data["claims"]} == {True}
+    assert "china-rejects-arms-transfer-claims" in {c["id"] for c in data["claims"]}
+    assert "zakharova-no-real-meeting" not in {c["id"] for c in data["claims"]}
+    assert data["contradictions"] == [
+        {
+            "proposition": "west-responsible-for-nord-stream-sabotage",
+            "affirms": ["russia-blames-west-for-nord-stream"],
+            "denies": ["west-blames-russia-for-nord-stream"],
+        }
+    ]
+
+
+def test_known_at_before_anything_was_recorded_draws_an_empty_report(seeded: Tracker) -> None:
+    data = seeded.report_data(known_at="2000-01-01")
+    assert data["claims"] == [] and data["lanes"] == [] and data["log"]["size"] == 0
+    assert "No claims to show." in render_report(data)
+
+
+def test_topic_and_parties_choose_the_lanes_in_the_order_asked(seeded: Tracker) -> None:
+    data = seeded.report_data(topic="blinken-lavrov-encounter", parties=["united-states", "russia", "china"])
+    assert data["lanes"] == ["united-states", "russia", "china"]
+    assert {c["party"] for c in data["claims"]} == {"united-states", "russia"}
+    page = Elements(render_report(data))
+    assert [g["data-party"] for g in page.having("lane", "g")] == ["united-states", "russia", "china"]
+
+
+def test_user_text_is_escaped(tracker: Tracker) -> None:
+    tracker.add_party("evil", name='<script>alert("party")</script>', kind="other")
+    tracker.add_topic("t", title="<b>topic</b>")
+    tracker.add_source("s", name="<img src=x onerror=alert(1)>", url='https://example.org/"onmouseover="alert(1)')
+    tracker.add_claim(
+        party="evil", topic="t", said_on="2023-03", source="s", text="</title><script>x()</script>", quote='"&<>'
+    )
+    page = render_report(tracker.report_data())
+    assert "<script>alert" not in page and "<img src=x" not in page and "<b>topic" not in page
+    assert "</title><script>x()" not in page
+    assert "&lt;script&gt;alert(&quot;party&quot;)&lt;/script&gt;" in page
+    assert '"onmouseover="' not in page
+    assert 'href="https://example.org/&quot;onmouseover=&quot;alert(1)"' in page
+
+
+def test_the_page_is_self_contained(seeded: Tracker) -> None:
+    page = render_report(seeded.report_data())
+    assert not re.search(r"<(link|img|iframe|object|embed)\b", page)
+    assert not re.search(r"\ssrc=", page)
+    assert "@import" not in page and "url(" not in page
+    hrefs = re.findall(r'href="([^"]*)"', page)
+    assert hrefs and all(h.startswith(("#", "https://", "http://")) for h in hrefs)
+    assert page.count("<script>") == 1 and "<style>" in page and "<svg " in page
+
+
+def test_claims_report_writes_the_file_and_says_so(seeded: Tracker, run: Run, tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    result = run("--db", seeded.url, "report", "--out", str(out))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""
+    assert result.stderr == f"wrote {out} (24 claims, 6 parties, 5 contradictions)\n"
+    assert out.read_text(encoding="utf-8").startswith("<!doctype html>")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~mask  # readable as any new file, not mkstemp's 0600
+
+
+def test_claims_report_to_standard_output(seeded: Tracker, run: Run) -> None:
+    result = run("--db", seeded.url, "report", "--topic", "nord-stream-investigation", "--out", "-")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("<!doctype html>") and "Investigation into the Nord Stream" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["--party", "atlantis"], "Error: unknown party: atlantis\n"),
+        (["--topic", "nothing"], "Error: unknown topic: nothing\n"),
+        (["--as-of", "2023-02-30"], "Error: not a date: 2023-02-30\n"),
+    ],
+)
+def test_claims_report_refuses_bad_input_in_one_line(
+    seeded: Tracker, run: Run, tmp_path: Path, args: list[str], error: str
+) -> None:
+    out = tmp_path / "report.html"
+    result = run("--db", seeded.url, "report", *args, "--out", str(out))
+    assert result.exit_code == 1
+    assert result.stderr == error
+    assert not out.exists()
+    assert list(tmp_path.glob(".report.html.*")) == []

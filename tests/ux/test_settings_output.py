@@ -1,0 +1,166 @@
+"""Configuration (flag, then environment, then default), ``claims config``, ``--quiet`` and NO_COLOR."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+import pytest
+
+from claims.api import Tracker
+from claims.cli import claims_cmds, output
+from claims.cli.context import Settings
+from tests.ux.conftest import Run
+
+
+def config(run: Run, *args: str, env: dict[str, str] | None = None) -> dict[str, dict[str, str]]:
+    result = run(*args, "config", "--format", "json", env=env)
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_config_defaults(run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CLAIMS_DATABASE_URL", raising=False)
+    monkeypatch.delenv("CLAIMS_USER", raising=False)
+    shown = config(run)
+    assert shown["database"] == {
+        "value": f"sqlite:///{tmp_path.resolve() / 'claims.db'}",
+        "from": "default (./claims.db)",
+        "note": "no such file yet: run `claims init`",
+    }
+    assert shown["recorder"]["from"] == "default (your login name)" and shown["recorder"]["value"]
+    assert not (tmp_path / "claims.db").exists()  # showing the configuration creates nothing
+
+
+def test_config_environment_then_flag(run: Run, seeded_file: Tracker) -> None:
+    env = {"CLAIMS_DATABASE_URL": seeded_file.url, "CLAIMS_USER": "ana"}
+    from_env = config(run, env=env)
+    assert from_env["database"] == {"value": seeded_file.url, "from": "CLAIMS_DATABASE_URL", "note": ""}
+    assert from_env["recorder"] == {"value": "ana", "from": "CLAIMS_USER"}
+    from_flags = config(run, "--db", "other.db", "--as-user", "ben", env=env)
+    assert from_flags["database"]["from"] == "--db" and from_flags["database"]["value"].endswith("/other.db")
+    assert from_flags["recorder"] == {"value": "ben", "from": "--as-user"}
+
+
+def test_config_hides_the_password(run: Run) -> None:
+    result = run("--db", "postgresql+psycopg://ana:s3cret@db.example:5432/claims", "config", "--format", "table")
+    assert result.exit_code == 0
+    assert "s3cret" not in result.stdout
+    assert "postgresql+psycopg://ana:***@db.example:5432/claims" in result.stdout
+    assert "--db" in result.stdout
+
+
+def test_quiet_silences_messages_not_data_nor_errors(run: Run, tmp_path: Path) -> None:
+    db = str(tmp_path / "q.db")
+    assert run("-q", "--db", db, "init").stderr == ""
+    loud = run("--db", db, "party", "add", "x", "--name", "X")
+    assert loud.stderr == "recorded party x\n"
+    quiet = run("--quiet", "--db", db, "party", "add", "y", "--name", "Y")
+    assert quiet.exit_code == 0 and quiet.stderr == ""
+    error = run("-q", "--db", db, "narrative", "nobody")
+    assert error.exit_code == 1 and error.stderr == "Error: unknown party: nobody\n"
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.fixture
+def terminal(monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
+    """Call it in the test body: pytest's own capture replaces sys.stdout between set-up and the test."""
+
+    def attach() -> None:
+        monkeypatch.setattr(sys, "stdout", Terminal())
+        monkeypatch.setattr(sys, "stderr", Terminal())
+        monkeypatch.delenv("NO_COLOR", raising=False)
+
+    return attach
+
+
+def test_colour_on_a_terminal(terminal: Callable[[], None]) -> None:
+    terminal()
+    assert output.style("x", bold=True) == "\x1b[1mx\x1b[0m"
+    assert output.style("x", err=True, fg="yellow") == "\x1b[33mx\x1b[0m"
+
+
+@pytest.mark.parametrize("value", ["1", "true", "anything"])
+def test_no_color_turns_colour_off(terminal: Callable[[], None], monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    terminal()
+    monkeypatch.setenv("NO_COLOR", value)
+    assert output.style("x", bold=True) == "x"
+    assert output.style("x", err=True, fg="yellow") == "x"
+
+
+def test_an_empty_no_color_leaves_colour_on(terminal: Callable[[], None], monkeypatch: pytest.MonkeyPatch) -> None:
+    terminal()
+    monkeypatch.setenv("NO_COLOR", "")  # https://no-color.org: only a non-empty value counts
+    assert output.style("x", bold=True) != "x"
+
+
+def test_no_colour_when_piped(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert output.style("x", bold=True) == "x"
+
+
+def test_tables_honour_no_color(terminal: Callable[[], None], monkeypatch: pytest.MonkeyPatch) -> None:
+    terminal()
+    rows = [{"id": "a", "text": "b"}]
+    assert "\x1b[" in output.text_table(rows, ["id", "text"])
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert "\x1b[" not in output.text_table(rows, ["id", "text"])
+
+
+@pytest.mark.parametrize(("quiet", "shown"), [(False, True), (True, False)])
+def test_progress_only_on_a_terminal_and_not_quiet(terminal: Callable[[], None], quiet: bool, shown: bool) -> None:
+    terminal()
+    with click.Context(click.Command("x"), obj=Settings(db=None, user=None, quiet=quiet)):
+        assert output.progress_enabled() is shown
+        assert (claims_cmds._progress_line("seed.yaml") is not None) is shown
+
+
+def test_no_progress_when_piped(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    with click.Context(click.Command("x"), obj=Settings(db=None, user=None)):
+        assert output.progress_enabled() is False
+        assert claims_cmds._progress_line("seed.yaml") is None
+
+
+def _on_a_terminal(args: list[str], env: dict[str, str]) -> bytes:
+    """Run ``python -m claims ARGS`` with standard output and error on a pseudo-terminal."""
+    import os
+    import pty
+    import subprocess
+
+    leader, follower = pty.openpty()
+    environment = {k: v for k, v in os.environ.items() if k != "NO_COLOR"} | env | {"COLUMNS": "200"}
+    with subprocess.Popen(
+        [sys.executable, "-m", "claims", *args], stdout=follower, stderr=follower, env=environment
+    ) as process:
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal closes when the command ends
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        process.wait(timeout=60)
+    os.close(leader)
+    return b"".join(chunks)
+
+
+def test_no_color_on_a_real_terminal(seeded_file: Tracker) -> None:
+    args = ["--db", seeded_file.url, "compare", "russia", "united-states"]
+    coloured = _on_a_terminal(args, {})
+    assert b"\x1b[1m== russia" in coloured
+    plain = _on_a_terminal(args, {"NO_COLOR": "1"})
+    assert b"== russia" in plain and b"\x1b[" not in plain
