@@ -1,0 +1,107 @@
+"""The benchmark runner end to end at a tiny size, so that the bench code cannot rot.
+
+No timing is asserted here (timings belong to `make bench`): only that the run finishes, prints
+the one table with every figure's row, and writes it with the machine's description. SQLite runs
+as if the `eventsourcing` library were absent (its baselines then read n/a), which is what `make
+test` has; PostgreSQL runs with the library when it is installed, and follows the rule of every
+PostgreSQL test: skipped where no server is reachable, except under CI.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import require_postgres
+
+REPO = Path(__file__).resolve().parents[2]
+
+FIGURES = (
+    "bulk import, {name}: vs {limit}",
+    "bulk import, {name}: vs eventsourcing bulk save",
+    "bulk import, {name}: peak memory",
+    "one claim per transaction (Tracker.add_claim), {name}: vs raw",
+    "one claim per transaction, {name}: vs eventsourcing save per aggregate",
+    "narrative party-0 --topic topic-0 --as-of",
+    "narrative party-0 --topic topic-0 --known-at",
+    "compare party-0 party-1 --topic topic-0 --as-of",
+    "compare party-0 party-1 --topic topic-0 --known-at",
+    "timeline --topic topic-0 --party party-0 (no --as-of",
+    "timeline --topic topic-0 --party party-0 --known-at",
+    "narrative of a whole party",
+    "projection rebuild, {name}",
+    "`claims export --format jsonl`, {name}: rate",
+    "`claims export --format jsonl`, {name}: peak memory",
+    "`claims verify`, {name}: rate",
+    "`claims verify`, {name}: peak memory",
+    "`claims narrative` end to end, {name}",
+    "`claims add` on the big database, {name}",
+    "`claims --help`",
+    "`claims --version`",
+)
+
+
+def table_rows(text: str) -> list[list[str]]:
+    lines = [line for line in text.splitlines() if line.startswith("| ")]
+    assert lines, f"no table in:\n{text}"
+    assert lines[0].startswith("| figure | ours | baseline | ratio | target | met? |")
+    assert lines[1].startswith("| --- |")
+    return [[cell.strip() for cell in line.strip("|").split(" | ")] for line in lines[2:]]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_benchmark_runs_end_to_end(backend: str, tmp_path: Path) -> None:
+    if backend == "postgresql":
+        require_postgres()
+    results = tmp_path / "results"
+    without_peer = backend == "sqlite" or importlib.util.find_spec("eventsourcing") is None
+    environment = {
+        **os.environ,
+        "BENCH_EVENTS": "300",
+        "BENCH_BACKENDS": backend,
+        "BENCH_RESULTS": str(results),
+        "BENCH_WORK": str(tmp_path / "work"),
+        "BENCH_SINGLE": "3",
+        "BENCH_QUERY_RUNS": "2",
+        "BENCH_STARTUP_RUNS": "1",
+    }
+    environment.pop("CLAIMS_DATABASE_URL", None)
+    if backend == "sqlite":
+        environment["BENCH_NO_EVENTSOURCING"] = "1"
+    run = subprocess.run(
+        [sys.executable, "-m", "bench.run"],
+        cwd=REPO,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+
+    rows = table_rows(run.stdout)
+    name = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[backend]
+    limit = {"sqlite": "raw executemany", "postgresql": "psycopg COPY"}[backend]
+    figures = [row[0] for row in rows]
+    for figure in FIGURES:
+        wanted = figure.format(name=name, limit=limit)
+        found = [f for f in figures if f.startswith(wanted)]
+        assert found, f"no row for {wanted!r} in {figures}"
+    assert len(rows) == len(FIGURES), figures
+    for figure, ours, baseline, ratio, target, met in rows:
+        assert met in {"yes", "no", "n/a", "—"}, (figure, ours, met)
+        assert ours != "not measured" and not ours.startswith("error"), (figure, ours)
+        assert target, figure
+        if "eventsourcing" in figure:
+            assert (baseline.startswith("n/a") and ratio == "n/a") == without_peer, (figure, baseline)
+
+    written = sorted(path.name for path in results.iterdir())
+    assert "latest.md" in written and len(written) == 2, written
+    latest = (results / "latest.md").read_text(encoding="utf-8")
+    assert table_rows(latest) == rows
+    for fact in ("python:", "cpu:", "cores:", "ram:", "sqlite:", "postgresql:", "date:"):
+        assert f"- {fact}" in latest, fact
