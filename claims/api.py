@@ -14,17 +14,18 @@ import getpass
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from sqlalchemy import Connection, Engine, inspect
 
 from claims.domain import commands as cmd
+from claims.domain.commands import check_recorder
 from claims.domain.dates import parse_as_of, parse_known_at
 from claims.domain.errors import ClaimsError, NotFoundError, StorageError, ValidationError
 from claims.io.loading import load_text
 from claims.projections import lookups, projector, queries
 from claims.projections.queries import Times
-from claims.service import audit, handlers
+from claims.service import audit, handlers, retry
 from claims.service.handlers import Outcome
 from claims.service.importer import ImportReport, import_data
 from claims.service.uow import UnitOfWork
@@ -57,6 +58,7 @@ class Tracker:
         self.url = url
         self.user = user
         self._engine: Engine | None = None
+        self._schema_seen = False
 
     @property
     def engine(self) -> Engine:
@@ -85,8 +87,13 @@ class Tracker:
         return migrations.current(self.engine)
 
     def _require_schema(self, connection: Connection) -> None:
+        """Refuse to work on a database without the log. Checked once per tracker: a later failure
+        (the schema dropped underneath) still surfaces as a database error, just a less friendly one."""
+        if self._schema_seen:
+            return
         if not inspect(connection).has_table("events"):
             raise StorageError(f"no claims database at {self.display_url()}: run `claims init` first")
+        self._schema_seen = True
 
     def display_url(self) -> str:
         """The URL with any password hidden."""
@@ -97,12 +104,20 @@ class Tracker:
     # -- writes --------------------------------------------------------------------------------
 
     def _write(self, action: Callable[[UnitOfWork], Outcome]) -> Outcome:
-        with self.engine.connect() as connection:
-            self._require_schema(connection)
-        with UnitOfWork(self.engine, self.user) as uow:
-            outcome = action(uow)
-            uow.commit()
-        return outcome
+        """Run ``action`` in one unit of work and commit it; a write the database refused only
+        because another writer was in the way (busy, locked, deadlock) is run again from the start
+        (``claims.service.retry``)."""
+        check_recorder(self.user)
+
+        def attempt() -> Outcome:
+            with self.engine.connect() as connection:
+                self._require_schema(connection)
+            with UnitOfWork(self.engine, self.user) as uow:
+                outcome = action(uow)
+                uow.commit()
+            return outcome
+
+        return retry.run(self.engine, attempt)
 
     def add_party(self, id: str, *, name: str, kind: str = "other") -> Outcome:
         return self._write(lambda uow: handlers.register(uow, cmd.AddParty(id=id, name=name, kind=kind)))
@@ -156,24 +171,39 @@ class Tracker:
     def import_text(
         self, text: str, *, name: str = "document", progress: Callable[[int, int], None] | None = None
     ) -> ImportReport:
-        """Import one claims document given as YAML or JSON text."""
+        """Import one claims document given as YAML or JSON text (in one transaction, retried like
+        every write when the database was only busy)."""
+        check_recorder(self.user)
         data = load_text(text, name=name)
         with self.engine.connect() as connection:
             self._require_schema(connection)
-        return import_data(self.engine, data, recorded_by=self.user, name=name, progress=progress)
+        return retry.run(
+            self.engine, lambda: import_data(self.engine, data, recorded_by=self.user, name=name, progress=progress)
+        )
+
+    def import_bytes(
+        self, data: bytes, *, name: str = "document", progress: Callable[[int, int], None] | None = None
+    ) -> ImportReport:
+        """Import one claims document given as UTF-8 bytes (a byte order mark is allowed) of at most
+        MAX_DOCUMENT_BYTES."""
+        if len(data) > MAX_DOCUMENT_BYTES:
+            raise ValidationError(f"{name}: larger than {MAX_DOCUMENT_BYTES // 2**20} MiB")
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            raise ValidationError(f"{name}: not UTF-8 text (byte {error.start})") from None
+        return self.import_text(text, name=name, progress=progress)
 
     def import_file(self, path: str | Path, progress: Callable[[int, int], None] | None = None) -> ImportReport:
-        """Import one claims document from a file."""
+        """Import one claims document from a file (read no further than the size limit, so that a
+        device or a pipe that never ends is refused rather than read into memory)."""
         file = Path(path)
         try:
-            if file.stat().st_size > MAX_DOCUMENT_BYTES:
-                raise ValidationError(f"{file}: larger than {MAX_DOCUMENT_BYTES // 2**20} MiB")
-            text = file.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            raise ValidationError(f"{file}: not UTF-8 text") from None
+            with file.open("rb") as stream:
+                data = stream.read(MAX_DOCUMENT_BYTES + 1)
         except OSError as error:
             raise ValidationError(f"{file}: cannot read: {error.strerror or error}") from None
-        return self.import_text(text, name=str(file), progress=progress)
+        return self.import_bytes(data, name=str(file), progress=progress)
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -312,10 +342,13 @@ class Tracker:
             }
 
     def rebuild_projections(self, progress: Callable[[int], None] | None = None) -> int:
-        with UnitOfWork(self.engine, self.user) as uow:
-            count = projector.rebuild(uow.connection, progress)
-            uow.commit()
-        return count
+        def attempt() -> int:
+            with UnitOfWork(self.engine, self.user) as uow:
+                count = projector.rebuild(uow.connection, progress)
+                uow.commit()
+            return count
+
+        return retry.run(self.engine, attempt)
 
     # -- audit trail ---------------------------------------------------------------------------
 
@@ -324,23 +357,105 @@ class Tracker:
         with self._read() as connection:
             return audit.checkpoint(connection, size)
 
-    def prove_inclusion(self, position: int, against: dict[str, Any] | None = None) -> dict[str, Any]:
+    def prove_inclusion(
+        self, position: int, against: dict[str, Any] | None = None, *, name: str | None = None
+    ) -> dict[str, Any]:
+        """An inclusion proof of the event at ``position`` (in the checkpoint ``against`` when given)."""
         with self._read() as connection:
-            return audit.inclusion(connection, position, against)
+            return audit.inclusion(connection, position, against, name)
 
-    def prove_claim(self, claim: str, against: dict[str, Any] | None = None) -> dict[str, Any]:
+    def prove_claim(
+        self, claim: str, against: dict[str, Any] | None = None, *, name: str | None = None
+    ) -> dict[str, Any]:
         """An inclusion proof of the claim's assertion event."""
         with self._read() as connection:
             stream = eventlog.read_stream(connection, f"claim:{claim}")
             if not stream:
                 raise NotFoundError(f"unknown claim: {claim}")
-            return audit.inclusion(connection, stream[0].position, against)
+            return audit.inclusion(connection, stream[0].position, against, name)
 
-    def prove_consistency(self, old_size: int, against: dict[str, Any] | None = None) -> dict[str, Any]:
+    def prove_consistency(
+        self, old_size: int, against: dict[str, Any] | None = None, *, name: str | None = None
+    ) -> dict[str, Any]:
+        """An RFC 6962 consistency proof from the first ``old_size`` events to the log (or ``against``)."""
         with self._read() as connection:
-            return audit.consistency(connection, old_size, against)
+            return audit.consistency(connection, old_size, against, name)
 
-    def verify_checkpoint(self, given: dict[str, Any]) -> None:
-        """Raise IntegrityError unless the log still extends the checkpoint ``given``."""
+    def verify_checkpoint(self, given: dict[str, Any], *, name: str | None = None) -> None:
+        """Raise IntegrityError, naming the checkpoint and its size, unless the log still extends ``given``."""
         with self._read() as connection:
-            audit.extends(connection, audit.check_checkpoint(given))
+            audit.extends(connection, audit.check_checkpoint(given), name)
+
+    def export(
+        self,
+        fmt: str,
+        out: TextIO,
+        *,
+        party: str | None = None,
+        topic: str | None = None,
+        since: int = 0,
+        progress: Callable[[int], None] | None = None,
+    ) -> audit.ExportSummary:
+        """Write an export (jsonl, csv, prov-json or claimreview) of the log or a selection of it to ``out``.
+
+        An unknown party or topic is a NotFoundError raised before anything is written. ``progress``
+        is called with the number of events read so far.
+        """
+        with self._read() as connection:
+            selection = audit.Selection(party=party, topic=topic, since=since)
+            return audit.export(connection, fmt, out, selection, progress)
+
+    # -- report ----------------------------------------------------------------------------------
+    # Read helpers for the command line's comforts: the narrative report, shell completion and
+    # claim matching (claims.service.reporting and claims.service.matching). They only read.
+
+    def report_data(
+        self,
+        *,
+        topic: str | None = None,
+        parties: list[str] | None = None,
+        as_of: str | None = None,
+        known_at: str | None = None,
+    ) -> dict[str, Any]:
+        """What the narrative report draws (``claims.io.report``): lanes, claims with their history,
+        contradictions, registries, the filters, and the checkpoint of the log the report was made of."""
+        from claims.service import reporting
+
+        with self._read() as connection:
+            for party in parties or ():
+                self._require(connection, "party", party)
+            self._require(connection, "topic", topic)
+            times = self.times(connection, as_of, known_at)
+            data = reporting.report_data(connection, times, topic=topic, parties=parties)
+            size = times.known_at if times.known_at is not None else eventlog.head(connection).position
+            data["log"] = audit.checkpoint(connection, size)
+        data["filters"] = {"topic": topic, "parties": parties or [], "as_of": as_of, "known_at": known_at}
+        return data
+
+    def complete_ids(self, kind: str, prefix: str = "", *, limit: int = 100) -> list[tuple[str, str]]:
+        """Recorded ids of ``kind`` (party, speaker, source, topic or claim) starting with ``prefix``,
+        each with its name: what shell completion offers. A missing SQLite file is not created."""
+        from claims.service import reporting
+
+        if self.url.startswith("sqlite:///") and not Path(self.url.removeprefix("sqlite:///")).exists():
+            return []
+        with self._read() as connection:
+            return reporting.ids_with_prefix(connection, kind, prefix, limit)
+
+    def similar(
+        self,
+        text: str,
+        *,
+        party: str | None = None,
+        limit: int = 10,
+        threshold: float | None = None,
+        exclude: tuple[str, ...] = (),
+    ) -> list[dict[str, Any]]:
+        """Standing claims (of ``party``, or of every party) that say nearly what ``text`` says, best
+        first, each with its ``score`` from 0 to 100 (at least ``threshold``, by default
+        ``matching.DEFAULT_THRESHOLD``); claims in ``exclude`` are left out."""
+        from claims.service import matching
+
+        candidates = [c for c in self.list_claims(party=party, status="standing") if c["id"] not in exclude]
+        cutoff = matching.DEFAULT_THRESHOLD if threshold is None else threshold
+        return matching.similar(text, candidates, limit=limit, threshold=cutoff)

@@ -1,6 +1,13 @@
-"""Turning failures into one clear line and an exit code; no traceback for a user's mistake."""
+"""Turning failures into one clear line and an exit code; no traceback for a user's mistake.
+
+A message often quotes what the user typed; ``one_line`` escapes the control characters, line
+breaks and lone surrogates in it and cuts it at MAX_MESSAGE characters, so that an error is always
+one printable line (and a hostile value cannot move the cursor or recolour the terminal).
+"""
 
 from __future__ import annotations
+
+import re
 
 import click
 
@@ -11,8 +18,8 @@ class DocumentProblems(click.ClickException):
     """An invalid document: a summary line, then one line per problem."""
 
     def __init__(self, error: DocumentError) -> None:
-        super().__init__(error.summary)
-        self.problems = error.problems
+        super().__init__(one_line(error.summary))
+        self.problems = [one_line(problem) for problem in error.problems]
 
     def show(self, file: object = None) -> None:
         click.echo(f"Error: {self.message}", err=True)
@@ -25,13 +32,41 @@ def translate(error: Exception) -> click.ClickException | None:
     if isinstance(error, DocumentError):
         return DocumentProblems(error)
     if isinstance(error, ClaimsError):
-        return click.ClickException(str(error))
+        return click.ClickException(one_line(str(error)))
     module = type(error).__module__
     if module.startswith(("sqlalchemy", "psycopg", "sqlite3")):
-        return click.ClickException(f"database error: {_first_line(error)}")
+        return click.ClickException(one_line(f"database error: {_first_line(error)}"))
+    if module.startswith("alembic"):  # e.g. `claims db upgrade NO-SUCH-REVISION`
+        return click.ClickException(one_line(f"schema migration: {_first_line(error)}"))
     if isinstance(error, OSError):
-        return click.ClickException(f"{error.strerror or error}: {getattr(error, 'filename', '') or ''}".rstrip(": "))
+        where = getattr(error, "filename", "") or ""
+        return click.ClickException(one_line(f"{error.strerror or error}: {where}".rstrip(": ")))
+    # Text that is not UTF-8 (a file, standard input, or an argument the shell passed as raw
+    # bytes), and a number too large for the database, are the user's input, not our bug.
+    if isinstance(error, UnicodeDecodeError):
+        return click.ClickException(f"input is not UTF-8 text (byte {error.object[error.start : error.start + 1]!r})")
+    if isinstance(error, UnicodeEncodeError):
+        return click.ClickException("input is not valid UTF-8 text (an argument holds bytes that are not UTF-8?)")
+    if isinstance(error, OverflowError):
+        return click.ClickException(one_line(f"a number is out of range: {error}"))
     return None
+
+
+MAX_MESSAGE = 1000
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def one_line(message: str) -> str:
+    """``message`` as one printable line of at most MAX_MESSAGE characters."""
+    text = _UNPRINTABLE.sub(_escaped, message)
+    if len(text) > MAX_MESSAGE:
+        text = f"{text[:MAX_MESSAGE]}… ({len(text) - MAX_MESSAGE} more characters)"
+    return text
+
+
+def _escaped(match: re.Match[str]) -> str:
+    char = match.group()
+    return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(char) or f"\\u{ord(char):04x}"
 
 
 def _first_line(error: Exception) -> str:

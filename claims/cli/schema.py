@@ -91,6 +91,27 @@ def history() -> None:
         click.echo(f"{down or 'base'} -> {revision}: {doc.splitlines()[0] if doc else ''}")
 
 
+@db.command("grant-writer")
+@click.argument("role")
+def grant_writer(role: str) -> None:
+    """Let an existing PostgreSQL ROLE append to the log and read it, and nothing more.
+
+    The role gets SELECT and INSERT on the event log (UPDATE, DELETE and TRUNCATE are revoked),
+    read and write access to the projection tables (they are rebuilt from the log), CONNECT on
+    the database and USAGE on the schema. Run it as the owner of the tables, and again after an
+    upgrade adds a table.
+
+    \b
+    Example:
+      psql -c "CREATE ROLE claims_app LOGIN PASSWORD '…'"
+      claims --db postgresql+psycopg://owner@db/claims db grant-writer claims_app
+    """
+    from claims.store import roles
+
+    statements = roles.grant_writer(tracker().engine, role)
+    message(f"role {role} can now append to and read the log ({len(statements)} grants and revokes)")
+
+
 def register(group: click.Group) -> None:
     group.add_command(init)
     group.add_command(db)

@@ -8,6 +8,7 @@ see the database.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,7 +34,10 @@ SOURCE_KINDS = (
     "other",
 )
 MAX_TEXT = 20_000
+# Control characters other than newline and tab, DEL, and lone surrogates (which cannot be UTF-8).
+_FORBIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
 MAX_NAME = 500
+MAX_RECORDER = 200  # the width of the log's recorded_by column
 
 
 def _collect(problems: list[Problem], name: str, check: Callable[[], object]) -> None:
@@ -52,17 +56,28 @@ def _text(value: object, what: str, *, limit: int, required: bool = True) -> Non
         raise ValidationError(f"{what} must be text")
     if len(value) > limit:
         raise ValidationError(f"{what} is longer than {limit} characters")
-    if any(ord(c) < 32 and c not in "\n\t" for c in value) or "\x7f" in value:
-        raise ValidationError(f"{what} contains control characters")
-    if any(0xD800 <= ord(c) <= 0xDFFF for c in value):
-        raise ValidationError(f"{what} is not valid Unicode")
+    bad = _FORBIDDEN.search(value)
+    if bad:
+        problem = "is not valid Unicode" if bad.group() >= "\ud800" else "contains control characters"
+        raise ValidationError(f"{what} {problem}")
 
 
 def _choice(value: object, what: str, choices: tuple[str, ...], *, required: bool = True) -> None:
     if value is None and not required:
         return
-    if value not in choices:
-        raise ValidationError(f"{what} must be one of {', '.join(choices)}: {value!r}")
+    if not isinstance(value, str) or value not in choices:
+        raise ValidationError(f"{what} must be one of {', '.join(choices)}: {_shown(value)}")
+
+
+def _shown(value: object, limit: int = 80) -> str:
+    """A user's value as an error message quotes it: escaped, and cut short when long."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}…"
+
+
+def check_recorder(name: object) -> None:
+    """The recorder written on every event (``--as-user``, ``CLAIMS_USER`` or the login name)."""
+    _text(name, "recorder (--as-user or CLAIMS_USER)", limit=MAX_RECORDER)
 
 
 def _url(value: object) -> None:
@@ -131,11 +146,17 @@ class AddSpeaker(Command):
 
 @dataclass(frozen=True, kw_only=True)
 class AddSource(Command):
+    """Register a source; without a kind it is of kind ``other`` (SourceRegistered version 2)."""
+
     id: str
     name: str
     kind: str | None = None
     url: str | None = None
     published: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind is None:
+            object.__setattr__(self, "kind", "other")
 
     def problems(self) -> list[Problem]:
         found: list[Problem] = []
@@ -149,7 +170,7 @@ class AddSource(Command):
 
     def event(self) -> ev.SourceRegistered:
         return ev.SourceRegistered(
-            source=self.id, name=self.name, kind=self.kind, url=self.url, published=self.published
+            source=self.id, name=self.name, kind=self.kind or "other", url=self.url, published=self.published
         )
 
 

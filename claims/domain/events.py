@@ -8,9 +8,12 @@ its shape has changed.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
+
+from claims.domain.errors import StorageError
 
 Payload = dict[str, Any]
 
@@ -32,8 +35,9 @@ class Event:
         return None
 
     def payload(self) -> Payload:
-        data = asdict(self)
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
+        """The stored form of the event: its fields, tuples as lists (JSON has no tuples)."""
+        values = ((name, getattr(self, name)) for name in _field_names(type(self)))
+        return {name: list(value) if isinstance(value, tuple) else value for name, value in values}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -63,10 +67,14 @@ class SpeakerRegistered(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SourceRegistered(Event):
+    """Schema version 2: every source has a kind, ``other`` when none was given (in version 1 a
+    source without a kind stored null; ``UPCASTERS`` reads those as ``other``)."""
+
     TYPE: ClassVar[str] = "SourceRegistered"
+    SCHEMA_VERSION: ClassVar[int] = 2
     source: str
     name: str
-    kind: str | None = None
+    kind: str = "other"
     url: str | None = None
     published: str | None = None
 
@@ -179,14 +187,37 @@ EVENT_TYPES: dict[str, type[Event]] = {
     )
 }
 
+
+@functools.cache
+def _field_names(cls: type[Event]) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
+
+
 Upcaster = Callable[[Payload], Payload]
 # (type, version) -> function turning a payload of that version into one of version + 1.
 UPCASTERS: dict[tuple[str, int], Upcaster] = {}
 
 
+def _source_kind_required(payload: Payload) -> Payload:
+    """SourceRegistered 1 -> 2: a source registered without a kind is of kind ``other``."""
+    return {**payload, "kind": payload.get("kind") or "other"}
+
+
+UPCASTERS[("SourceRegistered", 1)] = _source_kind_required
+
+
 def upcast(type_name: str, version: int, payload: Payload) -> Payload:
-    """Bring a stored payload up to the current schema version of its type."""
+    """Bring a stored payload up to the current schema version of its type.
+
+    A version newer than this code knows was written by a newer claims: it is refused, not read
+    with its new fields silently dropped (which would fold it wrongly into the projections).
+    """
     current = EVENT_TYPES[type_name].SCHEMA_VERSION
+    if version > current:
+        raise StorageError(
+            f"the log holds a {type_name} schema version {version} event, but this claims reads versions up "
+            f"to {current}: upgrade claims"
+        )
     while version < current:
         payload = UPCASTERS[(type_name, version)](payload)
         version += 1
