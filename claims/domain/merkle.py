@@ -45,6 +45,7 @@ __all__ = [
     "event_leaf_hash",
     "from_hex",
     "inclusion_proof",
+    "is_checkpoint",
     "leaf_hash",
     "node_hash",
     "root",
@@ -349,3 +350,17 @@ def _rebuild_both_roots(old_size: int, new_size: int, old_root: bytes, new_root:
         position >>= 1
         last >>= 1
     return last == 0 and old_computed == old_root and new_computed == new_root
+
+
+def is_checkpoint(value: object) -> bool:
+    """Whether ``value`` has a checkpoint's shape: ``{"size": N >= 0, "root": 64 hex digits, ...}``."""
+    if not isinstance(value, dict):
+        return False
+    size, root = value.get("size"), value.get("root")
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0 or not isinstance(root, str):
+        return False
+    try:
+        from_hex(root)
+    except ValueError:
+        return False
+    return True

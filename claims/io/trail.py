@@ -210,19 +210,8 @@ def _header_problem(header: dict[str, Any]) -> str | None:
         return f"unknown trail format {header.get('format')!r} (expected {TRAIL_FORMAT})"
     if not isinstance(header.get("filtered"), dict):
         return "the header has no 'filtered' object"
-    given = header.get("checkpoint")
-    if (
-        not isinstance(given, dict)
-        or not isinstance(given.get("size"), int)
-        or isinstance(given.get("size"), bool)
-        or given["size"] < 0
-        or not isinstance(given.get("root"), str)
-    ):
-        return "the header has no checkpoint {size, root, recorded_at}"
-    try:
-        merkle.from_hex(given["root"])
-    except ValueError:
-        return "the header checkpoint's root is not a hex hash"
+    if not merkle.is_checkpoint(header.get("checkpoint")):
+        return "the header has no checkpoint {size, root (64 hex digits), recorded_at}"
     since = header["filtered"].get("since", 0)
     if not isinstance(since, int) or isinstance(since, bool) or since < 0:
         return "the header's 'since' is not a position"

@@ -255,22 +255,14 @@ class _Batch:
 
     def write(self, connection: Connection) -> None:
         """Close superseded rows that were already stored, then insert every new row."""
-        if self.closed_versions:
-            v = claim_versions
-            connection.execute(
-                update(v)
-                .where(and_(v.c.claim_id == bindparam("c"), v.c.rec_to.is_(None)))
-                .values(rec_to=bindparam("to")),
-                self.closed_versions,
-            )
-        if self.closed_periods:
-            p = claim_periods
-            connection.execute(
-                update(p)
-                .where(and_(p.c.claim_id == bindparam("c"), p.c.rec_to.is_(None)))
-                .values(rec_to=bindparam("to")),
-                self.closed_periods,
-            )
+        for table, closed in ((claim_versions, self.closed_versions), (claim_periods, self.closed_periods)):
+            if closed:
+                connection.execute(
+                    update(table)
+                    .where(and_(table.c.claim_id == bindparam("c"), table.c.rec_to.is_(None)))
+                    .values(rec_to=bindparam("to")),
+                    closed,
+                )
         for table in TABLES:
             insert_rows(connection, table, self.rows[table.name])
 

@@ -67,14 +67,7 @@ def checkpoint(connection: Connection, size: int | None = None) -> dict[str, Any
 
 def check_checkpoint(given: Any) -> dict[str, Any]:
     """A checkpoint read from a file, checked for shape."""
-    if (
-        not isinstance(given, dict)
-        or not isinstance(given.get("size"), int)
-        or isinstance(given.get("size"), bool)
-        or given["size"] < 0
-        or not isinstance(given.get("root"), str)
-        or len(given["root"]) != 64
-    ):
+    if not merkle.is_checkpoint(given):
         raise ValidationError('not a checkpoint: expected {"size": N, "root": HEX, "recorded_at": TS}')
     return given
 
