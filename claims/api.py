@@ -257,26 +257,36 @@ class Tracker:
             return queries.compare(connection, parties, self.times(connection, as_of, known_at), topic)
 
     def timeline(
-        self, *, topic: str | None = None, party: str | None = None, known_at: str | None = None
+        self,
+        *,
+        topic: str | None = None,
+        party: str | None = None,
+        as_of: str | None = None,
+        known_at: str | None = None,
     ) -> list[dict[str, Any]]:
+        """Every assertion, reaffirmation and retraction in said-time order, at both times."""
         with self._read() as connection:
             self._require(connection, "party", party)
             self._require(connection, "topic", topic)
-            times = self.times(connection, None, known_at)
+            times = self.times(connection, as_of, known_at)
             return queries.timeline(connection, times, topic=topic, party=party)
 
-    def changes(self, party: str, *, since: str, until: str) -> dict[str, Any]:
+    def changes(self, party: str, *, since: str, until: str, known_at: str | None = None) -> dict[str, Any]:
         """What ``party``'s narrative gained and lost between two said dates, and which of its
-        claims we corrected in our record between those dates (recorded time)."""
+        claims we corrected in our record between those dates (recorded time); with ``known_at``,
+        as the database knew it then."""
         start, end = parse_as_of(since), parse_as_of(until)
         if start > end:
             raise ValidationError(f"--from {since} is after --to {until}")
         with self._read() as connection:
             self._require(connection, "party", party)
-            before = {c["id"]: c for c in queries.narrative(connection, [party], Times(as_of=start))}
-            after = {c["id"]: c for c in queries.narrative(connection, [party], Times(as_of=end))}
+            known = self.times(connection, None, known_at).known_at
+            before = {c["id"]: c for c in queries.narrative(connection, [party], Times(start, known))}
+            after = {c["id"]: c for c in queries.narrative(connection, [party], Times(end, known))}
             first = eventlog.position_at(connection, parse_known_at(start))
             last = eventlog.position_at(connection, parse_known_at(end))
+            if known is not None:
+                first, last = min(first, known), min(last, known)
             corrected = queries.corrections_between(connection, party, first, last)
         return {
             "party": party,

@@ -102,17 +102,19 @@ def compare(
 @click.command()
 @click.option("--topic", help="Only this topic.")
 @click.option("--party", help="Only this party.")
-@click.option("--known-at", metavar="TIMESTAMP", help="As the database knew it then (RFC 3339 or a date).")
+@time_options
 @format_option
-def timeline(topic: str | None, party: str | None, known_at: str | None, fmt: str | None) -> None:
+def timeline(topic: str | None, party: str | None, as_of: str | None, known_at: str | None, fmt: str | None) -> None:
     """Every assertion, reaffirmation and retraction, in said-time order.
+
+    With --as-of, only what had been said or done by that date.
 
     \b
     Example:
       claims timeline --topic blinken-lavrov-encounter
-      claims timeline --party china --format csv
+      claims timeline --party china --as-of 2023-02-28 --format csv
     """
-    entries = tracker().timeline(topic=topic, party=party, known_at=known_at)
+    entries = tracker().timeline(topic=topic, party=party, as_of=as_of, known_at=known_at)
     render(fmt, entries, ("said_on", "kind", "party", "claim", "topic", "source"), empty="no entries")
 
 
@@ -120,8 +122,9 @@ def timeline(topic: str | None, party: str | None, known_at: str | None, fmt: st
 @click.argument("party")
 @click.option("--from", "since", required=True, metavar="DATE", help="Start of the span (said time).")
 @click.option("--to", "until", required=True, metavar="DATE", help="End of the span (said time).")
+@click.option("--known-at", metavar="TIMESTAMP", help="As the database knew it then (RFC 3339, or a date).")
 @format_option
-def changes(party: str, since: str, until: str, fmt: str | None) -> None:
+def changes(party: str, since: str, until: str, known_at: str | None, fmt: str | None) -> None:
     """What PARTY's narrative gained, lost or had corrected between two dates.
 
     Gained and lost compare the narrative as of --from with the narrative as of --to; corrected
@@ -131,7 +134,7 @@ def changes(party: str, since: str, until: str, fmt: str | None) -> None:
     Example:
       claims changes china --from 2023-02-01 --to 2023-04-30
     """
-    result = tracker().changes(party, since=since, until=until)
+    result = tracker().changes(party, since=since, until=until, known_at=known_at)
     rows = [
         {**claim, "change": change}
         for change in ("gained", "lost", "corrected")

@@ -173,7 +173,8 @@ def compare(connection: Connection, parties: Sequence[str], times: Times, topic:
 def timeline(
     connection: Connection, times: Times, *, topic: str | None = None, party: str | None = None
 ) -> list[dict[str, Any]]:
-    """Every assertion, reaffirmation and retraction recorded at ``known_at``, in said-time order."""
+    """Every assertion, reaffirmation and retraction recorded at ``known_at`` and dated by ``as_of``
+    (a partial date counting from the end of its period), in said-time order."""
     a = claim_acts
     assertions = select(
         v.c.said_on.label("said_on"),
@@ -199,6 +200,9 @@ def timeline(
     )
     if times.known_at is not None:
         acts = acts.where(a.c.position <= times.known_at)
+    if times.as_of is not None:  # only what had surely been said or done by then
+        assertions = assertions.where(v.c.said_end <= times.as_of)
+        acts = acts.where(a.c.on_end <= times.as_of)
     for column, value in ((v.c.topic, topic), (v.c.party, party)):
         if value is not None:
             assertions = assertions.where(column == value)

@@ -489,3 +489,22 @@ def test_known_at_before_anything_was_recorded_is_an_empty_answer(seeded_url: st
 def test_reads_on_a_missing_database_are_one_line(tmp_path: Path) -> None:
     line = refused(str(tmp_path / "nothing-here.db"), "narrative", "russia")
     assert "claims init" in line
+
+
+def test_timeline_as_of_keeps_only_what_had_been_said_by_then(seeded_url: str) -> None:
+    everything = as_json(seeded_url, "timeline")
+    before = as_json(seeded_url, "timeline", "--as-of", "2023-02-28")
+    assert before and len(before) < len(everything)
+    assert {e["said_on"] for e in before} == {"2022", "2022-07", "2023-02"}  # a month counts from its end
+    assert all(e in everything for e in before)
+    assert "2023-03" not in {e["said_on"] for e in as_json(seeded_url, "timeline", "--as-of", "2023-03-02")}
+    assert as_json(seeded_url, "timeline", "--as-of", "2023-03-31") == everything
+
+
+def test_changes_known_at_answers_as_the_database_knew_it(seeded_url: str) -> None:
+    now = as_json(seeded_url, "changes", "china", "--from", "2023-01-01", "--to", "2023-03-31")
+    assert {c["id"] for c in now["gained"]} >= {"china-refuses-withdrawal-demand"}
+    then = as_json(
+        seeded_url, "changes", "china", "--from", "2023-01-01", "--to", "2023-03-31", "--known-at", "2020-01-01"
+    )
+    assert then["gained"] == [] and then["lost"] == [] and then["corrected"] == []
