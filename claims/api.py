@@ -14,7 +14,7 @@ import getpass
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from sqlalchemy import Connection, Engine, inspect
 
@@ -22,17 +22,23 @@ from claims.domain import commands as cmd
 from claims.domain.commands import check_recorder
 from claims.domain.dates import parse_as_of, parse_known_at
 from claims.domain.errors import ClaimsError, NotFoundError, StorageError, ValidationError
-from claims.io.loading import load_text
 from claims.projections import lookups, projector, queries
 from claims.projections.queries import Times
-from claims.service import audit, handlers, retry
+from claims.service import handlers, retry
 from claims.service.handlers import Outcome
-from claims.service.importer import ImportReport, import_data
 from claims.service.uow import UnitOfWork
 from claims.store import eventlog
 from claims.store.chain import ChainReport, check_chain
 from claims.store.engine import open_engine, resolve_url
 from claims.store.eventlog import StoredEvent
+
+if TYPE_CHECKING:
+    from claims.service.audit import ExportSummary
+    from claims.service.importer import ImportReport
+
+# The document loader (YAML), the importer and the audit trail (Merkle proofs, exporters) are
+# imported inside the methods that use them: a query such as ``claims narrative`` then pays only
+# for SQLAlchemy and the read path at start-up.
 
 USER_ENVIRONMENT = "CLAIMS_USER"
 MAX_DOCUMENT_BYTES = 256 * 1024 * 1024
@@ -174,6 +180,9 @@ class Tracker:
         """Import one claims document given as YAML or JSON text (in one transaction, retried like
         every write when the database was only busy)."""
         check_recorder(self.user)
+        from claims.io.loading import load_text
+        from claims.service.importer import import_data
+
         data = load_text(text, name=name)
         with self.engine.connect() as connection:
             self._require_schema(connection)
@@ -364,6 +373,8 @@ class Tracker:
 
     def checkpoint(self, size: int | None = None) -> dict[str, Any]:
         """The Merkle checkpoint ``{"size", "root", "recorded_at"}`` of the log (or its first ``size`` events)."""
+        from claims.service import audit
+
         with self._read() as connection:
             return audit.checkpoint(connection, size)
 
@@ -371,6 +382,8 @@ class Tracker:
         self, position: int, against: dict[str, Any] | None = None, *, name: str | None = None
     ) -> dict[str, Any]:
         """An inclusion proof of the event at ``position`` (in the checkpoint ``against`` when given)."""
+        from claims.service import audit
+
         with self._read() as connection:
             return audit.inclusion(connection, position, against, name)
 
@@ -378,6 +391,8 @@ class Tracker:
         self, claim: str, against: dict[str, Any] | None = None, *, name: str | None = None
     ) -> dict[str, Any]:
         """An inclusion proof of the claim's assertion event."""
+        from claims.service import audit
+
         with self._read() as connection:
             stream = eventlog.read_stream(connection, f"claim:{claim}")
             if not stream:
@@ -388,11 +403,15 @@ class Tracker:
         self, old_size: int, against: dict[str, Any] | None = None, *, name: str | None = None
     ) -> dict[str, Any]:
         """An RFC 6962 consistency proof from the first ``old_size`` events to the log (or ``against``)."""
+        from claims.service import audit
+
         with self._read() as connection:
             return audit.consistency(connection, old_size, against, name)
 
     def verify_checkpoint(self, given: dict[str, Any], *, name: str | None = None) -> None:
         """Raise IntegrityError, naming the checkpoint and its size, unless the log still extends ``given``."""
+        from claims.service import audit
+
         with self._read() as connection:
             audit.extends(connection, audit.check_checkpoint(given), name)
 
@@ -405,12 +424,14 @@ class Tracker:
         topic: str | None = None,
         since: int = 0,
         progress: Callable[[int], None] | None = None,
-    ) -> audit.ExportSummary:
+    ) -> ExportSummary:
         """Write an export (jsonl, csv, prov-json or claimreview) of the log or a selection of it to ``out``.
 
         An unknown party or topic is a NotFoundError raised before anything is written. ``progress``
         is called with the number of events read so far.
         """
+        from claims.service import audit
+
         with self._read() as connection:
             selection = audit.Selection(party=party, topic=topic, since=since)
             return audit.export(connection, fmt, out, selection, progress)
@@ -429,7 +450,7 @@ class Tracker:
     ) -> dict[str, Any]:
         """What the narrative report draws (``claims.io.report``): lanes, claims with their history,
         contradictions, registries, the filters, and the checkpoint of the log the report was made of."""
-        from claims.service import reporting
+        from claims.service import audit, reporting
 
         with self._read() as connection:
             for party in parties or ():
