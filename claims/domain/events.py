@@ -230,6 +230,6 @@ def from_stored(type_name: str, version: int, payload: Payload) -> Event:
     if cls is None:
         raise ValueError(f"unknown event type: {type_name}")
     data = upcast(type_name, version, dict(payload))
-    known = {f.name for f in fields(cls)}
+    known = _field_names(cls)
     kwargs = {k: tuple(v) if k == "via" and isinstance(v, list) else v for k, v in data.items() if k in known}
     return cls(**kwargs)
