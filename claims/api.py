@@ -302,7 +302,8 @@ class Tracker:
             "from": since,
             "to": until,
             "gained": [claim for key, claim in after.items() if key not in before],
-            "lost": [claim for key, claim in before.items() if key not in after],
+            # Standing as of --from, said by then, and not standing as of --to: retracted in between.
+            "lost": [{**claim, "status": "retracted"} for key, claim in before.items() if key not in after],
             "corrected": corrected,
         }
 

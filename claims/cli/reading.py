@@ -9,7 +9,22 @@ import click
 from claims.cli.context import tracker
 from claims.cli.output import chosen, emit_json, format_option, render, style, text_table, time_options
 
-CLAIM_COLUMNS = ("topic", "said_on", "id", "speaker", "text", "source", "status")
+# A claim's fields as CSV and Markdown give them (SPEC section 4's keys); a list (via) is written
+# as "relay > relay". Terminal tables show a narrower selection.
+DATA_COLUMNS = (
+    "id",
+    "party",
+    "speaker",
+    "topic",
+    "said_on",
+    "text",
+    "quote",
+    "source",
+    "via",
+    "proposition",
+    "stance",
+    "status",
+)
 
 
 def _with_chain(claims: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -34,15 +49,11 @@ def narrative(party: str, topic: str | None, as_of: str | None, known_at: str | 
       claims narrative russia --known-at 2026-11-27T10:00:00Z --format markdown
     """
     claims = tracker().narrative(party, topic=topic, as_of=as_of, known_at=known_at)
-    rows = [{**row, "stance": _stance(row)} for row in _with_chain(claims)]
-    render(
-        fmt,
-        rows,
-        (*CLAIM_COLUMNS[:6], "stance"),
-        json_data=claims,
-        table_columns=("topic", "said_on", "id", "text", "stance"),
-        empty=f"{party} has no standing claims",
-    )
+    if chosen(fmt) == "table":
+        rows = [{**row, "stance": _stance(row)} for row in _with_chain(claims)]
+        render(fmt, rows, ("topic", "said_on", "id", "text", "stance"), empty=f"{party} has no standing claims")
+    else:
+        render(fmt, claims, (*DATA_COLUMNS, "self_contradiction"), json_data=claims)
 
 
 def _stance(claim: dict[str, Any]) -> str:
@@ -74,15 +85,15 @@ def compare(
         raise click.UsageError("compare needs at least two parties")
     result = tracker().compare(list(parties), topic=topic, as_of=as_of, known_at=known_at)
     contested = {c["proposition"]: c for c in result["contradictions"]}
+    if chosen(fmt) != "table":
+        rows = [{**claim, "contradicted": claim["proposition"] in contested} for claim in result["claims"]]
+        render(fmt, rows, (*DATA_COLUMNS, "contradicted"), json_data=result)
+        return
     rows = []
     for claim in _with_chain(result["claims"]):
         mark = "✗ " if claim["proposition"] in contested else ""
         rows.append({**claim, "contradiction": mark + _stance(claim)})
-    kind = chosen(fmt)
     columns = ("party", "topic", "said_on", "id", "text", "contradiction")
-    if kind != "table":
-        render(fmt, rows, columns, json_data=result)
-        return
     for party in parties:
         own = [r for r in rows if r["party"] == party]
         click.echo(style(f"== {party} ({len(own)} standing claims)", bold=True))
@@ -120,15 +131,16 @@ def timeline(topic: str | None, party: str | None, as_of: str | None, known_at: 
 
 @click.command()
 @click.argument("party")
-@click.option("--from", "since", required=True, metavar="DATE", help="Start of the span (said time).")
-@click.option("--to", "until", required=True, metavar="DATE", help="End of the span (said time).")
+@click.option("--from", "since", required=True, metavar="DATE", help="Start of the span.")
+@click.option("--to", "until", required=True, metavar="DATE", help="End of the span.")
 @click.option("--known-at", metavar="TIMESTAMP", help="As the database knew it then (RFC 3339, or a date).")
 @format_option
 def changes(party: str, since: str, until: str, known_at: str | None, fmt: str | None) -> None:
     """What PARTY's narrative gained, lost or had corrected between two dates.
 
-    Gained and lost compare the narrative as of --from with the narrative as of --to; corrected
-    lists the party's claims whose record we corrected between those dates.
+    Gained and lost compare the narrative as of --from with the narrative as of --to (said time:
+    what the party said and withdrew). Corrected lists the party's claims whose record we corrected
+    between those two dates (recorded time: corrections fix our errors, not the party's words).
 
     \b
     Example:
@@ -170,14 +182,10 @@ def list_(
       claims list --party russia --status retracted
     """
     claims = tracker().list_claims(party=party, topic=topic, status=status, as_of=as_of, known_at=known_at)
-    render(
-        fmt,
-        _with_chain(claims),
-        ("party", *CLAIM_COLUMNS),
-        json_data=claims,
-        table_columns=("party", "topic", "said_on", "id", "text", "status"),
-        empty="no claims",
-    )
+    if chosen(fmt) == "table":
+        render(fmt, claims, ("party", "topic", "said_on", "id", "text", "status"), empty="no claims")
+    else:
+        render(fmt, claims, DATA_COLUMNS, json_data=claims)
 
 
 @click.command()

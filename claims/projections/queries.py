@@ -235,11 +235,11 @@ def claim_verdicts(connection: Connection, claim_id: str, known_at: int | None =
 def corrections_between(connection: Connection, party: str, after: int, until: int) -> list[dict[str, Any]]:
     """Claims of ``party`` whose recorded fields were corrected at log positions ``(after, until]``."""
     query = (
-        select(v, literal(True).label("standing"))
+        select(v, _stands(Times()).label("standing"))
         .where(v.c.party == party, v.c.correction.is_not(None), v.c.rec_from > after, v.c.rec_from <= until)
         .order_by(v.c.rec_from)
     )
     return [
-        {**claim_view(row, True), "correction": row.correction, "corrected_at_position": row.rec_from}
+        {**claim_view(row, row.standing), "correction": row.correction, "corrected_at_position": row.rec_from}
         for row in connection.execute(query)
     ]

@@ -130,6 +130,9 @@ def lifecycle(uow: UnitOfWork, command: LifecycleCommand, *, checked: bool = Fal
 
 
 def _check_correction(uow: UnitOfWork, command: cmd.CorrectClaim, current: ClaimFields) -> None:
+    # A said date corrected to after a recorded retraction or reaffirmation is accepted: the act
+    # then counts from the said date (claims.domain.claim.standing_periods), and refusing would
+    # leave no way to fix a wrong said date, since acts themselves cannot be corrected.
     if "source" in command.changes:
         require(uow, "source", command.changes["source"])
     for relay in command.changes.get("via") or []:

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine
 from claims.domain import commands as cmd
 from claims.domain.errors import ClaimsError, DocumentError
 from claims.domain.ids import SLUG
-from claims.io.document import Document, claim_id_of, read_document
+from claims.io.document import Document, Entry, claim_id_of, read_document
 from claims.projections import lookups
 from claims.service import handlers
 from claims.service.uow import UnitOfWork
@@ -93,25 +93,52 @@ def _import(
     with engine.connect() as connection:
         document.problems.extend(_unresolved(connection, document))
     if document.problems:
-        count = len(document.problems)
-        raise DocumentError(f"{name}: invalid claims document ({count} problem{'s' * (count != 1)})", document.problems)
+        raise DocumentError(_summary(name, document.problems), document.problems)
     report = ImportReport()
+    problems: list[str] = []
     with UnitOfWork(engine, recorded_by) as uow:
         _preload(uow, document)
-        total = len(document.entries)
-        for done, entry in enumerate(document.entries, start=1):
-            if progress and (done % 500 == 0 or done == total):
-                progress(done, total)
-            kind = _KINDS[type(entry.command)]
+        entries = _in_apply_order(document.entries)
+        for done, entry in enumerate(entries, start=1):
+            if progress and (done % 500 == 0 or done == len(entries)):
+                progress(done, len(entries))
             try:
                 outcome = _apply(uow, entry.command)
             except ClaimsError as error:
-                summary = f"{name}: invalid claims document (1 problem)"
-                raise DocumentError(summary, [f"{entry.path}: {error}"]) from None
-            (report.recorded if outcome.recorded else report.skipped)[kind] += 1
+                # Checks that need the record (a registry entry declared again with other fields, a
+                # speaker of another party, an act dated before the claim) are collected too; the
+                # unit of work is never committed, so nothing is written.
+                problems.append(f"{entry.path}: {error}")
+                continue
+            (report.recorded if outcome.recorded else report.skipped)[_KINDS[type(entry.command)]] += 1
+        if problems:
+            raise DocumentError(_summary(name, problems), problems)
         report.events = uow.count
         uow.commit()
     return report
+
+
+def _summary(name: str, problems: list[str]) -> str:
+    return f"{name}: invalid claims document ({len(problems)} problem{'s' * (len(problems) != 1)})"
+
+
+def _in_apply_order(entries: list[Entry]) -> list[Entry]:
+    """The document's entries with each claim after the claim it responds to, when that one is
+    asserted in the same document (a reference may point anywhere inside the document)."""
+    asserted = {claim_id_of(e.command): e for e in entries if isinstance(e.command, cmd.AssertClaim)}
+    ordered: list[Entry] = []
+    placed: set[int] = set()
+    for entry in entries:
+        chain: list[Entry] = []
+        current: Entry | None = entry
+        while current is not None and id(current) not in placed and current not in chain:
+            chain.append(current)
+            target = current.command.responds_to if isinstance(current.command, cmd.AssertClaim) else None
+            current = asserted.get(target) if target else None
+        for item in reversed(chain):
+            placed.add(id(item))
+            ordered.append(item)
+    return ordered
 
 
 def _apply(uow: UnitOfWork, command: cmd.Command) -> handlers.Outcome:

@@ -1,0 +1,87 @@
+"""Rules of claims/v1 imports that need the database: forward references inside a document, every
+record-dependent problem listed at once, and the shapes `changes` and CSV give those claims."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from claims.cli import cli
+
+RUNNER = CliRunner()
+
+
+def run(db: str, *args: str) -> tuple[int, str, str]:
+    result = RUNNER.invoke(cli, ["--db", db, *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def seeded(db_url: str, seed_path: Path) -> str:
+    assert run(db_url, "init")[0] == 0
+    assert run(db_url, "import", str(seed_path))[0] == 0
+    return db_url
+
+
+def test_a_claim_may_respond_to_a_claim_asserted_later_in_the_same_document(
+    db_url: str, seed_path: Path, tmp_path: Path
+) -> None:
+    db = seeded(db_url, seed_path)
+    document = tmp_path / "forward.yaml"
+    document.write_text(
+        "format: claims/v1\nclaims:\n"
+        "  - {id: r1, party: russia, topic: g20-joint-statement, said_on: 2023-03-03, source: tass,"
+        " text: A answers B., responds_to: {claim: r2, relation: contradicts}}\n"
+        "  - {id: r2, party: united-states, topic: g20-joint-statement, said_on: 2023-03-02, source: tass,"
+        " text: B.}\n"
+    )
+    code, _, err = run(db, "import", str(document))
+    assert code == 0, err
+    shown = json.loads(run(db, "show", "r1", "--format", "json")[1])
+    assert shown["claim"]["responds_to"] == {"claim": "r2", "relation": "contradicts"}
+
+
+def test_every_problem_that_needs_the_record_is_listed_and_nothing_is_written(
+    db_url: str, seed_path: Path, tmp_path: Path
+) -> None:
+    db = seeded(db_url, seed_path)
+    size = json.loads(run(db, "checkpoint")[1])["size"]
+    document = tmp_path / "conflicts.yaml"
+    document.write_text(
+        "format: claims/v1\n"
+        "parties: [{id: russia, name: Russian Federation, kind: state}]\n"
+        "claims:\n"
+        "  - {id: r3, party: russia, speaker: antony-blinken, topic: g20-joint-statement,"
+        " said_on: 2023-03-03, source: tass, text: C.}\n"
+        "  - {id: r4, party: russia, topic: g20-joint-statement, said_on: 2023-03-03, source: tass, text: D.}\n"
+        "events:\n  - {retract: zakharova-no-real-meeting, on: 2023-02-01, source: tass}\n"
+    )
+    code, _, err = run(db, "import", str(document))
+    lines = err.strip().splitlines()
+    assert code == 1 and "(3 problems)" in lines[0]
+    assert lines[1].strip().startswith("parties[0]: party russia is already recorded with other fields")
+    assert lines[2].strip() == "claims[0]: speaker antony-blinken speaks for united-states, not for russia"
+    assert lines[3].strip().startswith("events[0]: date 2023-02-01 is before the claim was said")
+    assert json.loads(run(db, "checkpoint")[1])["size"] == size  # r4 was valid, yet nothing was written
+
+
+def test_changes_reports_a_lost_claim_as_retracted(db_url: str, seed_path: Path) -> None:
+    db = seeded(db_url, seed_path)
+    assert run(db, "retract", "zakharova-no-real-meeting", "--on", "2023-03-05", "--source", "tass")[0] == 0
+    code, out, err = run(db, "changes", "russia", "--from", "2023-03-04", "--to", "2023-03-06", "--format", "json")
+    assert code == 0, err
+    lost = json.loads(out)["lost"]
+    assert [(c["id"], c["status"]) for c in lost] == [("zakharova-no-real-meeting", "retracted")]
+
+
+def test_narrative_csv_gives_each_field_its_own_column(db_url: str, seed_path: Path) -> None:
+    db = seeded(db_url, seed_path)
+    rows = list(csv.DictReader(io.StringIO(run(db, "narrative", "russia", "--format", "csv")[1])))
+    row = next(r for r in rows if r["id"] == "zakharova-no-real-meeting")
+    assert row["party"] == "russia" and row["stance"] == "denies"
+    assert row["proposition"] == "blinken-lavrov-held-real-meeting"
+    assert row["source"] == "ria-novosti" and row["via"] == "ap-2023-03-02"
+    assert row["status"] == "standing" and row["quote"] == "No talks or real meeting took place."
