@@ -28,7 +28,10 @@ class DocumentProblems(click.ClickException):
 
 
 def translate(error: Exception) -> click.ClickException | None:
-    """The ClickException to show for ``error``, or None when it is a bug to let through."""
+    """The ClickException to show for ``error``, or None to let it through: a bug, or a closed
+    pipe (``claims log | head``), which Click itself ends quietly."""
+    if isinstance(error, BrokenPipeError):
+        return None
     if isinstance(error, DocumentError):
         return DocumentProblems(error)
     if isinstance(error, ClaimsError):

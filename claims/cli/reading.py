@@ -210,21 +210,7 @@ def show(claim: str, as_of: str | None, known_at: str | None, fmt: str | None) -
         render(fmt, history, HISTORY_COLUMNS)
         return
     view = result["claim"]
-    for key in (
-        "id",
-        "party",
-        "speaker",
-        "topic",
-        "said_on",
-        "text",
-        "quote",
-        "source",
-        "via",
-        "proposition",
-        "stance",
-        "responds_to",
-        "status",
-    ):
+    for key in (*DATA_COLUMNS[:-1], "responds_to", "status"):
         value = view[key]
         if value in (None, [], ""):
             continue

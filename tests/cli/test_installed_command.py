@@ -115,3 +115,13 @@ def test_an_invalid_document_from_stdin_lists_its_problems(tmp_path: Path) -> No
     assert "  claims[0].party: unknown party: nobody" in lines
     log = claims_command("--db", db, "log", "--format", "json", cwd=tmp_path)
     assert json.loads(log.stdout) == []
+
+
+def test_a_reader_closing_the_pipe_early_is_not_an_error_message(tmp_path: Path) -> None:
+    database = str(tmp_path / "pipe.db")
+    assert claims_command("--db", database, "init", cwd=tmp_path).returncode == 0
+    assert claims_command("--db", database, "import", str(SEED), cwd=tmp_path).returncode == 0
+    for args in (("log", "--format", "json"), ("show", "zakharova-no-real-meeting", "--format", "table")):
+        shell = f"{CLAIMS} --db {database} {' '.join(args)} | head -c 1 > /dev/null"
+        done = subprocess.run(["bash", "-o", "pipefail", "-c", shell], capture_output=True, text=True, cwd=tmp_path)
+        assert "Error" not in done.stderr and "Traceback" not in done.stderr, done.stderr
