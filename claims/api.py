@@ -33,6 +33,7 @@ from claims.store.engine import open_engine, resolve_url
 from claims.store.eventlog import StoredEvent
 
 if TYPE_CHECKING:
+    from claims.io.trail import TrailReport
     from claims.service.audit import ExportSummary
     from claims.service.importer import ImportReport
 
@@ -50,6 +51,26 @@ def default_user() -> str:
         return os.environ.get(USER_ENVIRONMENT) or getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
+
+
+def verify_export(
+    path: str, checkpoint: dict[str, Any] | None = None, checkpoint_name: str | None = None
+) -> TrailReport:
+    """Verify an exported JSONL trail (whole chain or filtered with proofs); needs no database.
+
+    With ``checkpoint``, it also checks that the file matches that checkpoint.
+    """
+    from claims.io.trail import verify_trail
+
+    with open(path, encoding="utf-8") as stream:
+        return verify_trail(stream, path, checkpoint, checkpoint_name)
+
+
+def parse_checkpoint(given: Any) -> dict[str, Any]:
+    """A checkpoint read from a file, checked for shape (ValidationError otherwise)."""
+    from claims.service.audit import check_checkpoint
+
+    return check_checkpoint(given)
 
 
 def open_tracker(url: str | None = None, *, user: str | None = None) -> Tracker:
@@ -87,10 +108,40 @@ class Tracker:
 
     def init(self) -> str | None:
         """Create or upgrade the schema to the newest migration; returns the revision reached."""
+        return self.upgrade("head")
+
+    def upgrade(self, revision: str = "head") -> str | None:
+        """Run the migrations up to ``revision``; returns the revision the database is at."""
         from claims.store import migrations
 
-        migrations.upgrade(self.engine)
+        migrations.upgrade(self.engine, revision)
         return migrations.current(self.engine)
+
+    def downgrade(self, revision: str) -> str | None:
+        """Run the migrations down to ``revision`` (``base`` drops every table, the log included)."""
+        from claims.store import migrations
+
+        migrations.downgrade(self.engine, revision)
+        self._schema_seen = False
+        return migrations.current(self.engine)
+
+    def schema_revisions(self) -> tuple[str | None, str | None]:
+        """The revision the database is at (None: no schema) and the newest one shipped."""
+        from claims.store import migrations
+
+        return migrations.current(self.engine), migrations.head(self.engine)
+
+    def schema_history(self) -> list[tuple[str, str | None, str]]:
+        """Every shipped revision, newest first: (revision, down revision, message)."""
+        from claims.store import migrations
+
+        return migrations.history(self.engine)
+
+    def grant_writer(self, role: str) -> list[str]:
+        """Let a PostgreSQL role append to and read the log, and nothing more; returns the statements run."""
+        from claims.store import roles
+
+        return roles.grant_writer(self.engine, role)
 
     def _require_schema(self, connection: Connection) -> None:
         """Refuse to work on a database without the log. Checked once per tracker: a later failure

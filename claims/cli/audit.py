@@ -22,14 +22,14 @@ MAX_CHECKPOINT_CHARS = 64 * 1024  # a checkpoint is about 150 characters
 def _read_checkpoint(path: str | None) -> dict[str, Any] | None:
     if path is None:
         return None
-    from claims.service.audit import check_checkpoint
+    from claims.api import parse_checkpoint
 
     try:
         with open(path, encoding="utf-8") as stream:
             text = stream.read(MAX_CHECKPOINT_CHARS + 1)
         if len(text) > MAX_CHECKPOINT_CHARS:
             raise click.ClickException(f"cannot read checkpoint {path}: longer than a checkpoint can be")
-        return check_checkpoint(json.loads(text))
+        return parse_checkpoint(json.loads(text))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise click.ClickException(f"cannot read checkpoint {path}: {error}") from None
 
@@ -143,10 +143,9 @@ def verify(file: str | None, checkpoint_file: str | None) -> None:
 
     given = _read_checkpoint(checkpoint_file)
     if file:
-        from claims.io.trail import verify_trail
+        from claims.api import verify_export
 
-        with open(file, encoding="utf-8") as stream:
-            report = verify_trail(stream, file, given, checkpoint_file)
+        report = verify_export(file, given, checkpoint_file)
         if report.broken_at is not None:
             raise IntegrityError(f"{file}: broken at position {report.broken_at}: {report.problem}")
         if not report.intact:

@@ -41,10 +41,7 @@ def upgrade(revision: str) -> None:
     Example:
       claims db upgrade
     """
-    from claims.store import migrations
-
-    migrations.upgrade(tracker().engine, revision)
-    message(f"schema at {migrations.current(tracker().engine)}")
+    message(f"schema at {tracker().upgrade(revision)}")
 
 
 @db.command()
@@ -56,10 +53,7 @@ def downgrade(revision: str) -> None:
     Example:
       claims db downgrade base
     """
-    from claims.store import migrations
-
-    migrations.downgrade(tracker().engine, revision)
-    message(f"schema at {migrations.current(tracker().engine) or 'base (empty)'}")
+    message(f"schema at {tracker().downgrade(revision) or 'base (empty)'}")
 
 
 @db.command()
@@ -70,10 +64,7 @@ def current() -> None:
     Example:
       claims db current
     """
-    from claims.store import migrations
-
-    engine = tracker().engine
-    now, newest = migrations.current(engine), migrations.head(engine)
+    now, newest = tracker().schema_revisions()
     click.echo(f"{now or 'base'}{' (head)' if now == newest else f' (head is {newest})'}")
 
 
@@ -85,9 +76,7 @@ def history() -> None:
     Example:
       claims db history
     """
-    from claims.store import migrations
-
-    for revision, down, doc in migrations.history(tracker().engine):
+    for revision, down, doc in tracker().schema_history():
         click.echo(f"{down or 'base'} -> {revision}: {doc.splitlines()[0] if doc else ''}")
 
 
@@ -106,9 +95,7 @@ def grant_writer(role: str) -> None:
       psql -c "CREATE ROLE claims_app LOGIN PASSWORD '…'"
       claims --db postgresql+psycopg://owner@db/claims db grant-writer claims_app
     """
-    from claims.store import roles
-
-    statements = roles.grant_writer(tracker().engine, role)
+    statements = tracker().grant_writer(role)
     message(f"role {role} can now append to and read the log ({len(statements)} grants and revokes)")
 
 
