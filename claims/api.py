@@ -539,6 +539,10 @@ class Tracker:
         ``matching.DEFAULT_THRESHOLD``); claims in ``exclude`` are left out."""
         from claims.service import matching
 
-        candidates = [c for c in self.list_claims(party=party, status="standing") if c["id"] not in exclude]
         cutoff = matching.DEFAULT_THRESHOLD if threshold is None else threshold
-        return matching.similar(text, candidates, limit=limit, threshold=cutoff)
+        with self._read() as connection:
+            self._require(connection, "party", party)
+            candidates = [c for c in queries.standing_texts(connection, party) if c["id"] not in exclude]
+            found = matching.similar(text, candidates, limit=limit, threshold=cutoff)
+            views = [queries.claim(connection, match["id"], Times()) for match in found]
+        return [{**view, "score": match["score"]} for view, match in zip(views, found, strict=True) if view]

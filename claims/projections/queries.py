@@ -243,3 +243,15 @@ def corrections_between(connection: Connection, party: str, after: int, until: i
         {**claim_view(row, row.standing), "correction": row.correction, "corrected_at_position": row.rec_from}
         for row in connection.execute(query)
     ]
+
+
+def standing_texts(connection: Connection, party: str | None = None) -> list[dict[str, Any]]:
+    """Id, text and quote of every standing claim (of ``party``), in narrative order: the lean
+    candidate list claim matching scores, without building whole claim views."""
+    query = select(v.c.claim_id, v.c.text, v.c.quote).where(_recorded(v, None), _stands(Times()))
+    if party is not None:
+        query = query.where(v.c.party == party)
+    return [
+        {"id": row.claim_id, "text": row.text, "quote": row.quote}
+        for row in connection.execute(_ordered(query, connection))
+    ]
