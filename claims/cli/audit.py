@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Iterator
@@ -22,6 +21,8 @@ MAX_CHECKPOINT_CHARS = 64 * 1024  # a checkpoint is about 150 characters
 def _read_checkpoint(path: str | None) -> dict[str, Any] | None:
     if path is None:
         return None
+    import json
+
     from claims.api import parse_checkpoint
 
     try:
@@ -182,6 +183,8 @@ def checkpoint() -> None:
     Example:
       claims checkpoint > checkpoint.json
     """
+    import json
+
     click.echo(json.dumps(tracker().checkpoint()))
 
 
@@ -214,6 +217,8 @@ def prove(claim: str | None, position: int | None, old_size: int | None, checkpo
       claims prove --position 12 --checkpoint checkpoint.json
       claims prove --consistency 40
     """
+    import json
+
     if sum(x is not None for x in (claim, position, old_size)) != 1:
         raise click.UsageError("give exactly one of CLAIM, --position or --consistency")
     given = _read_checkpoint(checkpoint_file)

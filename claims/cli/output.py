@@ -5,11 +5,7 @@ Data goes to standard output; messages and progress go to standard error.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import os
-import shutil
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
@@ -52,6 +48,8 @@ def chosen(fmt: str | None) -> str:
 
 
 def emit_json(data: Any) -> None:
+    import json  # here and below: `claims --help` never needs json, csv or shutil
+
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
@@ -61,6 +59,8 @@ def cell(value: Any) -> str:
     if isinstance(value, list):
         return " > ".join(str(v) for v in value)
     if isinstance(value, dict):
+        import json
+
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     return str(value)
 
@@ -83,6 +83,9 @@ def render(
     if kind == "json":
         emit_json(rows if json_data is None else json_data)
     elif kind == "csv":
+        import csv
+        import io
+
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(columns)
@@ -109,6 +112,8 @@ def text_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
     """Aligned columns; the widest column is cut so that the table fits the terminal."""
     cells = [[cell(row.get(c)).replace("\n", " ") for c in columns] for row in rows]
     widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
+    import shutil
+
     room = shutil.get_terminal_size((160, 24)).columns
     _shrink_to_fit(widths, columns, room - 2 * (len(widths) - 1))
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import click
@@ -60,6 +59,8 @@ def _write_whole(path: Path, text: str) -> None:
     """Write through a temporary file beside ``path`` so a failure never leaves half a report."""
     if not path.parent.is_dir():
         raise click.ClickException(f"no such directory: {path.parent}")
+    import tempfile  # only a report written to a file needs it
+
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:

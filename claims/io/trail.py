@@ -49,6 +49,8 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+import orjson
+
 from claims.domain import merkle
 from claims.domain.errors import ValidationError
 from claims.store.chain import check_chain
@@ -60,13 +62,24 @@ TRAIL_FORMAT = "claims-trail/v1"
 
 
 def write_jsonl(lines: Iterable[dict[str, Any]], out: TextIO) -> int:
-    """One JSON object per line, keys in the log's order; returns the number of lines."""
+    """One compact JSON object per line, keys in the log's order; returns the number of lines.
+
+    A payload read as stored (``hashing.stored_payload``) is written byte for byte.
+    """
     count = 0
     for line in lines:
-        out.write(json.dumps(line, ensure_ascii=False))
-        out.write("\n")
+        out.write(jsonl_text(line))
         count += 1
     return count
+
+
+def jsonl_text(line: dict[str, Any]) -> str:
+    """One line of a JSONL export, newline included (orjson; the standard library for what orjson
+    refuses, such as an integer beyond 64 bits)."""
+    try:
+        return orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE).decode("utf-8")
+    except TypeError:
+        return json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 def write_csv(lines: Iterable[dict[str, Any]], out: TextIO) -> int:

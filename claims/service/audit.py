@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 from sqlalchemy import Connection, select
 
@@ -309,16 +309,27 @@ def scan(
     start = 0 if (from_start or selection.by_claim) else selection.since
     limit = None if size is None else max(size - start, 0)
     claims: set[str] = set()
-    seen = 0
-    for stored in eventlog.read(connection, since=start, limit=limit, batch=BATCH):
-        seen += 1
-        if progress is not None and seen % PROGRESS_EVERY == 0:
-            progress(seen)
+    for stored in counted(eventlog.read(connection, since=start, limit=limit, batch=BATCH), progress):
         if selection.by_claim and not _selected(stored, selection, claims):
             continue
         yield stored, stored.position > selection.since
-    if progress is not None:
-        progress(seen)
+
+
+T = TypeVar("T")
+
+
+def counted(items: Iterable[T], progress: Progress | None) -> Iterator[T]:
+    """``items`` unchanged, telling ``progress`` how many were read every PROGRESS_EVERY and at the end."""
+    if progress is None:
+        yield from items
+        return
+    seen = 0
+    for item in items:
+        seen += 1
+        if seen % PROGRESS_EVERY == 0:
+            progress(seen)
+        yield item
+    progress(seen)
 
 
 def filtered_trail(
@@ -384,9 +395,12 @@ def export(
         header = next(lines)
         write_jsonl([header], out)
         return ExportSummary(fmt, write_jsonl(lines, out), checkpoint=header["checkpoint"])
-    if fmt in ("jsonl", "csv"):
+    if fmt == "jsonl":  # the whole log: lines written as stored, no payload parsed
+        lines = counted(eventlog.read_lines(connection, batch=BATCH), progress)
+        return ExportSummary(fmt, write_jsonl(lines, out))
+    if fmt == "csv":
         selected = (stored.line() for stored, exported in scan(connection, selection, progress=progress) if exported)
-        return ExportSummary(fmt, (write_jsonl if fmt == "jsonl" else write_csv)(selected, out))
+        return ExportSummary(fmt, write_csv(selected, out))
     if fmt == "prov-json":
         from claims.io.prov import ProvBuilder
 

@@ -11,17 +11,19 @@ import json
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import IntegrityError as DBIntegrityError
 
 from claims.domain.dates import utc_now
 from claims.domain.errors import ConflictError, ValidationError
-from claims.domain.events import Event, Payload, from_stored
 from claims.store.bulk import insert_rows
-from claims.store.hashing import GENESIS, canonical_bytes, line_hash
+from claims.store.hashing import GENESIS, LINE_FIELDS, canonical_bytes, line_hash, stored_payload
 from claims.store.schema import events
+
+if TYPE_CHECKING:
+    from claims.domain.events import Event, Payload
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,8 @@ class StoredEvent:
 
     def event(self) -> Event:
         """The domain event, upcast to its type's current schema version."""
+        from claims.domain.events import from_stored  # the read path of queries never needs it
+
         return from_stored(self.type, self.schema_version, self.payload)
 
 
@@ -217,6 +221,25 @@ def read(
         since = rows[-1].position
         if remaining is not None:
             remaining -= len(rows)
+
+
+def read_lines(connection: Connection, *, since: int = 0, batch: int = 5000) -> Iterator[dict[str, Any]]:
+    """The export lines of the events after ``since``, in position order, fetched in batches, each
+    payload left as the stored text (``hashing.stored_payload``): the fast path of the whole-log
+    export and of ``verify``, which only hash and write lines. Memory stays flat."""
+    columns = [events.c[name] for name in LINE_FIELDS]
+    payload_at = LINE_FIELDS.index("payload")
+    while True:
+        rows = connection.execute(
+            select(*columns).where(events.c.position > since).order_by(events.c.position).limit(batch)
+        ).all()
+        for row in rows:
+            line = dict(zip(LINE_FIELDS, row, strict=True))
+            line["payload"] = stored_payload(row[payload_at])
+            yield line
+        if len(rows) < batch:
+            return
+        since = rows[-1][0]
 
 
 def read_stream(connection: Connection, stream_id: str) -> list[StoredEvent]:

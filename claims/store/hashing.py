@@ -11,10 +11,7 @@ import hashlib
 import json
 from typing import Any
 
-try:
-    import orjson as _orjson
-except ImportError:  # pragma: no cover - orjson is a dependency; the recipe itself needs only json
-    _orjson = None
+import orjson
 
 GENESIS = "0" * 64
 LINE_FIELDS = (
@@ -46,12 +43,20 @@ def canonical_bytes(obj: Any) -> bytes:
     refuses (an integer beyond 64 bits, a lone surrogate) goes through the standard library, which
     then decides.
     """
-    if _orjson is not None:
-        try:
-            return _orjson.dumps(obj, option=_orjson.OPT_SORT_KEYS)
-        except TypeError:
-            pass
-    return canonical_json(obj).encode("utf-8")
+    try:
+        return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        return canonical_json(obj).encode("utf-8")
+
+
+def stored_payload(text: str) -> orjson.Fragment:
+    """A payload as the log stores it: the canonical JSON text that was hashed, kept unparsed.
+
+    In a line given to ``canonical_bytes`` (or ``orjson.dumps``) it is written byte for byte, so the
+    whole-log export and ``verify`` hash and write what is stored without parsing a payload, and a
+    stored payload that is no longer exactly the canonical text that was hashed fails the check.
+    """
+    return orjson.Fragment(text)
 
 
 def line_hash(line: dict[str, Any]) -> str:

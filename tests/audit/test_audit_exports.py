@@ -100,13 +100,17 @@ def test_export_memory_is_flat_it_writes_before_reading_on(reviewed: Tracker, mo
 
     monkeypatch.setattr(audit, "BATCH", 5)
     read = {"rows": 0}
-    original = eventlog._from_row
 
-    def counting(row: Any) -> Any:
-        read["rows"] += 1
-        return original(row)
+    def counting(original: Any) -> Any:
+        def count(row: Any) -> Any:
+            read["rows"] += 1
+            return original(row)
 
-    monkeypatch.setattr(eventlog, "_from_row", counting)
+        return count
+
+    # Rows become StoredEvents (_from_row), or lines whose payload stays as stored (stored_payload).
+    monkeypatch.setattr(eventlog, "_from_row", counting(eventlog._from_row))
+    monkeypatch.setattr(eventlog, "stored_payload", counting(eventlog.stored_payload))
 
     class Recorder(io.StringIO):
         first_write_after: int | None = None

@@ -7,8 +7,12 @@ re-hashed history, whose chain is intact again, caught only with a checkpoint ta
 
 from __future__ import annotations
 
+import io
+import json
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import text
 
 from claims.api import Tracker
 from tests.audit.helpers import (
@@ -130,3 +134,21 @@ def test_a_rehash_after_the_checkpoint_is_no_tampering(seeded: Tracker, run: Run
     allow_rewrites(seeded)
     rehash_from(seeded, position_of(seeded, ZAKHAROVA), _deny)
     assert run("verify", "--checkpoint", taken).exit_code == 0
+
+
+def test_a_payload_stored_in_other_bytes_of_the_same_meaning_is_named(seeded: Tracker) -> None:
+    """verify hashes the stored payload text itself: re-serialised with spaces (a JSON value equal
+    to the original), it is no longer what was hashed, and the whole-log export writes it as stored."""
+    position = position_of(seeded, ZAKHAROVA)
+    original = next(seeded.log(since=position - 1, limit=1))["payload"]
+    allow_rewrites(seeded)
+    with seeded.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE events SET payload = :payload WHERE position = :position"),
+            {"payload": json.dumps(original, sort_keys=True, separators=(", ", ": ")), "position": position},
+        )
+    assert seeded.verify().broken_at == position
+    out = io.StringIO()
+    seeded.export("jsonl", out)
+    exported = json.loads(out.getvalue().splitlines()[position - 1])
+    assert exported["payload"] == original
