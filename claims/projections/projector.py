@@ -127,7 +127,11 @@ class _Batch:
         for start in range(0, len(wanted), _CHUNK):
             chunk = wanted[start : start + _CHUNK]
             v, p, a = claim_versions, claim_periods, claim_acts
-            for row in connection.execute(select(v).where(v.c.claim_id.in_(chunk), v.c.rec_to.is_(None))):
+            # Open versions are picked here, not in SQL: with "rec_to IS NULL" in the query,
+            # PostgreSQL may AND in an index scan over every open version of every claim.
+            for row in connection.execute(select(v).where(v.c.claim_id.in_(chunk))):
+                if row.rec_to is not None:
+                    continue
                 self.claims[row.claim_id] = _Claim(
                     version_fields(row), row.asserted_at, [], [], stored_version=True, stored_periods=True
                 )
