@@ -169,8 +169,9 @@ class Tracker:
         check_recorder(self.user)
 
         def attempt() -> Outcome:
-            with self.engine.connect() as connection:
-                self._require_schema(connection)
+            if not self._schema_seen:
+                with self.engine.connect() as connection:
+                    self._require_schema(connection)
             with UnitOfWork(self.engine, self.user) as uow:
                 outcome = action(uow)
                 uow.commit()

@@ -271,9 +271,12 @@ class _Batch:
             insert_rows(connection, table, self.rows[table.name])
 
 
+_MOVE_CHECKPOINT = (
+    update(checkpoints).where(checkpoints.c.name == PROJECTION).values(position=bindparam("checkpoint_position"))
+)
+
+
 def _set_checkpoint(connection: Connection, position: int) -> None:
-    updated = connection.execute(
-        update(checkpoints).where(checkpoints.c.name == PROJECTION).values(position=position)
-    ).rowcount
+    updated = connection.execute(_MOVE_CHECKPOINT, {"checkpoint_position": position}).rowcount
     if not updated:
         connection.execute(insert(checkpoints).values(name=PROJECTION, position=position))

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, Select, Table, bindparam, select
 
 from claims.domain import events as ev
 from claims.domain.claim import ClaimFields, apply_correction, fields_of_assertion
@@ -61,17 +62,15 @@ class Records:
         table = REGISTRIES[kind]
         wanted = sorted({i for i in idents if (kind, i) not in self._registry})
         for chunk in _chunks(wanted):
-            for row in self._connection.execute(select(table).where(table.c.id.in_(chunk))):
+            for row in self._connection.execute(_rows_by_id(table), {"ids": chunk}):
                 self._registry[(kind, row.id)] = dict(row._mapping)
         for ident in wanted:
             self._registry.setdefault((kind, ident), None)
 
     def preload_claims(self, idents: Iterable[str]) -> None:
         wanted = sorted({i for i in idents if i not in self._claims})
-        v = claim_versions
         for chunk in _chunks(wanted):
-            query = select(v).where(and_(v.c.claim_id.in_(chunk), v.c.rec_to.is_(None)))
-            for row in self._connection.execute(query):
+            for row in self._connection.execute(_current_versions(), {"ids": chunk}):
                 self._claims[row.claim_id] = version_fields(row)
         for ident in wanted:
             self._claims.setdefault(ident, None)
@@ -109,6 +108,21 @@ class Records:
                 current = self._claims.get(event.claim)
                 if current is not None:
                     self._claims[event.claim] = apply_correction(current, event.changes)
+
+
+# The lookups are built once: a single add makes several, and building a statement costs more
+# than running it.
+
+
+@cache
+def _rows_by_id(table: Table) -> Select[Any]:
+    return select(table).where(table.c.id.in_(bindparam("ids", expanding=True)))
+
+
+@cache
+def _current_versions() -> Select[Any]:
+    v = claim_versions
+    return select(v).where(v.c.claim_id.in_(bindparam("ids", expanding=True)), v.c.rec_to.is_(None))
 
 
 def _chunks(items: list[str]) -> Iterable[list[str]]:

@@ -83,11 +83,12 @@ class Head:
     recorded_at: str
 
 
+_HEAD = select(events.c.position, events.c.hash, events.c.recorded_at).order_by(events.c.position.desc()).limit(1)
+
+
 def head(connection: Connection) -> Head:
     """The last event's position, hash and recorded time (position 0 and the genesis hash when empty)."""
-    row = connection.execute(
-        select(events.c.position, events.c.hash, events.c.recorded_at).order_by(events.c.position.desc()).limit(1)
-    ).first()
+    row = connection.execute(_HEAD).first()
     if row is None:
         return Head(0, GENESIS, "")
     return Head(row.position, row.hash, row.recorded_at)
