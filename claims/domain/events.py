@@ -36,8 +36,11 @@ class Event:
 
     def payload(self) -> Payload:
         """The stored form of the event: its fields, tuples as lists (JSON has no tuples)."""
-        values = ((name, getattr(self, name)) for name in _field_names(type(self)))
-        return {name: list(value) if isinstance(value, tuple) else value for name, value in values}
+        payload = {name: getattr(self, name) for name in _field_names(type(self))}
+        for name, value in payload.items():
+            if isinstance(value, tuple):
+                payload[name] = list(value)
+        return payload
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -229,7 +232,9 @@ def from_stored(type_name: str, version: int, payload: Payload) -> Event:
     cls = EVENT_TYPES.get(type_name)
     if cls is None:
         raise ValueError(f"unknown event type: {type_name}")
-    data = upcast(type_name, version, dict(payload))
+    data = upcast(type_name, version, payload) if version != cls.SCHEMA_VERSION else payload
     known = _field_names(cls)
-    kwargs = {k: tuple(v) if k == "via" and isinstance(v, list) else v for k, v in data.items() if k in known}
+    kwargs = {k: v for k, v in data.items() if k in known}
+    if isinstance(kwargs.get("via"), list):
+        kwargs["via"] = tuple(kwargs["via"])
     return cls(**kwargs)

@@ -32,7 +32,9 @@ class Records:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
         self._registry: dict[tuple[str, str], Entry | None] = {}
-        self._claims: dict[str, ClaimFields | None] = {}
+        # A claim asserted in this unit is kept as its event until asked about (rarely, in a
+        # large import), so that its fields are not computed here and again by the projector.
+        self._claims: dict[str, ClaimFields | ev.ClaimAsserted | None] = {}
         self._streams: dict[str, list[tuple[str, dict[str, Any]]]] = {}
 
     # -- questions -------------------------------------------------------------------------------
@@ -48,7 +50,10 @@ class Records:
         """The claim's fields as recorded now, or None when there is no such claim."""
         if ident not in self._claims:
             self.preload_claims([ident])
-        return self._claims[ident]
+        found = self._claims[ident]
+        if isinstance(found, ev.ClaimAsserted):
+            found = self._claims[ident] = fields_of_assertion(found)
+        return found
 
     def stream(self, stream_id: str) -> list[tuple[str, dict[str, Any]]]:
         """The (type, payload) of every event in a stream, in version order."""
@@ -103,10 +108,11 @@ class Records:
                 entry = {("id" if k == kind else k): v for k, v in payload.items()}
                 self._registry[(kind, entry["id"])] = entry
             case ev.ClaimAsserted():
-                self._claims[event.claim] = fields_of_assertion(event)
+                self._claims[event.claim] = event
             case ev.ClaimCorrected():
-                current = self._claims.get(event.claim)
-                if current is not None:
+                if self._claims.get(event.claim) is not None:
+                    current = self.claim(event.claim)
+                    assert current is not None
                     self._claims[event.claim] = apply_correction(current, event.changes)
 
 

@@ -10,8 +10,9 @@ run inside the caller's transaction, and a failure surfaces as SQLAlchemy's own 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Table
@@ -40,12 +41,16 @@ def _copy(table: Table) -> str:
     return f'COPY "{table.name}" ({quoted}) FROM STDIN'
 
 
+@cache
+def _values_of(table: Table) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    return itemgetter(*_columns(table))  # type: ignore[return-value]  # several columns: always a tuple
+
+
 def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert ``rows`` (dicts with a value, or None, for every column of ``table``) in one batch."""
     if not rows:
         return
-    columns = _columns(table)
-    values = [tuple(row.get(name) for name in columns) for row in rows]
+    values = list(map(_values_of(table), rows))
     if connection.dialect.driver == "psycopg":
         _copy_rows(connection, table, values)
     else:

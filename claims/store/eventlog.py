@@ -7,7 +7,6 @@ the head read here is the head the new events extend.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from sqlalchemy.exc import IntegrityError as DBIntegrityError
 from claims.domain.dates import utc_now
 from claims.domain.errors import ConflictError, ValidationError
 from claims.store.bulk import insert_rows
-from claims.store.hashing import GENESIS, LINE_FIELDS, canonical_bytes, line_hash, stored_payload
+from claims.store.hashing import GENESIS, LINE_FIELDS, canonical_bytes, line_hash, load_payload, stored_payload
 from claims.store.schema import events
 
 if TYPE_CHECKING:
@@ -115,6 +114,7 @@ def append(connection: Connection, pending: Sequence[Pending], recorded_by: str)
     recorded_at = max(utc_now(), last.recorded_at)
     versions = _expected_streams_checked(connection, pending)
     stored: list[StoredEvent] = []
+    rows: list[dict[str, Any]] = []
     prev_hash, position = last.hash, last.position
     for item in pending:
         stream = item.event.stream_id
@@ -125,11 +125,12 @@ def append(connection: Connection, pending: Sequence[Pending], recorded_by: str)
             )
         versions[stream] = version
         position += 1
-        record = _record(item, position, version, recorded_at, recorded_by, prev_hash)
+        record, row = _record(item, position, version, recorded_at, recorded_by, prev_hash)
         stored.append(record)
+        rows.append(row)
         prev_hash = record.hash
     try:
-        insert_rows(connection, events, [_row(e) for e in stored])
+        insert_rows(connection, events, rows)
     except DBIntegrityError as error:
         if "stream" in str(error.orig):
             raise ConflictError("a stream expected to be new already exists: it changed since it was read") from None
@@ -159,9 +160,15 @@ def _expected_streams_checked(connection: Connection, pending: Sequence[Pending]
 
 def _record(
     item: Pending, position: int, version: int, recorded_at: str, recorded_by: str, prev_hash: str
-) -> StoredEvent:
+) -> tuple[StoredEvent, dict[str, Any]]:
+    """The event as stored, and its row; the payload is serialized once, into the canonical text
+    that is both stored and hashed inside the line."""
     event = item.event
     payload = item.payload if item.payload is not None else event.payload()
+    try:
+        text = canonical_bytes(payload)
+    except UnicodeEncodeError:
+        raise ValidationError("text is not valid Unicode (a lone surrogate)") from None
     line: dict[str, Any] = {
         "position": position,
         "event_id": str(uuid.uuid4()),
@@ -172,37 +179,24 @@ def _record(
         "said_at": event.said_at,
         "recorded_at": recorded_at,
         "recorded_by": recorded_by,
-        "payload": payload,
+        "payload": stored_payload(text),
         "prev_hash": prev_hash,
     }
-    try:
-        line["hash"] = line_hash(line)
-    except UnicodeEncodeError:
-        raise ValidationError("text is not valid Unicode (a lone surrogate)") from None
-    return StoredEvent(**line)
+    line["hash"] = line_hash(line)
+    row = {**line, "payload": text.decode("utf-8")}
+    line["payload"] = payload
+    return StoredEvent(**line), row
 
 
-def _row(stored: StoredEvent) -> dict[str, Any]:
-    row = stored.line()
-    row["payload"] = canonical_bytes(stored.payload).decode("utf-8")
-    return row
+_LINE_COLUMNS = [events.c[name] for name in LINE_FIELDS]
+_PAYLOAD_AT = LINE_FIELDS.index("payload")
 
 
-def _from_row(row: Any) -> StoredEvent:
-    return StoredEvent(
-        position=row.position,
-        event_id=row.event_id,
-        stream_id=row.stream_id,
-        stream_version=row.stream_version,
-        type=row.type,
-        schema_version=row.schema_version,
-        said_at=row.said_at,
-        recorded_at=row.recorded_at,
-        recorded_by=row.recorded_by,
-        payload=json.loads(row.payload),
-        prev_hash=row.prev_hash,
-        hash=row.hash,
-    )
+def _from_row(row: Sequence[Any]) -> StoredEvent:
+    """A StoredEvent from a row of ``_LINE_COLUMNS`` (StoredEvent's own field order)."""
+    values = list(row)
+    values[_PAYLOAD_AT] = load_payload(values[_PAYLOAD_AT])
+    return StoredEvent(*values)
 
 
 def read(
@@ -213,13 +207,13 @@ def read(
     while remaining is None or remaining > 0:
         size = batch if remaining is None else min(batch, remaining)
         rows = connection.execute(
-            select(events).where(events.c.position > since).order_by(events.c.position).limit(size)
+            select(*_LINE_COLUMNS).where(events.c.position > since).order_by(events.c.position).limit(size)
         ).all()
         for row in rows:
             yield _from_row(row)
         if len(rows) < size:
             return
-        since = rows[-1].position
+        since = rows[-1][0]
         if remaining is not None:
             remaining -= len(rows)
 
@@ -228,15 +222,13 @@ def read_lines(connection: Connection, *, since: int = 0, batch: int = 5000) -> 
     """The export lines of the events after ``since``, in position order, fetched in batches, each
     payload left as the stored text (``hashing.stored_payload``): the fast path of the whole-log
     export and of ``verify``, which only hash and write lines. Memory stays flat."""
-    columns = [events.c[name] for name in LINE_FIELDS]
-    payload_at = LINE_FIELDS.index("payload")
     while True:
         rows = connection.execute(
-            select(*columns).where(events.c.position > since).order_by(events.c.position).limit(batch)
+            select(*_LINE_COLUMNS).where(events.c.position > since).order_by(events.c.position).limit(batch)
         ).all()
         for row in rows:
             line = dict(zip(LINE_FIELDS, row, strict=True))
-            line["payload"] = stored_payload(row[payload_at])
+            line["payload"] = stored_payload(row[_PAYLOAD_AT])
             yield line
         if len(rows) < batch:
             return
@@ -246,7 +238,7 @@ def read_lines(connection: Connection, *, since: int = 0, batch: int = 5000) -> 
 def read_stream(connection: Connection, stream_id: str) -> list[StoredEvent]:
     """Every event of one stream, in version order."""
     rows = connection.execute(
-        select(events).where(events.c.stream_id == stream_id).order_by(events.c.stream_version)
+        select(*_LINE_COLUMNS).where(events.c.stream_id == stream_id).order_by(events.c.stream_version)
     ).all()
     return [_from_row(row) for row in rows]
 

@@ -49,7 +49,16 @@ def canonical_bytes(obj: Any) -> bytes:
         return canonical_json(obj).encode("utf-8")
 
 
-def stored_payload(text: str) -> orjson.Fragment:
+def load_payload(text: str) -> Any:
+    """A stored payload parsed (orjson; the standard library for what orjson refuses, such as an
+    integer beyond 64 bits)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
+def stored_payload(text: str | bytes) -> orjson.Fragment:
     """A payload as the log stores it: the canonical JSON text that was hashed, kept unparsed.
 
     In a line given to ``canonical_bytes`` (or ``orjson.dumps``) it is written byte for byte, so the
@@ -61,5 +70,5 @@ def stored_payload(text: str) -> orjson.Fragment:
 
 def line_hash(line: dict[str, Any]) -> str:
     """SHA-256 hex of a log line's canonical JSON, its own ``hash`` left out."""
-    body = {k: v for k, v in line.items() if k != "hash"}
+    body = {k: v for k, v in line.items() if k != "hash"} if "hash" in line else line
     return hashlib.sha256(canonical_bytes(body)).hexdigest()
