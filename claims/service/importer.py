@@ -175,44 +175,57 @@ def _preload(uow: UnitOfWork, document: Document) -> None:
 def _unresolved(connection: Connection, document: Document) -> list[str]:
     """Every reference that resolves neither inside the document nor in the database."""
     declared: dict[str, set[str]] = {kind: set() for kind in ("party", "speaker", "source", "topic")}
-    wanted: list[tuple[str, str, str]] = []  # (kind, id, path)
     for entry in document.entries:
-        c, path = entry.command, entry.path
+        c = entry.command
         if isinstance(c, cmd.AddParty | cmd.AddSpeaker | cmd.AddSource | cmd.AddTopic) and isinstance(c.id, str):
             declared[_KINDS[type(c)]].add(c.id)
-        if isinstance(c, cmd.AddSpeaker):
-            wanted.append(("party", c.party, f"{path}.party"))
-        elif isinstance(c, cmd.AssertClaim):
-            wanted += [("party", c.party, f"{path}.party"), ("topic", c.topic, f"{path}.topic")]
-            wanted.append(("source", c.source, f"{path}.source"))
-            wanted += [("source", relay, f"{path}.via[{i}]") for i, relay in enumerate(c.via)]
-            if c.speaker:
-                wanted.append(("speaker", c.speaker, f"{path}.speaker"))
-            if c.responds_to:
-                wanted.append(("claim", c.responds_to, f"{path}.responds_to"))
-        elif isinstance(c, cmd.RetractClaim | cmd.ReaffirmClaim | cmd.CorrectClaim | cmd.RecordVerdict):
-            wanted.append(("claim", c.claim, f"{path}.claim"))
-            if isinstance(c, cmd.RetractClaim | cmd.ReaffirmClaim) and c.source:
-                wanted.append(("source", c.source, f"{path}.source"))
-            if isinstance(c, cmd.RecordVerdict):
-                wanted.append(("source", c.by, f"{path}.by"))
-            if isinstance(c, cmd.CorrectClaim):
-                for name in ("speaker", "source"):
-                    if name in c.changes:
-                        wanted.append((name, c.changes[name], f"{path}.{name}"))
-                wanted += [("source", r, f"{path}.via[{i}]") for i, r in enumerate(c.changes.get("via") or [])]
     declared["claim"] = set(document.claim_ids())
-    # A reference that is not a slug (a list, a mapping, text with a lone surrogate) is already a
-    # problem of the document's shape, and is not looked up.
-    wanted = [(kind, ident, path) for kind, ident, path in wanted if isinstance(ident, str) and SLUG.match(ident)]
+    wanted: dict[str, set[str]] = {kind: set() for kind in declared}
+    for kind, ident, _, _ in _references(document):
+        wanted[kind].add(ident)
     resolved = {kind: set(ids) for kind, ids in declared.items()}
     for kind, ids in resolved.items():
-        ids |= lookups.known_ids(connection, kind, {i for k, i, _ in wanted if k == kind and i not in ids})
+        ids |= lookups.known_ids(connection, kind, wanted[kind] - ids)
+    if all(wanted[kind] <= resolved[kind] for kind in wanted):
+        return []
+    # Only now, with something unresolved, is each reference named by its path.
     return [
-        f"{path}: unknown {kind}: {ident}"
-        for kind, ident, path in wanted
-        if isinstance(ident, str) and SLUG.match(ident) and ident not in resolved[kind]
+        f"{path}.{where}: unknown {kind}: {ident}"
+        for kind, ident, path, where in _references(document)
+        if ident not in resolved[kind]
     ]
+
+
+def _references(document: Document) -> Iterator[tuple[str, str, str, str]]:
+    """(kind, id, entry path, field) of every reference the document's entries make.
+
+    A reference that is not a slug (a list, a mapping, text with a lone surrogate) is already a
+    problem of the document's shape, and is not looked up.
+    """
+    for entry in document.entries:
+        c = entry.command
+        found: list[tuple[str, Any, str]] = []
+        if isinstance(c, cmd.AddSpeaker):
+            found.append(("party", c.party, "party"))
+        elif isinstance(c, cmd.AssertClaim):
+            found += [("party", c.party, "party"), ("topic", c.topic, "topic"), ("source", c.source, "source")]
+            found += [("source", relay, f"via[{i}]") for i, relay in enumerate(c.via)]
+            if c.speaker:
+                found.append(("speaker", c.speaker, "speaker"))
+            if c.responds_to:
+                found.append(("claim", c.responds_to, "responds_to"))
+        elif isinstance(c, cmd.RetractClaim | cmd.ReaffirmClaim | cmd.CorrectClaim | cmd.RecordVerdict):
+            found.append(("claim", c.claim, "claim"))
+            if isinstance(c, cmd.RetractClaim | cmd.ReaffirmClaim) and c.source:
+                found.append(("source", c.source, "source"))
+            if isinstance(c, cmd.RecordVerdict):
+                found.append(("source", c.by, "by"))
+            if isinstance(c, cmd.CorrectClaim):
+                found += [(name, c.changes[name], name) for name in ("speaker", "source") if name in c.changes]
+                found += [("source", r, f"via[{i}]") for i, r in enumerate(c.changes.get("via") or [])]
+        for kind, ident, where in found:
+            if isinstance(ident, str) and SLUG.match(ident):
+                yield kind, ident, entry.path, where
 
 
 __all__ = ["ImportReport", "claim_id_of", "import_data"]
