@@ -569,19 +569,22 @@ class Tracker:
         text: str,
         *,
         party: str | None = None,
+        topic: str | None = None,
         limit: int = 10,
         threshold: float | None = None,
         exclude: tuple[str, ...] = (),
     ) -> list[dict[str, Any]]:
-        """Standing claims (of ``party``, or of every party) that say nearly what ``text`` says, best
-        first, each with its ``score`` from 0 to 100 (at least ``threshold``, by default
+        """Standing claims (of ``party`` and ``topic`` when given) that say nearly what ``text`` says,
+        best first, each with its ``score`` from 0 to 100 (at least ``threshold``, by default
         ``matching.DEFAULT_THRESHOLD``); claims in ``exclude`` are left out."""
         from claims.service import matching
 
         cutoff = matching.DEFAULT_THRESHOLD if threshold is None else threshold
         with self._read() as connection:
             self._require(connection, "party", party)
-            candidates = [c for c in queries.standing_texts(connection, party) if c["id"] not in exclude]
+            self._require(connection, "topic", topic)
+            standing = queries.standing_texts(connection, party, topic)
+            candidates = [c for c in standing if c["id"] not in exclude]
             found = matching.similar(text, candidates, limit=limit, threshold=cutoff)
             views = [queries.claim(connection, match["id"], Times()) for match in found]
         return [{**view, "score": match["score"]} for view, match in zip(views, found, strict=True) if view]

@@ -50,7 +50,7 @@ def add(
         --text "No talks or real meeting took place." \\
         --proposition blinken-lavrov-held-real-meeting --stance denies
     """
-    repeats = _near_repeats(party, text, quote)
+    repeats = _near_repeats(party, topic, text, quote)
     outcome = tracker().add_claim(
         id=ident,
         party=party,
@@ -77,15 +77,20 @@ def add(
     click.echo(outcome.id)
 
 
-def _near_repeats(party: str, text: str, quote: str | None) -> list[dict[str, Any]]:
-    """Standing claims of ``party`` that the new claim nearly repeats (checked before it is added, so
-    that a failure here leaves nothing half done; a problem with the claim is left to ``add_claim``)."""
+def _near_repeats(party: str, topic: str, text: str, quote: str | None) -> list[dict[str, Any]]:
+    """Standing claims of ``party`` on ``topic`` that the new claim nearly repeats (checked before it
+    is added, so that a failure here leaves nothing half done; a problem with the claim is left to
+    ``add_claim``). Only the topic's claims are compared: the cost then follows the size of a topic,
+    not of everything a party ever said, and `claims similar` searches wider on demand."""
     from claims.domain.errors import ClaimsError
     from claims.service.matching import REPEAT_THRESHOLD
 
+    def matches(said: str) -> list[dict[str, Any]]:
+        return tracker().similar(said, party=party, topic=topic, threshold=REPEAT_THRESHOLD, limit=3)
+
     try:
-        found = {m["id"]: m for m in tracker().similar(text, party=party, threshold=REPEAT_THRESHOLD, limit=3)}
-        for match in tracker().similar(quote, party=party, threshold=REPEAT_THRESHOLD, limit=3) if quote else []:
+        found = {m["id"]: m for m in matches(text)}
+        for match in matches(quote) if quote else []:
             if match["id"] not in found or match["score"] > found[match["id"]]["score"]:
                 found[match["id"]] = match
     except ClaimsError:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from claims.cli.completion import PARTY
+from claims.cli.completion import PARTY, TOPIC
 from claims.cli.context import tracker
 from claims.cli.output import format_option, render
 
@@ -12,6 +12,7 @@ from claims.cli.output import format_option, render
 @click.command()
 @click.argument("text")
 @click.option("--party", type=PARTY, help="Only this party's claims.")
+@click.option("--topic", type=TOPIC, help="Only claims on this topic.")
 @click.option("--limit", type=click.IntRange(min=1), default=10, show_default=True, help="At most N claims.")
 @click.option(
     "--threshold",
@@ -21,7 +22,7 @@ from claims.cli.output import format_option, render
     help="Lowest score shown (0-100).",
 )
 @format_option
-def similar(text: str, party: str | None, limit: int, threshold: float, fmt: str | None) -> None:
+def similar(text: str, party: str | None, topic: str | None, limit: int, threshold: float, fmt: str | None) -> None:
     """Standing claims that say nearly what TEXT says, best first, with a score (0-100).
 
     Matching is lexical (RapidFuzz): word order, case and punctuation hardly matter, but a
@@ -32,7 +33,7 @@ def similar(text: str, party: str | None, limit: int, threshold: float, fmt: str
       claims similar "There were no talks and no real meeting"
       claims similar "the West turned the G20 into a farce" --party russia --format json
     """
-    found = tracker().similar(text, party=party, limit=limit, threshold=threshold)
+    found = tracker().similar(text, party=party, topic=topic, limit=limit, threshold=threshold)
     rows = [{**claim, "score": f"{claim['score']:.0f}"} for claim in found]
     render(
         fmt,

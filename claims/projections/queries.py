@@ -245,13 +245,15 @@ def corrections_between(connection: Connection, party: str, after: int, until: i
     ]
 
 
-def standing_texts(connection: Connection, party: str | None = None) -> list[dict[str, Any]]:
-    """Id, text and quote of every standing claim (of ``party``), in narrative order: the lean
-    candidate list claim matching scores, without building whole claim views."""
+def standing_texts(connection: Connection, party: str | None = None, topic: str | None = None) -> list[dict[str, Any]]:
+    """Id, text and quote of every standing claim (of ``party``, on ``topic``), in narrative order:
+    the lean candidate list claim matching scores, without building whole claim views."""
     order = (v.c.topic, v.c.said_end, v.c.said_on, v.c.asserted_at)
     query = select(v.c.claim_id, v.c.text, v.c.quote, *order).where(_recorded(v, None), _stands(Times()))
     if party is not None:
         query = query.where(v.c.party == party)
+    if topic is not None:
+        query = query.where(v.c.topic == topic)
     # Sorted here rather than by the database: Python's string order is the bytewise order of
     # ``_ordered``, and sorting thousands of tuples costs less than the database's temporary B-tree.
     rows = sorted(connection.execute(query).tuples(), key=lambda row: row[3:])

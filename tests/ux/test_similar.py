@@ -35,6 +35,14 @@ def test_party_limit_and_threshold(seeded: Tracker) -> None:
     assert len(seeded.similar(PARAPHRASE, threshold=0, limit=50)) == 24
 
 
+def test_topic_narrows_the_search(seeded: Tracker, run: Run) -> None:
+    on_topic = seeded.similar(PARAPHRASE, party="russia", topic="blinken-lavrov-encounter", limit=1)
+    assert [c["id"] for c in on_topic] == ["zakharova-no-real-meeting"]
+    assert seeded.similar(PARAPHRASE, party="russia", topic="g20-joint-statement") == []
+    result = run("--db", seeded.url, "similar", PARAPHRASE, "--topic", "weather-on-mars")
+    assert result.exit_code == 1 and result.stderr == "Error: unknown topic: weather-on-mars\n"
+
+
 def test_a_quote_matches_too(seeded: Tracker) -> None:
     assert seeded.similar("failed")[0]["id"] == "modi-global-governance-failed"
 
@@ -91,10 +99,13 @@ def test_add_warns_of_a_near_repeat_but_records_it(seeded: Tracker, run: Run) ->
     assert result.stderr.endswith("): No talks or real meeting took place between Lavrov and Blinken.\n")
 
 
-def test_add_does_not_warn_across_parties_or_for_new_things(seeded: Tracker, run: Run) -> None:
+def test_add_does_not_warn_across_parties_or_topics_or_for_new_things(seeded: Tracker, run: Run) -> None:
     text = "No talks and no real meeting took place between Lavrov and Blinken."
     other_party = run("--db", seeded.url, *ADD, "--party", "china", "--text", text)
     assert other_party.exit_code == 0 and "warning" not in other_party.stderr
+    elsewhere = [*ADD[:1], "--topic", "g20-joint-statement", *ADD[3:]]
+    other_topic = run("--db", seeded.url, *elsewhere, "--party", "russia", "--text", text)
+    assert other_topic.exit_code == 0 and "warning" not in other_topic.stderr
     fresh = run("--db", seeded.url, *ADD, "--party", "russia", "--text", "Lavrov praised the Indian hosts.")
     assert fresh.exit_code == 0 and fresh.stderr == ""
 
