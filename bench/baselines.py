@@ -1,20 +1,25 @@
-"""The physical limit: the same event rows our import produced, written by the bare drivers.
+"""The physical limit: the same rows our import and rebuild produced, written by the bare drivers.
 
-Each baseline takes the rows of our own ``events`` table (``SELECT *``) and writes them into a
-fresh table of the same shape (columns, primary key, unique constraints and indexes; not our
-append-only triggers, which are part of what claims pays for) with nothing but the driver:
-``sqlite3`` ``executemany`` in one transaction, psycopg ``COPY``, and one transaction per row
-for the one-claim-at-a-time comparison. SQLite runs with the pragmas claims uses (WAL,
+Each baseline takes the rows of our own tables (``SELECT *``) and writes them into fresh tables of
+the same shape (columns, primary key, unique constraints and indexes; not our append-only
+triggers, which are part of what claims pays for) with nothing but the driver: ``sqlite3``
+``executemany`` in one transaction, psycopg ``COPY``, and one transaction per row for the
+one-claim-at-a-time comparison. The hash-chain baseline first hashes every event line (orjson
+canonical JSON and SHA-256), the work no importer of a chained log can skip; the projection
+baseline writes the rows a rebuild writes. SQLite runs with the pragmas claims uses (WAL,
 ``synchronous=NORMAL``), so both sides promise the same durability.
 """
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 Row = tuple[Any, ...]
 
@@ -85,6 +90,69 @@ def sqlite_per_row(source: Path, target: Path, columns: list[str], rows: list[Ro
         connection.close()
 
 
+def _chained(columns: list[str], rows: list[Row]) -> list[Row]:
+    """The rows with each hash computed again, as the chain requires: the line's canonical JSON
+    (orjson, keys sorted; the payload parsed first) and its SHA-256, event by event."""
+    payload_at, hash_at = columns.index("payload"), columns.index("hash")
+    chained = []
+    for row in rows:
+        line = dict(zip(columns, row, strict=True))
+        del line["hash"]
+        line["payload"] = orjson.loads(row[payload_at])
+        values = list(row)
+        values[hash_at] = hashlib.sha256(orjson.dumps(line, option=orjson.OPT_SORT_KEYS)).hexdigest()
+        chained.append(tuple(values))
+    return chained
+
+
+def sqlite_hash_chain(source: Path, target: Path, columns: list[str], rows: list[Row]) -> float:
+    """Seconds to hash every row into the chain and then write them all with one ``executemany``:
+    the ceiling of any importer that keeps a hash chain, before validation and projections."""
+    connection = _fresh_sqlite(source, target)
+    statement = _insert_sql(columns, "?")
+    try:
+        start = time.perf_counter()
+        chained = _chained(columns, rows)
+        connection.execute("BEGIN")
+        connection.executemany(statement, chained)
+        connection.execute("COMMIT")
+        return time.perf_counter() - start
+    finally:
+        connection.close()
+
+
+def sqlite_projection_rows(source: Path, target: Path, tables: Sequence[str]) -> tuple[int, float]:
+    """Rows in ``tables`` of the claims database at ``source``, and the seconds to write them again
+    with one ``executemany`` per table, in one transaction, into fresh tables of the same shape
+    (keys and indexes): the ceiling of a projection rebuild."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{target}{suffix}").unlink(missing_ok=True)
+    with sqlite3.connect(source) as reading:
+        marks = ", ".join("?" for _ in tables)
+        shape = reading.execute(
+            f"SELECT sql FROM sqlite_master WHERE tbl_name IN ({marks}) AND type IN ('table', 'index')"
+            " AND sql IS NOT NULL ORDER BY type DESC",
+            list(tables),
+        ).fetchall()
+        contents = {table: reading.execute(f'SELECT * FROM "{table}"').fetchall() for table in tables}
+    connection = sqlite3.connect(target, isolation_level=None)
+    try:
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
+        for (statement,) in shape:
+            connection.execute(statement)
+        start = time.perf_counter()
+        connection.execute("BEGIN")
+        for table, rows in contents.items():
+            if rows:
+                marks = ", ".join("?" for _ in rows[0])
+                connection.executemany(f'INSERT INTO "{table}" VALUES ({marks})', rows)
+        connection.execute("COMMIT")
+        return sum(len(rows) for rows in contents.values()), time.perf_counter() - start
+    finally:
+        connection.close()
+
+
 # -- PostgreSQL -----------------------------------------------------------------------------------
 
 
@@ -120,6 +188,49 @@ def pg_copy(url: str, columns: list[str], rows: list[Row]) -> float:
         connection.execute("DROP TABLE bench_copy")
         connection.commit()
     return seconds
+
+
+def pg_hash_chain(url: str, columns: list[str], rows: list[Row]) -> float:
+    """Seconds to hash every row into the chain (as ``sqlite_hash_chain``) and COPY them in."""
+    import psycopg
+
+    with psycopg.connect(url) as connection:
+        _fresh_pg_table(connection, "bench_chain")
+        start = time.perf_counter()
+        chained = _chained(columns, rows)
+        with connection.cursor() as cursor, cursor.copy(f"COPY bench_chain ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in chained:
+                copy.write_row(row)
+        connection.commit()
+        seconds = time.perf_counter() - start
+        connection.execute("DROP TABLE bench_chain")
+        connection.commit()
+    return seconds
+
+
+def pg_projection_rows(url: str, tables: Sequence[str]) -> tuple[int, float]:
+    """As ``sqlite_projection_rows``, with one COPY per table into copies of the tables (LIKE …
+    INCLUDING ALL: the same keys and indexes), in one transaction."""
+    import psycopg
+
+    with psycopg.connect(url) as connection:
+        contents = {table: connection.execute(f'SELECT * FROM "{table}"').fetchall() for table in tables}
+        for table in tables:
+            connection.execute(f'DROP TABLE IF EXISTS "bench_{table}"')
+            connection.execute(f'CREATE TABLE "bench_{table}" (LIKE "{table}" INCLUDING ALL)')
+        connection.commit()
+        start = time.perf_counter()
+        with connection.cursor() as cursor:
+            for table, rows in contents.items():
+                with cursor.copy(f'COPY "bench_{table}" FROM STDIN') as copy:
+                    for row in rows:
+                        copy.write_row(row)
+        connection.commit()
+        seconds = time.perf_counter() - start
+        for table in tables:
+            connection.execute(f'DROP TABLE "bench_{table}"')
+        connection.commit()
+    return sum(len(rows) for rows in contents.values()), seconds
 
 
 def pg_per_row(url: str, columns: list[str], rows: list[Row]) -> float:

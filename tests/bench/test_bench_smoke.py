@@ -23,6 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 FIGURES = (
     "bulk import, {name}: vs {limit}",
+    "bulk import, {name}: vs the hash chain alone",
     "bulk import, {name}: vs eventsourcing bulk save",
     "bulk import, {name}: peak memory",
     "one claim per transaction (Tracker.add_claim), {name}: vs raw",
@@ -35,6 +36,7 @@ FIGURES = (
     "timeline --topic topic-0 --party party-0 --known-at",
     "narrative of a whole party",
     "projection rebuild, {name}",
+    "projection rebuild, {name}: vs the bare driver writing its rows",
     "`claims export --format jsonl`, {name}: rate",
     "`claims export --format jsonl`, {name}: peak memory",
     "`claims verify`, {name}: rate",
