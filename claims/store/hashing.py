@@ -70,5 +70,8 @@ def stored_payload(text: str | bytes) -> orjson.Fragment:
 
 def line_hash(line: dict[str, Any]) -> str:
     """SHA-256 hex of a log line's canonical JSON, its own ``hash`` left out."""
-    body = {k: v for k, v in line.items() if k != "hash"} if "hash" in line else line
+    body = line
+    if "hash" in body:
+        body = dict(line)
+        del body["hash"]
     return hashlib.sha256(canonical_bytes(body)).hexdigest()
