@@ -311,6 +311,11 @@ class Run:
                     f"< {MEMORY_CEILING_MB:.0f} MB, no growth",
                 )
             t.expect(f"{b}.cli.narrative", f"`claims narrative` end to end, {name}", "<= 1.3x")
+            t.expect(
+                f"{b}.cli.connect",
+                f"`claims narrative` end to end, {name}: vs the imports, the driver and one connection",
+                "— (for scale)",
+            )
             t.expect(f"{b}.cli.add", f"`claims add` on the big database, {name}", "<= 1.5x")
         t.expect("startup.help", "`claims --help`", "<= 1.5x")
         t.expect("startup.version", "`claims --version`", "<= 1.5x")
@@ -561,14 +566,25 @@ class Run:
             return [*argv, "--source", "source-0", "--text", text]
 
         narrative = cli("--db", url, "narrative", "party-0", "--topic", "topic-0", "--as-of", AS_OF, "--format", "json")
+        # What no command on this backend can avoid: the imports, the driver and one connection.
+        engine_url = url if "://" in url else f"sqlite:///{url}"
+        connect = f"import click, sqlalchemy; sqlalchemy.create_engine({engine_url!r}).connect().close()"
         medians = interleaved_medians(
-            {"base": lambda _: python("import click, sqlalchemy"), "narrative": lambda _: narrative, "add": add},
+            {
+                "base": lambda _: python("import click, sqlalchemy"),
+                "connect": lambda _: python(connect),
+                "narrative": lambda _: narrative,
+                "add": add,
+            },
             self.settings.startup_runs,
             env=self.environment,
         )
         label = "`python -c 'import click, sqlalchemy'`"
         self.ratio_at_most(f"{backend}.cli.narrative", medians["narrative"], medians["base"], label, 1.3)
         self.ratio_at_most(f"{backend}.cli.add", medians["add"], medians["base"], label, 1.5)
+        label = "`python -c` importing click and SQLAlchemy, then `create_engine(URL).connect()`"
+        ours, base = medians["narrative"], medians["connect"]
+        self.table.set(f"{backend}.cli.connect", fmt_ms(ours), f"{fmt_ms(base)} ({label})", f"{ours / base:.2f}x")
 
     # -- one claim per transaction --
 

@@ -42,6 +42,7 @@ FIGURES = (
     "`claims verify`, {name}: rate",
     "`claims verify`, {name}: peak memory",
     "`claims narrative` end to end, {name}",
+    "`claims narrative` end to end, {name}: vs the imports, the driver and one connection",
     "`claims add` on the big database, {name}",
     "`claims --help`",
     "`claims --version`",
