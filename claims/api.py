@@ -72,6 +72,25 @@ def parse_checkpoint(given: Any) -> dict[str, Any]:
     return check_checkpoint(given)
 
 
+def _read_file(file: Path) -> bytes:
+    """The file's bytes, one byte past MAX_DOCUMENT_BYTES at most (so that the limit is noticed)."""
+    try:
+        with file.open("rb") as stream:
+            return stream.read(MAX_DOCUMENT_BYTES + 1)
+    except OSError as error:
+        raise ValidationError(f"{file}: cannot read: {error.strerror or error}") from None
+
+
+def _decoded(data: bytes, name: str) -> str:
+    """A document's bytes as text: UTF-8 (a byte order mark allowed), within MAX_DOCUMENT_BYTES."""
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise ValidationError(f"{name}: larger than {MAX_DOCUMENT_BYTES // 2**20} MiB")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ValidationError(f"{name}: not UTF-8 text (byte {error.start})") from None
+
+
 def open_tracker(url: str | None = None, *, user: str | None = None) -> Tracker:
     """Open the tracker at ``url`` (default: ``CLAIMS_DATABASE_URL`` or ``./claims.db``)."""
     return Tracker(resolve_url(url), user=user or default_user())
@@ -255,46 +274,51 @@ class Tracker:
         command = cmd.RecordVerdict(claim=claim, rating=rating, by=by, url=url)
         return self._write(lambda uow: handlers.lifecycle(uow, command))
 
+    # An import holds the document once at a time: the bytes, the text, the parsed mapping and the
+    # commands are each let go as soon as the next is built (nested calls, no local holding the
+    # previous form), and only the commands are kept for the transaction and its retries.
+
     def import_text(
         self, text: str, *, name: str = "document", progress: Callable[[int, int], None] | None = None
     ) -> ImportReport:
         """Import one claims document given as YAML or JSON text (in one transaction, retried like
         every write when the database was only busy)."""
-        from claims.domain.commands import check_recorder
         from claims.io.loading import load_text
-        from claims.service.importer import import_data
 
-        check_recorder(self.user)
-        data = load_text(text, name=name)
-        with self.engine.connect() as connection:
-            self._require_schema(connection)
-        return retry.run(
-            self.engine, lambda: import_data(self.engine, data, recorded_by=self.user, name=name, progress=progress)
-        )
+        return self._import(load_text(text, name=name), name=name, progress=progress)
 
     def import_bytes(
         self, data: bytes, *, name: str = "document", progress: Callable[[int, int], None] | None = None
     ) -> ImportReport:
         """Import one claims document given as UTF-8 bytes (a byte order mark is allowed) of at most
         MAX_DOCUMENT_BYTES."""
-        if len(data) > MAX_DOCUMENT_BYTES:
-            raise ValidationError(f"{name}: larger than {MAX_DOCUMENT_BYTES // 2**20} MiB")
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as error:
-            raise ValidationError(f"{name}: not UTF-8 text (byte {error.start})") from None
-        return self.import_text(text, name=name, progress=progress)
+        from claims.io.loading import load_text
+
+        return self._import(load_text(_decoded(data, name), name=name), name=name, progress=progress)
 
     def import_file(self, path: str | Path, progress: Callable[[int, int], None] | None = None) -> ImportReport:
         """Import one claims document from a file (read no further than the size limit, so that a
         device or a pipe that never ends is refused rather than read into memory)."""
+        from claims.io.loading import load_text
+
         file = Path(path)
-        try:
-            with file.open("rb") as stream:
-                data = stream.read(MAX_DOCUMENT_BYTES + 1)
-        except OSError as error:
-            raise ValidationError(f"{file}: cannot read: {error.strerror or error}") from None
-        return self.import_bytes(data, name=str(file), progress=progress)
+        name = str(file)
+        return self._import(load_text(_decoded(_read_file(file), name), name=name), name=name, progress=progress)
+
+    def _import(self, data: Any, *, name: str, progress: Callable[[int, int], None] | None) -> ImportReport:
+        from claims.domain.commands import check_recorder
+        from claims.io.document import read_document
+        from claims.service.importer import import_document
+
+        check_recorder(self.user)
+        document = read_document(data)
+        del data  # the parsed mapping: the commands hold all that is needed from here on
+        with self.engine.connect() as connection:
+            self._require_schema(connection)
+        return retry.run(
+            self.engine,
+            lambda: import_document(self.engine, document, recorded_by=self.user, name=name, progress=progress),
+        )
 
     # -- reads ---------------------------------------------------------------------------------
 

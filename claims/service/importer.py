@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine
 from claims.domain import commands as cmd
 from claims.domain.errors import ClaimsError, DocumentError
 from claims.domain.ids import SLUG
-from claims.io.document import Document, Entry, claim_id_of, read_document
+from claims.io.document import Document, Entry, claim_id_of
 from claims.projections import lookups
 from claims.service import handlers
 from claims.service.uow import UnitOfWork
@@ -48,20 +48,22 @@ _KINDS: dict[type[Any], str] = {
 }
 
 
-def import_data(
+def import_document(
     engine: Engine,
-    data: Any,
+    document: Document,
     *,
     recorded_by: str,
     name: str = "document",
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
-    """Validate and apply one parsed document; raises DocumentError listing every problem.
+    """Check a read document against itself and the database and apply it in one transaction;
+    raises DocumentError listing every problem. The document is not changed, so that a retried
+    transaction starts from the same document.
 
     ``progress(done, total)`` is called as entries are applied, for a terminal's progress line.
     """
     with _collector_paused():
-        return _import(engine, data, recorded_by=recorded_by, name=name, progress=progress)
+        return _import(engine, document, recorded_by=recorded_by, name=name, progress=progress)
 
 
 @contextmanager
@@ -83,19 +85,17 @@ def _collector_paused() -> Iterator[None]:
 
 def _import(
     engine: Engine,
-    data: Any,
+    document: Document,
     *,
     recorded_by: str,
     name: str,
     progress: Callable[[int, int], None] | None,
 ) -> ImportReport:
-    document = read_document(data)
     with engine.connect() as connection:
-        document.problems.extend(_unresolved(connection, document))
-    if document.problems:
-        raise DocumentError(_summary(name, document.problems), document.problems)
+        problems = [*document.problems, *_unresolved(connection, document)]
+    if problems:
+        raise DocumentError(_summary(name, problems), problems)
     report = ImportReport()
-    problems: list[str] = []
     with UnitOfWork(engine, recorded_by) as uow:
         _preload(uow, document)
         entries = _in_apply_order(document.entries)
@@ -228,4 +228,4 @@ def _references(document: Document) -> Iterator[tuple[str, str, str, str]]:
                 yield kind, ident, entry.path, where
 
 
-__all__ = ["ImportReport", "claim_id_of", "import_data"]
+__all__ = ["ImportReport", "claim_id_of", "import_document"]
