@@ -15,7 +15,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import pytest
@@ -30,6 +30,7 @@ from claims.store import eventlog
 from claims.store.chain import check_chain
 from claims.store.engine import begin_write
 from claims.store.eventlog import Pending, StoredEvent
+from claims.store.hashing import LINE_FIELDS
 from tests.conftest import BACKENDS, new_database_url
 
 GENESIS = "0" * 64
@@ -459,3 +460,10 @@ def test_an_old_schema_version_is_upcast_when_read(monkeypatch: pytest.MonkeyPat
         topic="g20", title="G20"
     )
     assert ev.from_stored("TopicRegistered", 2, {"topic": "g20", "title": "G20"}).title == "G20"  # type: ignore[attr-defined]
+
+
+def test_a_stored_event_has_the_export_lines_fields_in_their_order() -> None:
+    """Rows are read in LINE_FIELDS order and become StoredEvents positionally; the line's keys too."""
+    assert tuple(f.name for f in fields(StoredEvent)) == LINE_FIELDS
+    stored = StoredEvent(*range(len(LINE_FIELDS)))
+    assert tuple(stored.line()) == LINE_FIELDS
