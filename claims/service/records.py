@@ -75,8 +75,9 @@ class Records:
     def preload_claims(self, idents: Iterable[str]) -> None:
         wanted = sorted({i for i in idents if i not in self._claims})
         for chunk in _chunks(wanted):
-            for row in self._connection.execute(_current_versions(), {"ids": chunk}):
-                self._claims[row.claim_id] = version_fields(row)
+            for row in self._connection.execute(_versions(), {"ids": chunk}):
+                if row.rec_to is None:  # the current version (see projector._Batch.load on why not in SQL)
+                    self._claims[row.claim_id] = version_fields(row)
         for ident in wanted:
             self._claims.setdefault(ident, None)
 
@@ -126,9 +127,8 @@ def _rows_by_id(table: Table) -> Select[Any]:
 
 
 @cache
-def _current_versions() -> Select[Any]:
-    v = claim_versions
-    return select(v).where(v.c.claim_id.in_(bindparam("ids", expanding=True)), v.c.rec_to.is_(None))
+def _versions() -> Select[Any]:
+    return select(claim_versions).where(claim_versions.c.claim_id.in_(bindparam("ids", expanding=True)))
 
 
 def _chunks(items: list[str]) -> Iterable[list[str]]:
