@@ -41,7 +41,8 @@ if TYPE_CHECKING:
 # the read path at start-up (the commands' and events' dataclasses alone cost ~20 ms to build).
 
 USER_ENVIRONMENT = "CLAIMS_USER"
-MAX_DOCUMENT_BYTES = 256 * 1024 * 1024
+# A million events make about 300 MB of JSON; a larger log is imported as several documents.
+MAX_DOCUMENT_BYTES = 512 * 1024 * 1024
 
 
 def default_user() -> str:
