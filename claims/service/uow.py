@@ -16,8 +16,9 @@ from claims.domain.events import Event
 from claims.projections import projector
 from claims.service.records import Records
 from claims.store import eventlog
-from claims.store.engine import begin_write
+from claims.store.engine import begin_write, refresh_statistics
 from claims.store.eventlog import Pending, StoredEvent
+from claims.store.schema import events
 
 FLUSH_EVERY = 20_000
 
@@ -32,6 +33,7 @@ class UnitOfWork:
         self._records: Records | None = None
         self._pending: list[Pending] = []
         self.count = 0  # events appended through this unit
+        self._early_flushes = 0  # flushes a large unit made before its commit
 
     @property
     def connection(self) -> Connection:
@@ -71,6 +73,9 @@ class UnitOfWork:
         self.count += 1
         if len(self._pending) >= FLUSH_EVERY:
             self.flush()
+            self._early_flushes += 1
+            if self._early_flushes & (self._early_flushes - 1) == 0:  # 1, 2, 4, 8…: as the tables double
+                refresh_statistics(self.connection, (events, *projector.TABLES))
 
     def flush(self) -> list[StoredEvent]:
         """Write the pending events and fold them into the projections (still uncommitted)."""
