@@ -33,6 +33,7 @@ from claims.projections.tables import (
 from claims.store import eventlog
 from claims.store.bulk import insert_rows
 from claims.store.hashing import canonical_bytes
+from claims.store.statistics import GrowingTables
 
 PROJECTION = "claims"
 TABLES = (parties, speakers, sources, topics, claim_versions, claim_periods, claim_acts, verdicts)
@@ -40,10 +41,11 @@ REBUILD_BATCH = 10_000
 _CHUNK = 500
 
 
-def fold(connection: Connection, decoded: Sequence[tuple[int, ev.Event]]) -> None:
-    """Apply events (with their log positions) to every projection and move the checkpoint."""
+def fold(connection: Connection, decoded: Sequence[tuple[int, ev.Event]]) -> dict[str, int]:
+    """Apply events (with their log positions) to every projection and move the checkpoint;
+    returns the rows inserted into each projection table."""
     if not decoded:
-        return
+        return {}
     batch = _Batch()
     asserted_here = {e.claim for _, e in decoded if isinstance(e, ev.ClaimAsserted)}
     touched = {e.claim for _, e in decoded if isinstance(e, ev.ClaimEvent) and not isinstance(e, ev.VerdictRecorded)}
@@ -52,6 +54,7 @@ def fold(connection: Connection, decoded: Sequence[tuple[int, ev.Event]]) -> Non
         batch.apply(position, event)
     batch.write(connection)
     _set_checkpoint(connection, decoded[-1][0])
+    return {name: len(rows) for name, rows in batch.rows.items() if rows}
 
 
 def checkpoint(connection: Connection) -> int:
@@ -66,10 +69,12 @@ def rebuild(connection: Connection, progress: Callable[[int], None] | None = Non
     connection.execute(delete(checkpoints))
     count = 0
     batch: list[tuple[int, ev.Event]] = []
+    growing = GrowingTables()  # the tables refill from empty inside this one transaction
     for record in eventlog.read(connection, batch=REBUILD_BATCH):
         batch.append((record.position, record.event()))
         if len(batch) >= REBUILD_BATCH:
-            fold(connection, batch)
+            growing.wrote(fold(connection, batch))
+            growing.refresh(connection)
             count += len(batch)
             batch = []
             if progress:

@@ -16,9 +16,10 @@ from claims.domain.events import Event
 from claims.projections import projector
 from claims.service.records import Records
 from claims.store import eventlog
-from claims.store.engine import begin_write, refresh_statistics
+from claims.store.engine import begin_write
 from claims.store.eventlog import Pending, StoredEvent
 from claims.store.schema import events
+from claims.store.statistics import GrowingTables
 
 FLUSH_EVERY = 20_000
 
@@ -33,7 +34,7 @@ class UnitOfWork:
         self._records: Records | None = None
         self._pending: list[Pending] = []
         self.count = 0  # events appended through this unit
-        self._early_flushes = 0  # flushes a large unit made before its commit
+        self._growing = GrowingTables()
 
     @property
     def connection(self) -> Connection:
@@ -73,16 +74,15 @@ class UnitOfWork:
         self.count += 1
         if len(self._pending) >= FLUSH_EVERY:
             self.flush()
-            self._early_flushes += 1
-            if self._early_flushes & (self._early_flushes - 1) == 0:  # 1, 2, 4, 8…: as the tables double
-                refresh_statistics(self.connection, (events, *projector.TABLES))
+            self._growing.refresh(self.connection)  # the rest of a large unit plans with current statistics
 
     def flush(self) -> list[StoredEvent]:
         """Write the pending events and fold them into the projections (still uncommitted)."""
         if not self._pending:
             return []
         stored = eventlog.append(self.connection, self._pending, self.recorded_by)
-        projector.fold(self.connection, [(s.position, p.event) for s, p in zip(stored, self._pending, strict=True)])
+        decoded = [(s.position, p.event) for s, p in zip(stored, self._pending, strict=True)]
+        self._growing.wrote({events.name: len(stored), **projector.fold(self.connection, decoded)})
         self._pending = []
         return stored
 

@@ -8,11 +8,10 @@ commit order, with no gap a reader following the log could skip.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -80,16 +79,3 @@ def begin_write(engine: Engine) -> Connection:
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY})
     return connection
-
-
-def refresh_statistics(connection: Connection, tables: Sequence[Table]) -> None:
-    """Let PostgreSQL's planner see how far ``tables`` have grown inside this transaction.
-
-    Rows a long transaction writes reach the planner's statistics only when autovacuum analyzes
-    them after the commit; until then a table imported into from empty looks empty, and every
-    lookup in it becomes a scan of the whole table, which makes a large import quadratic. ANALYZE
-    counts the transaction's own rows. SQLite's planner prefers an index without statistics, so
-    nothing is done there; a PostgreSQL role that does not own the tables gets a warning, no error.
-    """
-    if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql("ANALYZE " + ", ".join(f'"{table.name}"' for table in tables))

@@ -471,20 +471,26 @@ def test_a_stored_event_has_the_export_lines_fields_in_their_order() -> None:
 
 @pytest.mark.postgres
 def test_a_large_unit_keeps_postgresql_statistics_current(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Inside one long transaction the planner must know how far the tables have grown: tables it
-    believes empty get scanned whole by every lookup, which made a million-event import quadratic."""
+    """Inside one long transaction the planner must know how far each table has grown: a table it
+    believes empty gets scanned whole by every lookup, which made a million-event import quadratic.
+    A table written only late in the unit (acts come after the claims of a document) counts too."""
     from claims.service import uow as unit_of_work
+    from claims.store import statistics
 
     monkeypatch.setattr(unit_of_work, "FLUSH_EVERY", 10)
+    monkeypatch.setattr(statistics, "FIRST_ANALYZE_ROWS", 10)
     for url in new_database_url("postgresql", tmp_path):
         with claims.open_tracker(url, user="tester") as tracker:
             tracker.init()
             with unit_of_work.UnitOfWork(tracker.engine, "tester") as unit:
-                for number in range(25):
+                for number in range(20):
                     unit.append(ev.PartyRegistered(party=f"p{number}", name=f"P {number}", kind="state"), 0)
+                for number in range(15):
+                    unit.append(ev.TopicRegistered(topic=f"t{number}", title=f"T {number}"), 0)
                 counted = unit.connection.execute(
-                    text("SELECT relname, reltuples FROM pg_class WHERE relname IN ('events', 'parties')")
+                    text("SELECT relname, reltuples FROM pg_class WHERE relname IN ('events', 'parties', 'topics')")
                 ).all()
-                # two flushes of ten so far; statistics were taken after the first and the second
-                assert dict(counted) == {"events": 20, "parties": 20}
+                # Flushed at 10, 20 and 30 events; each table analyzed when its rows had doubled
+                # (from 10 on): events and parties at 10 and 20, topics at 10 (its first flush).
+                assert dict(counted) == {"events": 20, "parties": 20, "topics": 10}
                 unit.commit()
