@@ -7,7 +7,6 @@ database's axis; None means everything recorded). Each is one indexed query over
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Select, and_, exists, literal, or_, select, union_all
 
 from claims.projections.tables import claim_acts, claim_periods, claim_versions, verdicts
+from claims.store.hashing import load_payload
 
 v, p = claim_versions, claim_periods
 
@@ -49,27 +49,29 @@ def claim_view(row: Any, standing: bool, as_of: str | None = None) -> dict[str, 
     Its status is ``standing`` or ``retracted`` at the query's times, and ``unsaid`` when the
     question is asked as of a date before the claim was said.
     """
+    # A claim_versions row as a dict (a Row's named access costs ~0.7 µs a field).
+    c = row if isinstance(row, dict) else dict(zip(row._fields, row, strict=True))
     if standing:
         status = "standing"
-    elif as_of is not None and row.said_end > as_of:
+    elif as_of is not None and c["said_end"] > as_of:
         status = "unsaid"
     else:
         status = "retracted"
     return {
-        "id": row.claim_id,
-        "party": row.party,
-        "speaker": row.speaker,
-        "topic": row.topic,
-        "said_on": row.said_on,
-        "text": row.text,
-        "quote": row.quote,
-        "source": row.source,
-        "via": json.loads(row.via),
-        "proposition": row.proposition,
-        "stance": row.stance,
-        "responds_to": {"claim": row.responds_to, "relation": row.relation} if row.responds_to else None,
+        "id": c["claim_id"],
+        "party": c["party"],
+        "speaker": c["speaker"],
+        "topic": c["topic"],
+        "said_on": c["said_on"],
+        "text": c["text"],
+        "quote": c["quote"],
+        "source": c["source"],
+        "via": [] if c["via"] == "[]" else load_payload(c["via"]),
+        "proposition": c["proposition"],
+        "stance": c["stance"],
+        "responds_to": {"claim": c["responds_to"], "relation": c["relation"]} if c["responds_to"] else None,
         "status": status,
-        "corrected": row.rec_from != row.asserted_at,
+        "corrected": c["rec_from"] != c["asserted_at"],
     }
 
 
@@ -93,10 +95,20 @@ def narrative(
     connection: Connection, parties: Sequence[str], times: Times, topic: str | None = None
 ) -> list[dict[str, Any]]:
     """The standing claims of ``parties`` at both times, by topic in said order."""
-    query = _claims_query(times).where(v.c.party.in_(list(parties)), _stands(times))
+    # Standing is the filter, so it is not selected again per row; and the rows are put in
+    # narrative order here: Python's string order is the bytewise order of ``_ordered``, and
+    # sorting the answer costs less than the database's temporary B-tree.
+    query = select(v).where(_recorded(v, times.known_at), v.c.party.in_(list(parties)), _stands(times))
     if topic is not None:
         query = query.where(v.c.topic == topic)
-    return [claim_view(row, True) for row in connection.execute(_ordered(query, connection))]
+    result = connection.execute(query)
+    fields = tuple(result.keys())
+    rows = sorted((dict(zip(fields, row, strict=True)) for row in result), key=_narrative_order)
+    return [claim_view(row, True) for row in rows]
+
+
+def _narrative_order(row: dict[str, Any]) -> tuple[str, str, str, int]:
+    return row["topic"], row["said_end"], row["said_on"], row["asserted_at"]
 
 
 def list_claims(
