@@ -307,6 +307,7 @@ class Tracker:
         return self._import(load_text(_decoded(_read_file(file), name), name=name), name=name, progress=progress)
 
     def _import(self, data: Any, *, name: str, progress: Callable[[int, int], None] | None) -> ImportReport:
+        """Read the parsed document ``data`` into commands, then apply them in one transaction."""
         from claims.domain.commands import check_recorder
         from claims.io.document import read_document
         from claims.service.importer import import_document
