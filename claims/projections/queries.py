@@ -268,5 +268,5 @@ def standing_texts(connection: Connection, party: str | None = None, topic: str 
         query = query.where(v.c.topic == topic)
     # Sorted here rather than by the database: Python's string order is the bytewise order of
     # ``_ordered``, and sorting thousands of tuples costs less than the database's temporary B-tree.
-    rows = sorted(connection.execute(query).tuples(), key=lambda row: row[3:])
+    rows = sorted(connection.execute(query), key=lambda row: tuple(row[3:]))
     return [{"id": ident, "text": text, "quote": quote} for ident, text, quote, *_ in rows]
