@@ -275,9 +275,10 @@ class Tracker:
         command = cmd.RecordVerdict(claim=claim, rating=rating, by=by, url=url)
         return self._write(lambda uow: handlers.lifecycle(uow, command))
 
-    # An import holds the document once at a time: the bytes, the text, the parsed mapping and the
-    # commands are each let go as soon as the next is built (nested calls, no local holding the
-    # previous form), and only the commands are kept for the transaction and its retries.
+    # An import holds the document in one form at a time: the bytes, the text, the parsed mapping
+    # and the commands are each let go as soon as the next is built (each is a temporary of the
+    # next one's call), and only the commands are kept for the transaction and its retries. Text
+    # or bytes a caller passes in stay the caller's.
 
     def import_text(
         self, text: str, *, name: str = "document", progress: Callable[[int, int], None] | None = None
@@ -286,7 +287,7 @@ class Tracker:
         every write when the database was only busy)."""
         from claims.io.loading import load_text
 
-        return self._import(load_text(text, name=name), name=name, progress=progress)
+        return self._import(lambda: load_text(text, name=name), name=name, progress=progress)
 
     def import_bytes(
         self, data: bytes, *, name: str = "document", progress: Callable[[int, int], None] | None = None
@@ -295,7 +296,7 @@ class Tracker:
         MAX_DOCUMENT_BYTES."""
         from claims.io.loading import load_text
 
-        return self._import(load_text(_decoded(data, name), name=name), name=name, progress=progress)
+        return self._import(lambda: load_text(_decoded(data, name), name=name), name=name, progress=progress)
 
     def import_file(self, path: str | Path, progress: Callable[[int, int], None] | None = None) -> ImportReport:
         """Import one claims document from a file (read no further than the size limit, so that a
@@ -304,17 +305,23 @@ class Tracker:
 
         file = Path(path)
         name = str(file)
-        return self._import(load_text(_decoded(_read_file(file), name), name=name), name=name, progress=progress)
 
-    def _import(self, data: Any, *, name: str, progress: Callable[[int, int], None] | None) -> ImportReport:
-        """Read the parsed document ``data`` into commands, then apply them in one transaction."""
+        def load() -> Any:
+            return load_text(_decoded(_read_file(file), name), name=name)
+
+        return self._import(load, name=name, progress=progress)
+
+    def _import(
+        self, load: Callable[[], Any], *, name: str, progress: Callable[[int, int], None] | None
+    ) -> ImportReport:
+        """Check the recorder, read the document ``load`` parses into commands, then apply them in
+        one transaction."""
         from claims.domain.commands import check_recorder
         from claims.io.document import read_document
         from claims.service.importer import import_document
 
         check_recorder(self.user)
-        document = read_document(data)
-        del data  # the parsed mapping: the commands hold all that is needed from here on
+        document = read_document(load())
         with self.engine.connect() as connection:
             self._require_schema(connection)
         return retry.run(

@@ -182,7 +182,10 @@ def _record(
         "payload": stored_payload(text),
         "prev_hash": prev_hash,
     }
-    line["hash"] = line_hash(line)
+    try:
+        line["hash"] = line_hash(line)
+    except TypeError:  # orjson refused a lone surrogate outside the payload (a recorder, an id)
+        raise ValidationError("text is not valid Unicode (a lone surrogate)") from None
     row = {**line, "payload": text.decode("utf-8")}
     line["payload"] = payload
     return StoredEvent(**line), row

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any
 
 import orjson
 
 GENESIS = "0" * 64
+_LONG_NUMBER = re.compile(r"\d{19}")
 LINE_FIELDS = (
     "position",
     "event_id",
@@ -50,12 +52,15 @@ def canonical_bytes(obj: Any) -> bytes:
 
 
 def load_payload(text: str) -> Any:
-    """A stored payload parsed (orjson; the standard library for what orjson refuses, such as an
-    integer beyond 64 bits)."""
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return json.loads(text)
+    """A stored payload parsed: by orjson, or by the standard library when the text holds a run of
+    19 digits or more (orjson reads an integer beyond 64 bits as a float, losing digits) or when
+    orjson refuses it."""
+    if _LONG_NUMBER.search(text) is None:
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(text)
 
 
 def stored_payload(text: str | bytes) -> orjson.Fragment:

@@ -25,7 +25,7 @@ from sqlalchemy.exc import DBAPIError
 import claims
 from claims.api import Tracker
 from claims.domain import events as ev
-from claims.domain.errors import ConflictError
+from claims.domain.errors import ConflictError, ValidationError
 from claims.store import eventlog
 from claims.store.chain import check_chain
 from claims.store.engine import begin_write
@@ -494,3 +494,20 @@ def test_a_large_unit_keeps_postgresql_statistics_current(tmp_path: Any, monkeyp
                 # (from 10 on): events and parties at 10 and 20, topics at 10 (its first flush).
                 assert dict(counted) == {"events": 20, "parties": 20, "topics": 10}
                 unit.commit()
+
+
+def test_an_integer_beyond_64_bits_reads_back_exactly(tracker: Tracker) -> None:
+    """No command stores such a number today, but a payload that holds one must not come back as a
+    float (orjson would read it so), nor make the line's hash disagree with what is read."""
+    event = party("russia")
+    huge = 2**70
+    [stored] = append(tracker, [Pending(event, 0, {**event.payload(), "population": huge})])
+    [read] = read_all(tracker)
+    assert read.payload["population"] == huge and isinstance(read.payload["population"], int)
+    assert read == stored and check_chain([read.line()]).intact
+
+
+def test_a_lone_surrogate_in_the_recorder_is_a_validation_error(tracker: Tracker) -> None:
+    with pytest.raises(ValidationError, match="lone surrogate"):
+        append(tracker, [Pending(party("russia"), 0)], user="ana\ud800")
+    assert read_all(tracker) == []
