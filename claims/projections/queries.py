@@ -103,7 +103,7 @@ def narrative(
         query = query.where(v.c.topic == topic)
     result = connection.execute(query)
     fields = tuple(result.keys())
-    rows = sorted((dict(zip(fields, row, strict=True)) for row in result), key=_narrative_order)
+    rows = sorted((dict(zip(fields, row, strict=True)) for row in result.all()), key=_narrative_order)
     return [claim_view(row, True) for row in rows]
 
 
