@@ -423,9 +423,9 @@ class Run:
 
         # the ceiling under the limit: hashing each line into the chain (orjson), then the same write
         if backend == "sqlite":
-            seconds = baselines.sqlite_hash_chain(path, self.run_dir / "raw-chain.db", columns, rows)
+            seconds = baselines.sqlite_executemany(path, self.run_dir / "raw-chain.db", columns, rows, chained=True)
         else:
-            seconds = baselines.pg_hash_chain(driver_url, columns, rows)
+            seconds = baselines.pg_copy(driver_url, columns, rows, chained=True)
         chain = rate(len(rows), seconds)
         label = "orjson canonical JSON and SHA-256 per event, then the bare driver's write"
         self.table.set(f"{key}.import.chain", fmt_rate(ours), f"{fmt_rate(chain)} ({label})", f"{ours / chain:.2f}x")
