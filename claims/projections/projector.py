@@ -10,7 +10,7 @@ incremental projection and a rebuilt one cannot differ.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,6 +92,21 @@ def projection_counts(connection: Connection) -> Iterable[tuple[str, int]]:
         yield table.name, int(connection.execute(select(func.count()).select_from(table)).scalar() or 0)
 
 
+_VERSIONS_OF = select(claim_versions).where(claim_versions.c.claim_id.in_(bindparam("ids", expanding=True)))
+
+
+def current_versions(connection: Connection, claim_ids: Sequence[str]) -> Iterator[Any]:
+    """The current claim_versions row of each of ``claim_ids`` that has one, _CHUNK ids a query.
+
+    Current (open) versions are picked here, not in SQL: with "rec_to IS NULL" in the query,
+    PostgreSQL may AND in an index scan over every open version of every claim.
+    """
+    for start in range(0, len(claim_ids), _CHUNK):
+        for row in connection.execute(_VERSIONS_OF, {"ids": list(claim_ids[start : start + _CHUNK])}):
+            if row.rec_to is None:
+                yield row
+
+
 def version_fields(row: Any) -> ClaimFields:
     """The ClaimFields of a claim_versions row."""
     values = {name: getattr(row, name) for name in ClaimFields.__dataclass_fields__ if name != "claim"}
@@ -131,12 +146,8 @@ class _Batch:
         wanted = sorted(claim_ids)
         for start in range(0, len(wanted), _CHUNK):
             chunk = wanted[start : start + _CHUNK]
-            v, p, a = claim_versions, claim_periods, claim_acts
-            # Open versions are picked here, not in SQL: with "rec_to IS NULL" in the query,
-            # PostgreSQL may AND in an index scan over every open version of every claim.
-            for row in connection.execute(select(v).where(v.c.claim_id.in_(chunk))):
-                if row.rec_to is not None:
-                    continue
+            p, a = claim_periods, claim_acts
+            for row in current_versions(connection, chunk):
                 self.claims[row.claim_id] = _Claim(
                     version_fields(row), row.asserted_at, [], [], stored_version=True, stored_periods=True
                 )

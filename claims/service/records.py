@@ -18,8 +18,7 @@ from sqlalchemy import Connection, Select, Table, bindparam, select
 from claims.domain import events as ev
 from claims.domain.claim import ClaimFields, apply_correction, fields_of_assertion
 from claims.projections.lookups import REGISTRIES
-from claims.projections.projector import version_fields
-from claims.projections.tables import claim_versions
+from claims.projections.projector import current_versions, version_fields
 from claims.store.schema import events
 
 Entry = dict[str, Any]
@@ -74,10 +73,8 @@ class Records:
 
     def preload_claims(self, idents: Iterable[str]) -> None:
         wanted = sorted({i for i in idents if i not in self._claims})
-        for chunk in _chunks(wanted):
-            for row in self._connection.execute(_versions(), {"ids": chunk}):
-                if row.rec_to is None:  # the current version (see projector._Batch.load on why not in SQL)
-                    self._claims[row.claim_id] = version_fields(row)
+        for row in current_versions(self._connection, wanted):
+            self._claims[row.claim_id] = version_fields(row)
         for ident in wanted:
             self._claims.setdefault(ident, None)
 
@@ -124,11 +121,6 @@ class Records:
 @cache
 def _rows_by_id(table: Table) -> Select[Any]:
     return select(table).where(table.c.id.in_(bindparam("ids", expanding=True)))
-
-
-@cache
-def _versions() -> Select[Any]:
-    return select(claim_versions).where(claim_versions.c.claim_id.in_(bindparam("ids", expanding=True)))
 
 
 def _chunks(items: list[str]) -> Iterable[list[str]]:
