@@ -232,7 +232,7 @@ def from_stored(type_name: str, version: int, payload: Payload) -> Event:
     cls = EVENT_TYPES.get(type_name)
     if cls is None:
         raise ValueError(f"unknown event type: {type_name}")
-    data = upcast(type_name, version, payload) if version != cls.SCHEMA_VERSION else payload
+    data = upcast(type_name, version, payload)  # upcasters return new dicts: the payload is never changed
     known = _field_names(cls)
     kwargs = {k: v for k, v in data.items() if k in known}
     if isinstance(kwargs.get("via"), list):
