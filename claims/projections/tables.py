@@ -89,7 +89,8 @@ claim_periods = Table(
     Column("valid_from", DAY, primary_key=True),
     Column("rec_to", BigInteger),
     Column("valid_to", DAY),
-    Index("ix_claim_periods_current", "claim_id", "rec_to"),
+    # Every column the standing test reads, so that it never needs the table row (migration 0004).
+    Index("ix_claim_periods_standing", "claim_id", "rec_from", "rec_to", "valid_from", "valid_to"),
 )
 
 claim_acts = Table(
