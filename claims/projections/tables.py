@@ -75,9 +75,8 @@ claim_versions = Table(
     Column("relation", String(12)),
     Column("asserted_at", BigInteger, nullable=False),
     Column("correction", Text),
-    Index("ix_claim_versions_party", "party", "rec_to"),
     Index("ix_claim_versions_topic", "topic", "rec_to"),
-    Index("ix_claim_versions_party_topic", "party", "topic", "rec_to"),
+    Index("ix_claim_versions_party_topic", "party", "topic", "rec_to"),  # by party alone too
     Index("ix_claim_versions_proposition", "proposition"),
 )
 

@@ -16,7 +16,7 @@ from claims.domain.events import Event
 from claims.projections import projector
 from claims.service.records import Records
 from claims.store import eventlog
-from claims.store.engine import begin_write
+from claims.store.engine import begin_write, restore_page_cache, widen_page_cache
 from claims.store.eventlog import Pending, StoredEvent
 from claims.store.schema import events
 from claims.store.statistics import GrowingTables
@@ -35,6 +35,8 @@ class UnitOfWork:
         self._pending: list[Pending] = []
         self.count = 0  # events appended through this unit
         self._growing = GrowingTables()
+        self._large = False  # set at the first early flush
+        self._page_cache: int | None = None  # the SQLite setting to restore after a large unit
 
     @property
     def connection(self) -> Connection:
@@ -60,11 +62,14 @@ class UnitOfWork:
         try:
             if connection.in_transaction():
                 connection.rollback()
+            if self._page_cache is not None:
+                restore_page_cache(connection, self._page_cache)
         finally:
             connection.close()
             self._connection = None
             self._records = None
             self._pending = []
+            self._large, self._page_cache = False, None
 
     def append(self, event: Event, expected_version: int) -> None:
         """Accept an event whose stream must be at ``expected_version`` when it is written."""
@@ -73,6 +78,9 @@ class UnitOfWork:
         self.records.note(event, payload)
         self.count += 1
         if len(self._pending) >= FLUSH_EVERY:
+            if not self._large:
+                self._large = True
+                self._page_cache = widen_page_cache(self.connection)
             self.flush()
             self._growing.refresh(self.connection)  # the rest of a large unit plans with current statistics
 

@@ -7,7 +7,7 @@ the head read here is the head the new events extend.
 
 from __future__ import annotations
 
-import uuid
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -171,7 +171,7 @@ def _record(
         raise ValidationError("text is not valid Unicode (a lone surrogate)") from None
     line: dict[str, Any] = {
         "position": position,
-        "event_id": str(uuid.uuid4()),
+        "event_id": new_event_id(),
         "stream_id": event.stream_id,
         "stream_version": version,
         "type": event.TYPE,
@@ -189,6 +189,13 @@ def _record(
     row = {**line, "payload": text.decode("utf-8")}
     line["payload"] = payload
     return StoredEvent(**line), row
+
+
+def new_event_id() -> str:
+    """A random (version 4) UUID as text, as ``str(uuid.uuid4())`` writes it, at a third of the cost
+    (no UUID object: an import spent 4% of its time building them)."""
+    h = os.urandom(16).hex()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
 
 
 _LINE_COLUMNS = [events.c[name] for name in LINE_FIELDS]

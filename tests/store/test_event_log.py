@@ -11,9 +11,11 @@ and schema version.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
@@ -511,3 +513,52 @@ def test_a_lone_surrogate_in_the_recorder_is_a_validation_error(tracker: Tracker
     with pytest.raises(ValidationError, match="lone surrogate"):
         append(tracker, [Pending(party("russia"), 0)], user="ana\ud800")
     assert read_all(tracker) == []
+
+
+def test_event_ids_are_random_version_4_uuids_in_their_usual_text() -> None:
+    ids = [eventlog.new_event_id() for _ in range(5000)]
+    assert len(set(ids)) == len(ids)
+    for ident in ids[:500]:
+        parsed = uuid.UUID(ident)
+        assert (parsed.version, parsed.variant) == (4, uuid.RFC_4122)
+        assert str(parsed) == ident
+    # Every hex digit outside the fixed version and variant bits is used.
+    assert {ident[0] for ident in ids} == set("0123456789abcdef")
+    assert {ident[19] for ident in ids} == set("89ab")
+
+
+def test_a_large_unit_on_sqlite_widens_the_page_cache_only_while_it_runs(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large write gets a page cache that holds the B-trees it inserts into; the pooled
+    connection goes back with SQLite's own setting, whether the unit committed or failed."""
+    from claims.service import uow as unit_of_work
+    from claims.store.engine import LARGE_WRITE_CACHE_KIB
+
+    monkeypatch.setattr(unit_of_work, "FLUSH_EVERY", 10)
+    with claims.open_tracker(str(tmp_path / "c.db"), user="tester") as tracker:
+        tracker.init()
+
+        def cache_size(connection: Connection) -> int:
+            return int(connection.exec_driver_sql("PRAGMA cache_size").scalar_one())
+
+        with tracker.engine.connect() as connection:
+            default = cache_size(connection)
+            pooled = connection.connection.dbapi_connection
+        for outcome in ("commit", "fail"):
+            expected = pytest.raises(RuntimeError) if outcome == "fail" else contextlib.nullcontext()
+            with expected, unit_of_work.UnitOfWork(tracker.engine, "tester") as unit:
+                for number in range(5):
+                    unit.append(ev.PartyRegistered(party=f"{outcome}{number}", name="P", kind="state"), 0)
+                assert unit.connection.connection.dbapi_connection is pooled
+                assert cache_size(unit.connection) == default  # a small unit leaves it alone
+                for number in range(5, 25):
+                    unit.append(ev.PartyRegistered(party=f"{outcome}{number}", name="P", kind="state"), 0)
+                assert cache_size(unit.connection) == -LARGE_WRITE_CACHE_KIB
+                if outcome == "fail":
+                    raise RuntimeError("the unit fails")
+                unit.commit()
+            with tracker.engine.connect() as connection:
+                assert connection.connection.dbapi_connection is pooled
+                assert cache_size(connection) == default
+                assert connection.exec_driver_sql("SELECT count(*) FROM parties").scalar_one() == 25
