@@ -40,9 +40,10 @@ MAX_NAME = 500
 MAX_RECORDER = 200  # the width of the log's recorded_by column
 
 
-def _collect(problems: list[Problem], name: str, check: Callable[[], object]) -> None:
+def _collect(problems: list[Problem], name: str, check: Callable[..., object], *args: Any, **options: Any) -> None:
+    """Run ``check(*args, **options)``; a ValidationError it raises becomes a problem of ``name``."""
     try:
-        check()
+        check(*args, **options)
     except ValidationError as error:
         problems.append((name, str(error)))
 
@@ -116,9 +117,9 @@ class AddParty(Command):
 
     def problems(self) -> list[Problem]:
         found: list[Problem] = []
-        _collect(found, "id", lambda: check_slug(self.id, "party id"))
-        _collect(found, "name", lambda: _text(self.name, "name", limit=MAX_NAME))
-        _collect(found, "kind", lambda: _choice(self.kind, "kind", PARTY_KINDS))
+        _collect(found, "id", check_slug, self.id, "party id")
+        _collect(found, "name", _text, self.name, "name", limit=MAX_NAME)
+        _collect(found, "kind", _choice, self.kind, "kind", PARTY_KINDS)
         return found
 
     def event(self) -> ev.PartyRegistered:
@@ -134,10 +135,10 @@ class AddSpeaker(Command):
 
     def problems(self) -> list[Problem]:
         found: list[Problem] = []
-        _collect(found, "id", lambda: check_slug(self.id, "speaker id"))
-        _collect(found, "name", lambda: _text(self.name, "name", limit=MAX_NAME))
-        _collect(found, "party", lambda: check_slug(self.party, "party"))
-        _collect(found, "role", lambda: _text(self.role, "role", limit=MAX_NAME, required=False))
+        _collect(found, "id", check_slug, self.id, "speaker id")
+        _collect(found, "name", _text, self.name, "name", limit=MAX_NAME)
+        _collect(found, "party", check_slug, self.party, "party")
+        _collect(found, "role", _text, self.role, "role", limit=MAX_NAME, required=False)
         return found
 
     def event(self) -> ev.SpeakerRegistered:
@@ -160,12 +161,12 @@ class AddSource(Command):
 
     def problems(self) -> list[Problem]:
         found: list[Problem] = []
-        _collect(found, "id", lambda: check_slug(self.id, "source id"))
-        _collect(found, "name", lambda: _text(self.name, "name", limit=MAX_NAME))
-        _collect(found, "kind", lambda: _choice(self.kind, "kind", SOURCE_KINDS, required=False))
-        _collect(found, "url", lambda: _url(self.url))
+        _collect(found, "id", check_slug, self.id, "source id")
+        _collect(found, "name", _text, self.name, "name", limit=MAX_NAME)
+        _collect(found, "kind", _choice, self.kind, "kind", SOURCE_KINDS, required=False)
+        _collect(found, "url", _url, self.url)
         if self.published is not None:
-            _collect(found, "published", lambda: parse_said_date(self.published))
+            _collect(found, "published", parse_said_date, self.published)
         return found
 
     def event(self) -> ev.SourceRegistered:
@@ -181,8 +182,8 @@ class AddTopic(Command):
 
     def problems(self) -> list[Problem]:
         found: list[Problem] = []
-        _collect(found, "id", lambda: check_slug(self.id, "topic id"))
-        _collect(found, "title", lambda: _text(self.title, "title", limit=MAX_NAME))
+        _collect(found, "id", check_slug, self.id, "topic id")
+        _collect(found, "title", _text, self.title, "title", limit=MAX_NAME)
         return found
 
     def event(self) -> ev.TopicRegistered:
@@ -209,24 +210,24 @@ class AssertClaim(Command):
 
     def problems(self) -> list[Problem]:
         found: list[Problem] = []
-        _collect(found, "id", lambda: _optional_slug(self.id, "claim id"))
-        _collect(found, "party", lambda: check_slug(self.party, "party"))
-        _collect(found, "topic", lambda: check_slug(self.topic, "topic"))
-        _collect(found, "said_on", lambda: parse_said_date(self.said_on))
-        _collect(found, "source", lambda: check_slug(self.source, "source"))
-        _collect(found, "text", lambda: _text(self.text, "text", limit=MAX_TEXT))
-        _collect(found, "speaker", lambda: _optional_slug(self.speaker, "speaker"))
-        _collect(found, "quote", lambda: _text(self.quote, "quote", limit=MAX_TEXT, required=False))
+        _collect(found, "id", _optional_slug, self.id, "claim id")
+        _collect(found, "party", check_slug, self.party, "party")
+        _collect(found, "topic", check_slug, self.topic, "topic")
+        _collect(found, "said_on", parse_said_date, self.said_on)
+        _collect(found, "source", check_slug, self.source, "source")
+        _collect(found, "text", _text, self.text, "text", limit=MAX_TEXT)
+        _collect(found, "speaker", _optional_slug, self.speaker, "speaker")
+        _collect(found, "quote", _text, self.quote, "quote", limit=MAX_TEXT, required=False)
         for index, relay in enumerate(self.via):
-            _collect(found, f"via[{index}]", lambda relay=relay: check_slug(relay, "via"))  # type: ignore[misc]
+            _collect(found, f"via[{index}]", check_slug, relay, "via")
         if (self.proposition is None) != (self.stance is None):
             found.append(("stance", "proposition and stance go together"))
-        _collect(found, "proposition", lambda: _optional_slug(self.proposition, "proposition"))
-        _collect(found, "stance", lambda: _choice(self.stance, "stance", STANCES, required=False))
+        _collect(found, "proposition", _optional_slug, self.proposition, "proposition")
+        _collect(found, "stance", _choice, self.stance, "stance", STANCES, required=False)
         if (self.responds_to is None) != (self.relation is None):
             found.append(("responds_to", "responds_to needs both a claim and a relation"))
-        _collect(found, "responds_to", lambda: _optional_slug(self.responds_to, "responds_to claim"))
-        _collect(found, "relation", lambda: _choice(self.relation, "relation", RELATIONS, required=False))
+        _collect(found, "responds_to", _optional_slug, self.responds_to, "responds_to claim")
+        _collect(found, "relation", _choice, self.relation, "relation", RELATIONS, required=False)
         return found
 
     def event(self, claim_id: str) -> ev.ClaimAsserted:
@@ -256,10 +257,10 @@ class RetractClaim(Command):
 
     def problems(self) -> list[Problem]:
         found: list[Problem] = []
-        _collect(found, "claim", lambda: check_slug(self.claim, "claim"))
-        _collect(found, "on", lambda: parse_said_date(self.on))
-        _collect(found, "source", lambda: _optional_slug(self.source, "source"))
-        _collect(found, "reason", lambda: _text(self.reason, "reason", limit=MAX_TEXT, required=False))
+        _collect(found, "claim", check_slug, self.claim, "claim")
+        _collect(found, "on", parse_said_date, self.on)
+        _collect(found, "source", _optional_slug, self.source, "source")
+        _collect(found, "reason", _text, self.reason, "reason", limit=MAX_TEXT, required=False)
         return found
 
     def event(self) -> ev.ClaimRetracted:
@@ -274,9 +275,9 @@ class ReaffirmClaim(Command):
 
     def problems(self) -> list[Problem]:
         found: list[Problem] = []
-        _collect(found, "claim", lambda: check_slug(self.claim, "claim"))
-        _collect(found, "on", lambda: parse_said_date(self.on))
-        _collect(found, "source", lambda: check_slug(self.source, "source"))
+        _collect(found, "claim", check_slug, self.claim, "claim")
+        _collect(found, "on", parse_said_date, self.on)
+        _collect(found, "source", check_slug, self.source, "source")
         return found
 
     def event(self) -> ev.ClaimReaffirmed:
@@ -293,26 +294,22 @@ class CorrectClaim(Command):
 
     def problems(self) -> list[Problem]:
         found: list[Problem] = []
-        _collect(found, "claim", lambda: check_slug(self.claim, "claim"))
-        _collect(found, "reason", lambda: _text(self.reason, "reason", limit=MAX_TEXT))
+        _collect(found, "claim", check_slug, self.claim, "claim")
+        _collect(found, "reason", _text, self.reason, "reason", limit=MAX_TEXT)
         if not self.changes:
             found.append(("changes", f"a correction changes at least one of {', '.join(CORRECTABLE_FIELDS)}"))
         for name, value in self.changes.items():
             if name not in CORRECTABLE_FIELDS:
                 found.append((name, f"cannot be corrected (only {', '.join(CORRECTABLE_FIELDS)})"))
             elif name == "said_on":
-                _collect(found, name, lambda value=value: parse_said_date(value))  # type: ignore[misc]
+                _collect(found, name, parse_said_date, value)
             elif name in ("speaker", "source"):
-                _collect(found, name, lambda value=value, name=name: check_slug(value, name))  # type: ignore[misc]
+                _collect(found, name, check_slug, value, name)
             elif name == "via":
                 for index, relay in enumerate(value if isinstance(value, list | tuple) else [value]):
-                    _collect(found, f"via[{index}]", lambda relay=relay: check_slug(relay, "via"))  # type: ignore[misc]
+                    _collect(found, f"via[{index}]", check_slug, relay, "via")
             else:
-                _collect(
-                    found,
-                    name,
-                    lambda value=value, name=name: _text(value, name, limit=MAX_TEXT, required=name == "text"),  # type: ignore[misc]
-                )
+                _collect(found, name, _text, value, name, limit=MAX_TEXT, required=name == "text")
         return found
 
     def event(self) -> ev.ClaimCorrected:
@@ -329,10 +326,10 @@ class RecordVerdict(Command):
 
     def problems(self) -> list[Problem]:
         found: list[Problem] = []
-        _collect(found, "claim", lambda: check_slug(self.claim, "claim"))
-        _collect(found, "rating", lambda: _text(self.rating, "rating", limit=MAX_NAME))
-        _collect(found, "by", lambda: check_slug(self.by, "by (a source id)"))
-        _collect(found, "url", lambda: _url(self.url))
+        _collect(found, "claim", check_slug, self.claim, "claim")
+        _collect(found, "rating", _text, self.rating, "rating", limit=MAX_NAME)
+        _collect(found, "by", check_slug, self.by, "by (a source id)")
+        _collect(found, "url", _url, self.url)
         return found
 
     def event(self) -> ev.VerdictRecorded:
