@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from claims.domain.dates import parse_said_date
+from claims.domain.dates import period_end
 from claims.domain.events import ClaimAsserted
 
 CORRECTABLE_FIELDS = ("text", "quote", "said_on", "speaker", "source", "via")
@@ -59,7 +59,7 @@ def fields_of_assertion(event: ClaimAsserted) -> ClaimFields:
         party=event.party,
         topic=event.topic,
         said_on=event.said_on,
-        said_end=parse_said_date(event.said_on, allow_future=True).end,
+        said_end=period_end(event.said_on),
         source=event.source,
         text=event.text,
         speaker=event.speaker,
@@ -76,7 +76,7 @@ def apply_correction(current: ClaimFields, changes: dict[str, Any]) -> ClaimFiel
     """The claim's fields once ``changes`` (a ClaimCorrected payload's) replace the recorded ones."""
     updates = {k: tuple(v) if k == "via" else v for k, v in changes.items() if k in CORRECTABLE_FIELDS}
     if "said_on" in updates:
-        updates["said_end"] = parse_said_date(updates["said_on"], allow_future=True).end
+        updates["said_end"] = period_end(updates["said_on"])
     return replace(current, **updates)
 
 

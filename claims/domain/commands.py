@@ -17,7 +17,7 @@ from claims.domain import events as ev
 from claims.domain.claim import CORRECTABLE_FIELDS, RELATIONS, STANCES
 from claims.domain.dates import parse_said_date
 from claims.domain.errors import ValidationError
-from claims.domain.ids import check_slug
+from claims.domain.ids import check_slug, is_slug
 
 Problem = tuple[str, str]
 
@@ -90,9 +90,10 @@ def _url(value: object) -> None:
         raise ValidationError(f"url must be an http(s) address without spaces: {value[:80]!r}")
 
 
-def _optional_slug(value: object, what: str) -> None:
-    if value is not None:
-        check_slug(value, what)
+def _slug(found: list[Problem], name: str, value: object, what: str, *, optional: bool = False) -> None:
+    """Collect the problem of a slug field, if any: a valid one costs one match and no exception."""
+    if not (is_slug(value) or (optional and value is None)):
+        _collect(found, name, check_slug, value, what)
 
 
 class Command:
@@ -117,7 +118,7 @@ class AddParty(Command):
 
     def problems(self) -> list[Problem]:
         found: list[Problem] = []
-        _collect(found, "id", check_slug, self.id, "party id")
+        _slug(found, "id", self.id, "party id")
         _collect(found, "name", _text, self.name, "name", limit=MAX_NAME)
         _collect(found, "kind", _choice, self.kind, "kind", PARTY_KINDS)
         return found
@@ -135,9 +136,9 @@ class AddSpeaker(Command):
 
     def problems(self) -> list[Problem]:
         found: list[Problem] = []
-        _collect(found, "id", check_slug, self.id, "speaker id")
+        _slug(found, "id", self.id, "speaker id")
         _collect(found, "name", _text, self.name, "name", limit=MAX_NAME)
-        _collect(found, "party", check_slug, self.party, "party")
+        _slug(found, "party", self.party, "party")
         _collect(found, "role", _text, self.role, "role", limit=MAX_NAME, required=False)
         return found
 
@@ -161,7 +162,7 @@ class AddSource(Command):
 
     def problems(self) -> list[Problem]:
         found: list[Problem] = []
-        _collect(found, "id", check_slug, self.id, "source id")
+        _slug(found, "id", self.id, "source id")
         _collect(found, "name", _text, self.name, "name", limit=MAX_NAME)
         _collect(found, "kind", _choice, self.kind, "kind", SOURCE_KINDS, required=False)
         _collect(found, "url", _url, self.url)
@@ -182,7 +183,7 @@ class AddTopic(Command):
 
     def problems(self) -> list[Problem]:
         found: list[Problem] = []
-        _collect(found, "id", check_slug, self.id, "topic id")
+        _slug(found, "id", self.id, "topic id")
         _collect(found, "title", _text, self.title, "title", limit=MAX_NAME)
         return found
 
@@ -210,23 +211,23 @@ class AssertClaim(Command):
 
     def problems(self) -> list[Problem]:
         found: list[Problem] = []
-        _collect(found, "id", _optional_slug, self.id, "claim id")
-        _collect(found, "party", check_slug, self.party, "party")
-        _collect(found, "topic", check_slug, self.topic, "topic")
+        _slug(found, "id", self.id, "claim id", optional=True)
+        _slug(found, "party", self.party, "party")
+        _slug(found, "topic", self.topic, "topic")
         _collect(found, "said_on", parse_said_date, self.said_on)
-        _collect(found, "source", check_slug, self.source, "source")
+        _slug(found, "source", self.source, "source")
         _collect(found, "text", _text, self.text, "text", limit=MAX_TEXT)
-        _collect(found, "speaker", _optional_slug, self.speaker, "speaker")
+        _slug(found, "speaker", self.speaker, "speaker", optional=True)
         _collect(found, "quote", _text, self.quote, "quote", limit=MAX_TEXT, required=False)
         for index, relay in enumerate(self.via):
-            _collect(found, f"via[{index}]", check_slug, relay, "via")
+            _slug(found, f"via[{index}]", relay, "via")
         if (self.proposition is None) != (self.stance is None):
             found.append(("stance", "proposition and stance go together"))
-        _collect(found, "proposition", _optional_slug, self.proposition, "proposition")
+        _slug(found, "proposition", self.proposition, "proposition", optional=True)
         _collect(found, "stance", _choice, self.stance, "stance", STANCES, required=False)
         if (self.responds_to is None) != (self.relation is None):
             found.append(("responds_to", "responds_to needs both a claim and a relation"))
-        _collect(found, "responds_to", _optional_slug, self.responds_to, "responds_to claim")
+        _slug(found, "responds_to", self.responds_to, "responds_to claim", optional=True)
         _collect(found, "relation", _choice, self.relation, "relation", RELATIONS, required=False)
         return found
 
@@ -257,9 +258,9 @@ class RetractClaim(Command):
 
     def problems(self) -> list[Problem]:
         found: list[Problem] = []
-        _collect(found, "claim", check_slug, self.claim, "claim")
+        _slug(found, "claim", self.claim, "claim")
         _collect(found, "on", parse_said_date, self.on)
-        _collect(found, "source", _optional_slug, self.source, "source")
+        _slug(found, "source", self.source, "source", optional=True)
         _collect(found, "reason", _text, self.reason, "reason", limit=MAX_TEXT, required=False)
         return found
 
@@ -275,9 +276,9 @@ class ReaffirmClaim(Command):
 
     def problems(self) -> list[Problem]:
         found: list[Problem] = []
-        _collect(found, "claim", check_slug, self.claim, "claim")
+        _slug(found, "claim", self.claim, "claim")
         _collect(found, "on", parse_said_date, self.on)
-        _collect(found, "source", check_slug, self.source, "source")
+        _slug(found, "source", self.source, "source")
         return found
 
     def event(self) -> ev.ClaimReaffirmed:
@@ -294,7 +295,7 @@ class CorrectClaim(Command):
 
     def problems(self) -> list[Problem]:
         found: list[Problem] = []
-        _collect(found, "claim", check_slug, self.claim, "claim")
+        _slug(found, "claim", self.claim, "claim")
         _collect(found, "reason", _text, self.reason, "reason", limit=MAX_TEXT)
         if not self.changes:
             found.append(("changes", f"a correction changes at least one of {', '.join(CORRECTABLE_FIELDS)}"))
@@ -304,10 +305,10 @@ class CorrectClaim(Command):
             elif name == "said_on":
                 _collect(found, name, parse_said_date, value)
             elif name in ("speaker", "source"):
-                _collect(found, name, check_slug, value, name)
+                _slug(found, name, value, name)
             elif name == "via":
                 for index, relay in enumerate(value if isinstance(value, list | tuple) else [value]):
-                    _collect(found, f"via[{index}]", check_slug, relay, "via")
+                    _slug(found, f"via[{index}]", relay, "via")
             else:
                 _collect(found, name, _text, value, name, limit=MAX_TEXT, required=name == "text")
         return found
@@ -326,9 +327,9 @@ class RecordVerdict(Command):
 
     def problems(self) -> list[Problem]:
         found: list[Problem] = []
-        _collect(found, "claim", check_slug, self.claim, "claim")
+        _slug(found, "claim", self.claim, "claim")
         _collect(found, "rating", _text, self.rating, "rating", limit=MAX_NAME)
-        _collect(found, "by", check_slug, self.by, "by (a source id)")
+        _slug(found, "by", self.by, "by (a source id)")
         _collect(found, "url", _url, self.url)
         return found
 

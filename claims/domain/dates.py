@@ -40,16 +40,24 @@ class SaidDate:
 
 def parse_said_date(value: object, *, allow_future: bool = False) -> SaidDate:
     """Validate a said date of any accepted precision; raise ValidationError naming the problem."""
+    end = period_end(value)
+    text = str(value)
+    # A period ending by the day this module was loaded is past for good: only later ones need the clock.
+    if not allow_future and end > _LOADED_ON and period_start(text) > today().isoformat():
+        raise ValidationError(f"date is in the future: {text}")
+    return SaidDate(text, end)
+
+
+def period_end(value: object) -> str:
+    """The ISO date on which a said date's period ends (future dates allowed); ValidationError
+    when ``value`` is no date. What projections and ``--as-of`` compare by."""
     text = str(value) if isinstance(value, str | int) and not isinstance(value, bool) else None
     if not text or text != text.strip():
         raise ValidationError(f"not a date: {value!r}")
     end = _period_end(text)
     if end is None:
         raise ValidationError(f"not a date: {text}")
-    # A period ending by the day this module was loaded is past for good: only later ones need the clock.
-    if not allow_future and end > _LOADED_ON and period_start(text) > today().isoformat():
-        raise ValidationError(f"date is in the future: {text}")
-    return SaidDate(text, end)
+    return end
 
 
 @functools.lru_cache(maxsize=65536)
@@ -124,4 +132,4 @@ def parse_known_at(value: str) -> str:
 
 def parse_as_of(value: str) -> str:
     """Turn ``--as-of`` into the ISO date answers are computed for (a partial date counts from its end)."""
-    return parse_said_date(value, allow_future=True).end
+    return period_end(value)

@@ -9,6 +9,7 @@ its shape has changed.
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
@@ -36,10 +37,10 @@ class Event:
 
     def payload(self) -> Payload:
         """The stored form of the event: its fields, tuples as lists (JSON has no tuples)."""
-        payload = {name: getattr(self, name) for name in _field_names(type(self))}
-        for name, value in payload.items():
-            if isinstance(value, tuple):
-                payload[name] = list(value)
+        names, values, tuples = _payload_shape(type(self))
+        payload = dict(zip(names, values(self), strict=True))
+        for name in tuples:
+            payload[name] = list(payload[name])
         return payload
 
 
@@ -194,6 +195,17 @@ EVENT_TYPES: dict[str, type[Event]] = {
 @functools.cache
 def _field_names(cls: type[Event]) -> tuple[str, ...]:
     return tuple(f.name for f in fields(cls))
+
+
+@functools.cache
+def _payload_shape(cls: type[Event]) -> tuple[tuple[str, ...], Callable[[Event], tuple[Any, ...]], tuple[str, ...]]:
+    """An event class's field names, a getter of all their values at once, and the fields that
+    hold tuples (stored as lists): ``payload`` runs for every event appended."""
+    names = _field_names(cls)
+    getter = operator.attrgetter(*names)
+    values = getter if len(names) > 1 else lambda event: (getter(event),)
+    tuples = tuple(f.name for f in fields(cls) if str(f.type).startswith("tuple"))
+    return names, values, tuples
 
 
 Upcaster = Callable[[Payload], Payload]

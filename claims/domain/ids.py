@@ -12,9 +12,14 @@ SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*\Z")
 MAX_ID_LENGTH = 120
 
 
+def is_slug(value: object) -> bool:
+    """Whether ``value`` is a lowercase slug of at most MAX_ID_LENGTH characters."""
+    return isinstance(value, str) and len(value) <= MAX_ID_LENGTH and SLUG.match(value) is not None
+
+
 def check_slug(value: object, what: str = "id") -> str:
     """Return ``value`` when it is a lowercase slug, else raise ValidationError."""
-    if not isinstance(value, str) or not SLUG.match(value) or len(value) > MAX_ID_LENGTH:
+    if not is_slug(value):
         shown = value if isinstance(value, str) and len(value) <= 60 else f"{str(value)[:60]}…"
         raise ValidationError(
             f"{what} must be a lowercase slug ([a-z0-9][a-z0-9-]*, at most {MAX_ID_LENGTH}): {shown!r}"

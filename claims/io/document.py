@@ -7,7 +7,7 @@ that need the database (do references resolve?) are the importer's.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +38,7 @@ _FIELDS: dict[str, tuple[str, ...]] = {
         "responds_to",
     ),
 }
+_CLAIM_FIELDS = frozenset(_FIELDS["claims"])
 _LIFECYCLE: dict[str, tuple[str, ...]] = {
     "retract": ("on", "source", "reason"),
     "reaffirm": ("on", "source"),
@@ -119,11 +120,15 @@ def _add(document: Document, path: str, item: dict[str, Any], build: Callable[..
     document.entries.append(Entry(path, command))
 
 
-def _fields(item: dict[str, Any], allowed: tuple[str, ...], path: str, problems: list[str]) -> dict[str, Any]:
-    for key in item:
+def _fields(item: dict[str, Any], allowed: Collection[str], path: str, problems: list[str]) -> dict[str, Any]:
+    """The item's known fields that have a value (integers as text); unknown ones are problems."""
+    values: dict[str, Any] = {}
+    for key, value in item.items():
         if key not in allowed:
             problems.append(f"{path}.{key}: unknown field")
-    return {k: _text(item[k]) for k in allowed if k in item and item[k] is not None}
+        elif value is not None:
+            values[key] = str(value) if type(value) is int else value  # see _text; a bool is no int here
+    return values
 
 
 def _registry(kind: type[cmd.Command], section: str) -> Callable[..., cmd.Command]:
@@ -137,13 +142,13 @@ def _registry(kind: type[cmd.Command], section: str) -> Callable[..., cmd.Comman
 
 
 def _claim(item: dict[str, Any], path: str, problems: list[str]) -> cmd.Command:
-    values = _fields(item, _FIELDS["claims"], path, problems)
+    values = _fields(item, _CLAIM_FIELDS, path, problems)
     for required in ("party", "topic", "said_on", "source", "text"):
         values.setdefault(required, None)
     via = values.pop("via", [])
     if not isinstance(via, list):
         via = [via]
-    values["via"] = tuple(_text(relay) for relay in via)
+    values["via"] = tuple(_text(relay) for relay in via) if via else ()
     responds = values.pop("responds_to", None)
     if responds is not None:
         if not isinstance(responds, dict) or set(responds) - {"claim", "relation"}:

@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, update
 
 from claims.domain import events as ev
 from claims.domain.claim import Act, ClaimFields, apply_correction, fields_of_assertion, standing_periods
-from claims.domain.dates import parse_said_date
+from claims.domain.dates import period_end
 from claims.projections.tables import (
     checkpoints,
     claim_acts,
@@ -198,7 +199,7 @@ class _Batch:
                 self._refresh_periods(claim, position)
             case ev.ClaimReaffirmed() | ev.ClaimRetracted():
                 kind = "retracted" if isinstance(event, ev.ClaimRetracted) else "reaffirmed"
-                on_end = parse_said_date(event.on, allow_future=True).end
+                on_end = period_end(event.on)
                 self.rows[claim_acts.name].append(
                     {
                         "position": position,
@@ -294,8 +295,13 @@ class _Batch:
                     closed,
                 )
         for table in TABLES:
-            insert_rows(connection, table, self.rows[table.name])
+            rows = self.rows[table.name]
+            if table is claim_versions or table is claim_periods:
+                rows.sort(key=_BY_CLAIM)
+            insert_rows(connection, table, rows)
 
+
+_BY_CLAIM = itemgetter("claim_id")
 
 _MOVE_CHECKPOINT = (
     update(checkpoints).where(checkpoints.c.name == PROJECTION).values(position=bindparam("checkpoint_position"))

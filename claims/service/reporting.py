@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from claims.domain.dates import parse_said_date
+from claims.domain.dates import period_end
 from claims.projections import lookups, queries
 from claims.projections.queries import Times
 from claims.projections.tables import claim_acts, claim_versions, verdicts
@@ -35,7 +35,7 @@ def report_data(
     if parties:
         found = [c for c in found if c["party"] in parties]
     for item in found:
-        item["said_end"] = parse_said_date(item["said_on"], allow_future=True).end
+        item["said_end"] = period_end(item["said_on"])
     if times.as_of is not None:
         found = [c for c in found if c["said_end"] <= times.as_of]
     attach_history(connection, found, times)
