@@ -20,9 +20,14 @@ STANCES = ("affirms", "denies")
 RELATIONS = ("contradicts", "supports")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ClaimFields:
-    """What a claim says as we have it recorded; ``said_end`` is the last day of its said period."""
+    """What a claim says as we have it recorded; ``said_end`` is the last day of its said period.
+
+    Treated as immutable (a correction makes a new one with ``replace``) but not frozen: a frozen
+    dataclass sets each field through ``object.__setattr__``, which made building one 2.9 µs
+    instead of 0.7, and an import builds one for every claim.
+    """
 
     claim: str
     party: str
@@ -55,20 +60,20 @@ Period = tuple[str, str | None]
 def fields_of_assertion(event: ClaimAsserted) -> ClaimFields:
     """The recorded fields of a claim as first asserted."""
     return ClaimFields(
-        claim=event.claim,
-        party=event.party,
-        topic=event.topic,
-        said_on=event.said_on,
-        said_end=period_end(event.said_on),
-        source=event.source,
-        text=event.text,
-        speaker=event.speaker,
-        quote=event.quote,
-        via=tuple(event.via),
-        proposition=event.proposition,
-        stance=event.stance,
-        responds_to=event.responds_to,
-        relation=event.relation,
+        event.claim,
+        event.party,
+        event.topic,
+        event.said_on,
+        period_end(event.said_on),
+        event.source,
+        event.text,
+        event.speaker,
+        event.quote,
+        tuple(event.via),
+        event.proposition,
+        event.stance,
+        event.responds_to,
+        event.relation,
     )
 
 

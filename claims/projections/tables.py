@@ -77,7 +77,6 @@ claim_versions = Table(
     Column("correction", Text),
     Index("ix_claim_versions_topic", "topic", "rec_to"),
     Index("ix_claim_versions_party_topic", "party", "topic", "rec_to"),  # by party alone too
-    Index("ix_claim_versions_proposition", "proposition"),
 )
 
 claim_periods = Table(

@@ -115,7 +115,7 @@ def lifecycle(uow: UnitOfWork, command: LifecycleCommand, *, checked: bool = Fal
         raise NotFoundError(f"unknown claim: {command.claim}")
     event = command.event()
     stream = uow.records.stream(event.stream_id)
-    if (event.TYPE, event.payload()) in stream:
+    if stream.holds(event.TYPE, event.payload()):
         return Outcome(command.claim, recorded=False)
     if isinstance(command, cmd.RetractClaim | cmd.ReaffirmClaim):
         require(uow, "source", command.source)
@@ -125,7 +125,7 @@ def lifecycle(uow: UnitOfWork, command: LifecycleCommand, *, checked: bool = Fal
         require(uow, "source", command.by)
     else:
         _check_correction(uow, command, current)
-    uow.append(event, expected_version=len(stream))
+    uow.append(event, expected_version=stream.version)
     return Outcome(command.claim, recorded=True)
 
 

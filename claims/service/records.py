@@ -8,7 +8,6 @@ costs a few thousand queries rather than several million.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from functools import cache
 from typing import Any
@@ -19,10 +18,34 @@ from claims.domain import events as ev
 from claims.domain.claim import ClaimFields, apply_correction, fields_of_assertion
 from claims.projections.lookups import REGISTRIES
 from claims.projections.projector import current_versions, version_fields
+from claims.store.hashing import load_payload
 from claims.store.schema import events
 
 Entry = dict[str, Any]
 _CHUNK = 500
+
+
+class Stream:
+    """What a unit of work needs to know of one stream: how many events it holds (the version the
+    next event expects), and the (type, payload) of every event after its first, which is what a
+    repeated lifecycle entry would duplicate. The first event (an assertion, a registration) is
+    only counted: no later event can equal it, and an import of a million claims would otherwise
+    keep every payload until it commits."""
+
+    __slots__ = ("later", "version")
+
+    def __init__(self) -> None:
+        self.version = 0
+        self.later: list[tuple[str, dict[str, Any]]] = []
+
+    def add(self, type_name: str, payload: dict[str, Any]) -> None:
+        if self.version:
+            self.later.append((type_name, payload))
+        self.version += 1
+
+    def holds(self, type_name: str, payload: dict[str, Any]) -> bool:
+        """Whether an event of this type and payload is in the stream already."""
+        return (type_name, payload) in self.later
 
 
 class Records:
@@ -34,7 +57,7 @@ class Records:
         # A claim asserted in this unit is kept as its event until asked about (rarely, in a
         # large import), so that its fields are not computed here and again by the projector.
         self._claims: dict[str, ClaimFields | ev.ClaimAsserted | None] = {}
-        self._streams: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        self._streams: dict[str, Stream] = {}
 
     # -- questions -------------------------------------------------------------------------------
 
@@ -54,8 +77,8 @@ class Records:
             found = self._claims[ident] = fields_of_assertion(found)
         return found
 
-    def stream(self, stream_id: str) -> list[tuple[str, dict[str, Any]]]:
-        """The (type, payload) of every event in a stream, in version order."""
+    def stream(self, stream_id: str) -> Stream:
+        """The stream as recorded, with the events accepted into it by this unit."""
         if stream_id not in self._streams:
             self.preload_streams([stream_id])
         return self._streams[stream_id]
@@ -81,7 +104,7 @@ class Records:
     def preload_streams(self, stream_ids: Iterable[str]) -> None:
         wanted = sorted({s for s in stream_ids if s not in self._streams})
         for stream_id in wanted:
-            self._streams[stream_id] = []
+            self._streams[stream_id] = Stream()
         for chunk in _chunks(wanted):
             query = (
                 select(events.c.stream_id, events.c.type, events.c.payload)
@@ -89,17 +112,16 @@ class Records:
                 .order_by(events.c.stream_id, events.c.stream_version)
             )
             for row in self._connection.execute(query):
-                self._streams[row.stream_id].append((row.type, json.loads(row.payload)))
+                self._streams[row.stream_id].add(row.type, load_payload(row.payload))
 
     # -- accepted events -------------------------------------------------------------------------
 
     def note(self, event: ev.Event, payload: dict[str, Any]) -> None:
         """Take an accepted event (and its payload) into account before it is written."""
         stream = self._streams.get(event.stream_id)
-        if stream is not None:
-            stream.append((event.TYPE, payload))
-        else:
-            self._streams[event.stream_id] = [(event.TYPE, payload)]
+        if stream is None:
+            stream = self._streams[event.stream_id] = Stream()
+        stream.add(event.TYPE, payload)
         match event:
             case ev.PartyRegistered() | ev.SpeakerRegistered() | ev.SourceRegistered() | ev.TopicRegistered():
                 kind = event.stream_id.split(":", 1)[0]

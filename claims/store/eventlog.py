@@ -188,7 +188,7 @@ def _record(
         raise ValidationError("text is not valid Unicode (a lone surrogate)") from None
     row = {**line, "payload": text.decode("utf-8")}
     line["payload"] = payload
-    return StoredEvent(**line), row
+    return StoredEvent(*line.values()), row  # the line is in LINE_FIELDS order, as StoredEvent is
 
 
 def new_event_id() -> str:

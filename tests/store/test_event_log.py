@@ -388,6 +388,27 @@ def test_insert_or_replace_cannot_rewrite_an_event_on_sqlite(filled: Tracker, ve
     assert raw_rows(filled) == before
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])
+@pytest.mark.parametrize("collides_on", ["position", "event_id", "stream version"])
+def test_insert_or_replace_colliding_on_any_one_key_is_refused_on_sqlite(filled: Tracker, collides_on: str) -> None:
+    """Each unique key alone would make REPLACE delete a recorded event: the trigger checks each."""
+    before = raw_rows(filled)
+    values = {key: key for key in LINE_KEYS}  # row 1's own columns, then all but one key made new
+    values["recorded_by"] = "'mallory'"
+    if collides_on != "position":
+        values["position"] = "position + 1000"
+    if collides_on != "event_id":
+        values["event_id"] = "'00000000-0000-4000-8000-000000000000'"
+    if collides_on != "stream version":
+        values["stream_version"] = "stream_version + 1000"
+    statement = (
+        f"INSERT OR REPLACE INTO events ({', '.join(LINE_KEYS)}) "
+        f"SELECT {', '.join(values[key] for key in LINE_KEYS)} FROM events WHERE position = 1"
+    )
+    assert "append-only" in refused(filled, statement)
+    assert raw_rows(filled) == before
+
+
 def test_appending_is_still_allowed_after_refused_rewrites(filled: Tracker) -> None:
     refused(filled, "DELETE FROM events WHERE position = 1")
     append(filled, [Pending(party("brazil"), 0)])
