@@ -15,7 +15,7 @@ from typing import Any
 
 from claims.domain import events as ev
 from claims.domain.claim import CORRECTABLE_FIELDS, RELATIONS, STANCES
-from claims.domain.dates import parse_said_date
+from claims.domain.dates import check_said_date
 from claims.domain.errors import ValidationError
 from claims.domain.ids import check_slug, is_slug
 
@@ -167,7 +167,7 @@ class AddSource(Command):
         _collect(found, "kind", _choice, self.kind, "kind", SOURCE_KINDS, required=False)
         _collect(found, "url", _url, self.url)
         if self.published is not None:
-            _collect(found, "published", parse_said_date, self.published)
+            _collect(found, "published", check_said_date, self.published)
         return found
 
     def event(self) -> ev.SourceRegistered:
@@ -214,7 +214,7 @@ class AssertClaim(Command):
         _slug(found, "id", self.id, "claim id", optional=True)
         _slug(found, "party", self.party, "party")
         _slug(found, "topic", self.topic, "topic")
-        _collect(found, "said_on", parse_said_date, self.said_on)
+        _collect(found, "said_on", check_said_date, self.said_on)
         _slug(found, "source", self.source, "source")
         _collect(found, "text", _text, self.text, "text", limit=MAX_TEXT)
         _slug(found, "speaker", self.speaker, "speaker", optional=True)
@@ -259,7 +259,7 @@ class RetractClaim(Command):
     def problems(self) -> list[Problem]:
         found: list[Problem] = []
         _slug(found, "claim", self.claim, "claim")
-        _collect(found, "on", parse_said_date, self.on)
+        _collect(found, "on", check_said_date, self.on)
         _slug(found, "source", self.source, "source", optional=True)
         _collect(found, "reason", _text, self.reason, "reason", limit=MAX_TEXT, required=False)
         return found
@@ -277,7 +277,7 @@ class ReaffirmClaim(Command):
     def problems(self) -> list[Problem]:
         found: list[Problem] = []
         _slug(found, "claim", self.claim, "claim")
-        _collect(found, "on", parse_said_date, self.on)
+        _collect(found, "on", check_said_date, self.on)
         _slug(found, "source", self.source, "source")
         return found
 
@@ -303,7 +303,7 @@ class CorrectClaim(Command):
             if name not in CORRECTABLE_FIELDS:
                 found.append((name, f"cannot be corrected (only {', '.join(CORRECTABLE_FIELDS)})"))
             elif name == "said_on":
-                _collect(found, name, parse_said_date, value)
+                _collect(found, name, check_said_date, value)
             elif name in ("speaker", "source"):
                 _slug(found, name, value, name)
             elif name == "via":

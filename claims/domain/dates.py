@@ -40,12 +40,16 @@ class SaidDate:
 
 def parse_said_date(value: object, *, allow_future: bool = False) -> SaidDate:
     """Validate a said date of any accepted precision; raise ValidationError naming the problem."""
+    return SaidDate(str(value), check_said_date(value, allow_future=allow_future))
+
+
+def check_said_date(value: object, *, allow_future: bool = False) -> str:
+    """``parse_said_date`` for a check that keeps only the period's end (no SaidDate is built)."""
     end = period_end(value)
-    text = str(value)
     # A period ending by the day this module was loaded is past for good: only later ones need the clock.
-    if not allow_future and end > _LOADED_ON and period_start(text) > today().isoformat():
-        raise ValidationError(f"date is in the future: {text}")
-    return SaidDate(text, end)
+    if not allow_future and end > _LOADED_ON and period_start(str(value)) > today().isoformat():
+        raise ValidationError(f"date is in the future: {value}")
+    return end
 
 
 def period_end(value: object) -> str:

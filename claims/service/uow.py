@@ -17,7 +17,7 @@ from claims.projections import projector
 from claims.service.records import Records
 from claims.store import eventlog
 from claims.store.engine import begin_write, restore_page_cache, widen_page_cache
-from claims.store.eventlog import Pending, StoredEvent
+from claims.store.eventlog import Pending
 from claims.store.schema import events
 from claims.store.statistics import GrowingTables
 
@@ -84,15 +84,14 @@ class UnitOfWork:
             self.flush()
             self._growing.refresh(self.connection)  # the rest of a large unit plans with current statistics
 
-    def flush(self) -> list[StoredEvent]:
+    def flush(self) -> None:
         """Write the pending events and fold them into the projections (still uncommitted)."""
         if not self._pending:
-            return []
-        stored = eventlog.append(self.connection, self._pending, self.recorded_by)
-        decoded = [(s.position, p.event) for s, p in zip(stored, self._pending, strict=True)]
-        self._growing.wrote({events.name: len(stored), **projector.fold(self.connection, decoded)})
+            return
+        positions = eventlog.append_positions(self.connection, self._pending, self.recorded_by)
+        decoded = [(position, p.event) for position, p in zip(positions, self._pending, strict=True)]
+        self._growing.wrote({events.name: len(positions), **projector.fold(self.connection, decoded)})
         self._pending = []
-        return stored
 
     def commit(self) -> None:
         self.flush()

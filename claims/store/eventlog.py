@@ -108,15 +108,27 @@ def append(connection: Connection, pending: Sequence[Pending], recorded_by: str)
     constraint; streams expected at a later version are read in bulk first. Either way a stale
     expectation is a ConflictError and nothing is written.
     """
+    # Each line is in LINE_FIELDS order, as StoredEvent is.
+    return [StoredEvent(*line.values()) for line in _append(connection, pending, recorded_by)]
+
+
+def append_positions(connection: Connection, pending: Sequence[Pending], recorded_by: str) -> list[int]:
+    """``append`` for a writer that needs only the positions the events took (the unit of work):
+    no StoredEvent is built, which a million-event import would pay for a million times."""
+    return [line["position"] for line in _append(connection, pending, recorded_by)]
+
+
+def _append(connection: Connection, pending: Sequence[Pending], recorded_by: str) -> list[dict[str, Any]]:
+    """Append and return the lines, each payload as its dict."""
     if not pending:
         return []
     last = head(connection)
     recorded_at = max(utc_now(), last.recorded_at)
     versions = _expected_streams_checked(connection, pending)
-    stored: list[StoredEvent] = []
+    lines: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
     prev_hash, position = last.hash, last.position
-    for item in pending:
+    for item, event_id in zip(pending, new_event_ids(len(pending)), strict=True):
         stream = item.event.stream_id
         version = versions.get(stream, item.expected_version) + 1
         if version != item.expected_version + 1:
@@ -125,17 +137,17 @@ def append(connection: Connection, pending: Sequence[Pending], recorded_by: str)
             )
         versions[stream] = version
         position += 1
-        record, row = _record(item, position, version, recorded_at, recorded_by, prev_hash)
-        stored.append(record)
+        line, row = _record(item, position, event_id, version, recorded_at, recorded_by, prev_hash)
+        lines.append(line)
         rows.append(row)
-        prev_hash = record.hash
+        prev_hash = line["hash"]
     try:
         insert_rows(connection, events, rows)
     except DBIntegrityError as error:
         if "stream" in str(error.orig):
             raise ConflictError("a stream expected to be new already exists: it changed since it was read") from None
         raise
-    return stored
+    return lines
 
 
 def _expected_streams_checked(connection: Connection, pending: Sequence[Pending]) -> dict[str, int]:
@@ -159,10 +171,10 @@ def _expected_streams_checked(connection: Connection, pending: Sequence[Pending]
 
 
 def _record(
-    item: Pending, position: int, version: int, recorded_at: str, recorded_by: str, prev_hash: str
-) -> tuple[StoredEvent, dict[str, Any]]:
-    """The event as stored, and its row; the payload is serialized once, into the canonical text
-    that is both stored and hashed inside the line."""
+    item: Pending, position: int, event_id: str, version: int, recorded_at: str, recorded_by: str, prev_hash: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The event's line as stored (its payload as a dict) and its row; the payload is serialized
+    once, into the canonical text that is both stored and hashed inside the line."""
     event = item.event
     payload = item.payload if item.payload is not None else event.payload()
     try:
@@ -171,7 +183,7 @@ def _record(
         raise ValidationError("text is not valid Unicode (a lone surrogate)") from None
     line: dict[str, Any] = {
         "position": position,
-        "event_id": new_event_id(),
+        "event_id": event_id,
         "stream_id": event.stream_id,
         "stream_version": version,
         "type": event.TYPE,
@@ -188,14 +200,19 @@ def _record(
         raise ValidationError("text is not valid Unicode (a lone surrogate)") from None
     row = {**line, "payload": text.decode("utf-8")}
     line["payload"] = payload
-    return StoredEvent(*line.values()), row  # the line is in LINE_FIELDS order, as StoredEvent is
+    return line, row
 
 
-def new_event_id() -> str:
-    """A random (version 4) UUID as text, as ``str(uuid.uuid4())`` writes it, at a third of the cost
-    (no UUID object: an import spent 4% of its time building them)."""
-    h = os.urandom(16).hex()
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
+def new_event_ids(count: int) -> list[str]:
+    """``count`` random (version 4) UUIDs as text, as ``str(uuid.uuid4())`` writes them, from one
+    read of the system's randomness and without UUID objects (0.7 µs an id instead of 2.6: an
+    import spent 4% of its time building them)."""
+    digits = os.urandom(16 * count).hex()
+    ids = []
+    for start in range(0, 32 * count, 32):
+        h = digits[start : start + 32]
+        ids.append(f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}")
+    return ids
 
 
 _LINE_COLUMNS = [events.c[name] for name in LINE_FIELDS]

@@ -537,7 +537,8 @@ def test_a_lone_surrogate_in_the_recorder_is_a_validation_error(tracker: Tracker
 
 
 def test_event_ids_are_random_version_4_uuids_in_their_usual_text() -> None:
-    ids = [eventlog.new_event_id() for _ in range(5000)]
+    ids = eventlog.new_event_ids(5000)
+    assert len(eventlog.new_event_ids(1)) == 1 and eventlog.new_event_ids(0) == []
     assert len(set(ids)) == len(ids)
     for ident in ids[:500]:
         parsed = uuid.UUID(ident)
