@@ -40,7 +40,8 @@ class Event:
         names, values, tuples = _payload_shape(type(self))
         payload = dict(zip(names, values(self), strict=True))
         for name in tuples:
-            payload[name] = list(payload[name])
+            if isinstance(payload[name], tuple):
+                payload[name] = list(payload[name])
         return payload
 
 
@@ -199,12 +200,12 @@ def _field_names(cls: type[Event]) -> tuple[str, ...]:
 
 @functools.cache
 def _payload_shape(cls: type[Event]) -> tuple[tuple[str, ...], Callable[[Event], tuple[Any, ...]], tuple[str, ...]]:
-    """An event class's field names, a getter of all their values at once, and the fields that
-    hold tuples (stored as lists): ``payload`` runs for every event appended."""
+    """An event class's field names, a getter of all their values at once, and the fields whose
+    type names a tuple (stored as lists): ``payload`` runs for every event appended."""
     names = _field_names(cls)
     getter = operator.attrgetter(*names)
     values = getter if len(names) > 1 else lambda event: (getter(event),)
-    tuples = tuple(f.name for f in fields(cls) if str(f.type).startswith("tuple"))
+    tuples = tuple(f.name for f in fields(cls) if "tuple" in str(f.type).lower())
     return names, values, tuples
 
 

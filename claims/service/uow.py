@@ -11,6 +11,7 @@ from __future__ import annotations
 from types import TracebackType
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from claims.domain.events import Event
 from claims.projections import projector
@@ -62,14 +63,23 @@ class UnitOfWork:
         try:
             if connection.in_transaction():
                 connection.rollback()
-            if self._page_cache is not None:
-                restore_page_cache(connection, self._page_cache)
         finally:
+            self._restore_page_cache(connection)
             connection.close()
             self._connection = None
             self._records = None
             self._pending = []
             self._large, self._page_cache = False, None
+
+    def _restore_page_cache(self, connection: Connection) -> None:
+        """Give the pooled connection back with SQLite's own page cache; one that cannot be told
+        is dropped rather than pooled with a cache meant for one large write."""
+        if self._page_cache is None:
+            return
+        try:
+            restore_page_cache(connection, self._page_cache)
+        except (connection.dialect.loaded_dbapi.Error, SQLAlchemyError):
+            connection.invalidate()
 
     def append(self, event: Event, expected_version: int) -> None:
         """Accept an event whose stream must be at ``expected_version`` when it is written."""

@@ -102,7 +102,8 @@ def stream_version(connection: Connection, stream_id: str) -> int:
 
 
 def append(connection: Connection, pending: Sequence[Pending], recorded_by: str) -> list[StoredEvent]:
-    """Append events after checking each stream's expected version; returns them as stored.
+    """Append events after checking each stream's expected version; returns them as stored (the
+    unit of work, which needs only positions, calls ``append_positions``).
 
     A stream expected to be new (version 0) is guarded by the unique (stream_id, stream_version)
     constraint; streams expected at a later version are read in bulk first. Either way a stale

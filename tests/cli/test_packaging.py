@@ -56,4 +56,8 @@ def test_non_editable_install_initialises_a_database(tmp_path: Path) -> None:
 
     with sqlite3.connect(database) as connection:
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        (version,) = connection.execute("SELECT version_num FROM alembic_version").fetchone()
     assert {"events", "claim_versions", "claim_periods", "alembic_version"} <= tables
+    # The newest migration of the tree shipped, and only the tree's (a stale one would fork the head).
+    newest = max(path.name.split("_")[0] for path in (REPO / "alembic" / "versions").glob("[0-9]*.py"))
+    assert version == newest

@@ -584,3 +584,39 @@ def test_a_large_unit_on_sqlite_widens_the_page_cache_only_while_it_runs(
                 assert connection.connection.dbapi_connection is pooled
                 assert cache_size(connection) == default
                 assert connection.exec_driver_sql("SELECT count(*) FROM parties").scalar_one() == 25
+
+
+def test_ending_a_large_sqlite_unit_does_not_wait_for_another_writer(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Putting the page cache back after the commit must not begin a transaction: a writer's
+    begins with BEGIN IMMEDIATE, which would wait (up to the busy timeout) for another writer."""
+    import sqlite3
+    import threading
+
+    from claims.service import uow as unit_of_work
+
+    monkeypatch.setattr(unit_of_work, "FLUSH_EVERY", 10)
+    path = tmp_path / "w.db"
+    with claims.open_tracker(str(path), user="tester") as tracker:
+        tracker.init()
+        with tracker.engine.connect() as connection:
+            default = int(connection.exec_driver_sql("PRAGMA cache_size").scalar_one())
+        unit = unit_of_work.UnitOfWork(tracker.engine, "tester").__enter__()
+        for number in range(25):
+            unit.append(ev.PartyRegistered(party=f"p{number}", name="P", kind="state"), 0)
+        unit.commit()
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another writer holds the write lock
+        ended = threading.Thread(target=unit.__exit__, args=(None, None, None))
+        try:
+            ended.start()
+            ended.join(timeout=20)
+            assert not ended.is_alive(), "ending the unit waited for the other writer's lock"
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+            ended.join()
+        with tracker.engine.connect() as connection:
+            assert int(connection.exec_driver_sql("PRAGMA cache_size").scalar_one()) == default
+            assert connection.exec_driver_sql("SELECT count(*) FROM parties").scalar_one() == 25
