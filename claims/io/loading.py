@@ -145,11 +145,13 @@ def load_yaml(text: str) -> Any:
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """A JSON object whose names are unique (``json`` keeps the last of a repeated one silently)."""
-    mapping: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in mapping:
-            raise ValidationError(f"not valid JSON: duplicate key {key!r}")
-        mapping[key] = value
+    mapping = dict(pairs)
+    if len(mapping) != len(pairs):  # a name repeated: find the first repetition to name it
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ValidationError(f"not valid JSON: duplicate key {key!r}")
+            seen.add(key)
     return mapping
 
 

@@ -8,8 +8,7 @@ through ``uow.records``, which sees the database and what the unit has already a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from claims.domain import commands as cmd
 from claims.domain.claim import CORRECTABLE_FIELDS, ClaimFields
@@ -22,9 +21,9 @@ RegistryCommand = cmd.AddParty | cmd.AddSpeaker | cmd.AddSource | cmd.AddTopic
 LifecycleCommand = cmd.RetractClaim | cmd.ReaffirmClaim | cmd.CorrectClaim | cmd.RecordVerdict
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What a handler did: ``recorded`` False means it was already recorded and was skipped."""
+class Outcome(NamedTuple):
+    """What a handler did: ``recorded`` False means it was already recorded and was skipped.
+    (A named tuple: an import makes one per entry, and a frozen dataclass costs twice as much.)"""
 
     id: str
     recorded: bool

@@ -204,18 +204,19 @@ def _references(document: Document) -> Iterator[tuple[str, str, str, str]]:
     """
     for entry in document.entries:
         c = entry.command
-        found: list[tuple[str, Any, str]] = []
-        if isinstance(c, cmd.AddSpeaker):
-            found.append(("party", c.party, "party"))
-        elif isinstance(c, cmd.AssertClaim):
-            found += [("party", c.party, "party"), ("topic", c.topic, "topic"), ("source", c.source, "source")]
-            found += [("source", relay, f"via[{i}]") for i, relay in enumerate(c.via)]
+        found: list[tuple[str, Any, str]]
+        if isinstance(c, cmd.AssertClaim):  # most entries: first
+            found = [("party", c.party, "party"), ("topic", c.topic, "topic"), ("source", c.source, "source")]
+            if c.via:
+                found += [("source", relay, f"via[{i}]") for i, relay in enumerate(c.via)]
             if c.speaker:
                 found.append(("speaker", c.speaker, "speaker"))
             if c.responds_to:
                 found.append(("claim", c.responds_to, "responds_to"))
+        elif isinstance(c, cmd.AddSpeaker):
+            found = [("party", c.party, "party")]
         elif isinstance(c, cmd.RetractClaim | cmd.ReaffirmClaim | cmd.CorrectClaim | cmd.RecordVerdict):
-            found.append(("claim", c.claim, "claim"))
+            found = [("claim", c.claim, "claim")]
             if isinstance(c, cmd.RetractClaim | cmd.ReaffirmClaim) and c.source:
                 found.append(("source", c.source, "source"))
             if isinstance(c, cmd.RecordVerdict):
@@ -223,6 +224,8 @@ def _references(document: Document) -> Iterator[tuple[str, str, str, str]]:
             if isinstance(c, cmd.CorrectClaim):
                 found += [(name, c.changes[name], name) for name in ("speaker", "source") if name in c.changes]
                 found += [("source", r, f"via[{i}]") for i, r in enumerate(c.changes.get("via") or [])]
+        else:
+            continue
         for kind, ident, where in found:
             if isinstance(ident, str) and SLUG.match(ident):
                 yield kind, ident, entry.path, where

@@ -123,12 +123,12 @@ class Records:
             stream = self._streams[event.stream_id] = Stream()
         stream.add(event.TYPE, payload)
         match event:
+            case ev.ClaimAsserted():  # most events: first
+                self._claims[event.claim] = event
             case ev.PartyRegistered() | ev.SpeakerRegistered() | ev.SourceRegistered() | ev.TopicRegistered():
                 kind = event.stream_id.split(":", 1)[0]
                 entry = {("id" if k == kind else k): v for k, v in payload.items()}
                 self._registry[(kind, entry["id"])] = entry
-            case ev.ClaimAsserted():
-                self._claims[event.claim] = event
             case ev.ClaimCorrected():
                 if self._claims.get(event.claim) is not None:
                     current = self.claim(event.claim)
