@@ -318,10 +318,11 @@ class Tracker:
         one transaction."""
         from claims.domain.commands import check_recorder
         from claims.io.document import read_document
-        from claims.service.importer import import_document
+        from claims.service.importer import collector_paused, import_document
 
         check_recorder(self.user)
-        document = read_document(load())
+        with collector_paused():  # parsing builds as many objects as importing
+            document = read_document(load())
         with self.engine.connect() as connection:
             self._require_schema(connection)
         return retry.run(

@@ -113,7 +113,7 @@ def current_versions(connection: Connection, claim_ids: Sequence[str]) -> Iterat
     PostgreSQL may AND in an index scan over every open version of every claim.
     """
     for start in range(0, len(claim_ids), _CHUNK):
-        for row in connection.execute(_VERSIONS_OF, {"ids": list(claim_ids[start : start + _CHUNK])}):
+        for row in connection.execute(_VERSIONS_OF, {"ids": list(claim_ids[start : start + _CHUNK])}).all():
             if row.rec_to is None:
                 yield row
 
@@ -171,12 +171,12 @@ class _Batch:
                 )
             for row in connection.execute(
                 select(a.c.claim_id, a.c.kind, a.c.on_end, a.c.position).where(a.c.claim_id.in_(chunk))
-            ):
+            ).all():
                 self.claims[row.claim_id].acts.append(Act(row.kind, row.on_end, row.position))
             query = select(p.c.claim_id, p.c.valid_from, p.c.valid_to).where(
                 p.c.claim_id.in_(chunk), p.c.rec_to.is_(None)
             )
-            for row in connection.execute(query.order_by(p.c.claim_id, p.c.valid_from)):
+            for row in connection.execute(query.order_by(p.c.claim_id, p.c.valid_from)).all():
                 self.claims[row.claim_id].periods.append((row.valid_from, row.valid_to))
 
     def apply(self, position: int, event: ev.Event) -> None:

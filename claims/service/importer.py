@@ -62,13 +62,13 @@ def import_document(
 
     ``progress(done, total)`` is called as entries are applied, for a terminal's progress line.
     """
-    with _collector_paused():
+    with collector_paused():
         return _import(engine, document, recorded_by=recorded_by, name=name, progress=progress)
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while a document is imported.
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a document is read and imported.
 
     A large document is millions of small, acyclic objects; each full collection walks all of them
     and, measured on 100k claims, took a quarter of the import. Reference counting still frees
