@@ -244,23 +244,24 @@ class _Batch:
         self.rows[table.name].append(row)
 
     def _open_version(self, claim: _Claim, position: int, correction: str | None) -> None:
+        f = claim.fields
         row = {
-            "claim_id": claim.fields.claim,
+            "claim_id": f.claim,
             "rec_from": position,
             "rec_to": None,
-            "party": claim.fields.party,
-            "topic": claim.fields.topic,
-            "speaker": claim.fields.speaker,
-            "said_on": claim.fields.said_on,
-            "said_end": claim.fields.said_end,
-            "source": claim.fields.source,
-            "via": canonical_bytes(list(claim.fields.via)).decode("utf-8"),
-            "text": claim.fields.text,
-            "quote": claim.fields.quote,
-            "proposition": claim.fields.proposition,
-            "stance": claim.fields.stance,
-            "responds_to": claim.fields.responds_to,
-            "relation": claim.fields.relation,
+            "party": f.party,
+            "topic": f.topic,
+            "speaker": f.speaker,
+            "said_on": f.said_on,
+            "said_end": f.said_end,
+            "source": f.source,
+            "via": canonical_bytes(list(f.via)).decode("utf-8") if f.via else "[]",
+            "text": f.text,
+            "quote": f.quote,
+            "proposition": f.proposition,
+            "stance": f.stance,
+            "responds_to": f.responds_to,
+            "relation": f.relation,
             "asserted_at": claim.asserted_at,
             "correction": correction,
         }

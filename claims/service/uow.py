@@ -22,7 +22,9 @@ from claims.store.eventlog import Pending
 from claims.store.schema import events
 from claims.store.statistics import GrowingTables
 
-FLUSH_EVERY = 20_000
+# Events a large unit holds before it writes them: larger batches walk the B-trees in fewer passes
+# (a 1M-event SQLite import: 91 s at 20,000, 88 s at 50,000, 87 s at 100,000 for 110 MB more).
+FLUSH_EVERY = 50_000
 
 
 class UnitOfWork:
