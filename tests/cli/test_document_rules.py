@@ -7,9 +7,12 @@ import csv
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 from click.testing import CliRunner
+from sqlalchemy import event
 
+from claims.api import Tracker
 from claims.cli import cli
 
 RUNNER = CliRunner()
@@ -85,3 +88,42 @@ def test_narrative_csv_gives_each_field_its_own_column(db_url: str, seed_path: P
     assert row["proposition"] == "blinken-lavrov-held-real-meeting"
     assert row["source"] == "ria-novosti" and row["via"] == "ap-2023-03-02"
     assert row["status"] == "standing" and row["quote"] == "No talks or real meeting took place."
+
+
+def test_a_first_import_looks_no_claim_up_and_a_later_one_finds_the_recorded_claims(
+    tracker: Tracker, tmp_path: Path
+) -> None:
+    """Into a database with no claims, a document's claims are known to be new without a lookup
+    each; once claims are recorded, an import sees them (a retraction of one is recorded, a repeat
+    of one is skipped)."""
+    lookups: list[str] = []
+
+    @event.listens_for(tracker.engine, "before_cursor_execute")
+    def _seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "FROM claim_versions" in statement and "claim_versions.claim_id IN" in statement:
+            lookups.append(statement)
+
+    registry = (
+        "parties: [{id: russia, name: Russia}]\ntopics: [{id: g20, title: G20}]\n"
+        "sources: [{id: tass, name: TASS, kind: news-agency}]\n"
+    )
+    first = tmp_path / "first.yaml"
+    first.write_text(
+        "format: claims/v1\n" + registry + "claims:\n"
+        "  - {id: c1, party: russia, topic: g20, said_on: 2023-03-02, source: tass, text: One.}\n"
+        "  - {id: c2, party: russia, topic: g20, said_on: 2023-03-02, source: tass, text: Two.}\n"
+        "events:\n  - {retract: c1, on: 2023-03-03, source: tass}\n"
+    )
+    assert tracker.import_file(first).events == 6
+    assert lookups == []
+    second = tmp_path / "second.yaml"
+    second.write_text(
+        "format: claims/v1\nclaims:\n"
+        "  - {id: c2, party: russia, topic: g20, said_on: 2023-03-02, source: tass, text: Two.}\n"
+        "  - {id: c3, party: russia, topic: g20, said_on: 2023-03-04, source: tass, text: Three.}\n"
+        "events:\n  - {retract: c2, on: 2023-03-05, source: tass}\n"
+    )
+    report = tracker.import_file(second)
+    assert lookups, "the claims already recorded were not looked up"
+    assert (report.recorded["claim"], report.skipped["claim"], report.recorded["retraction"]) == (1, 1, 1)
+    assert [c["id"] for c in tracker.narrative("russia")] == ["c3"]
