@@ -488,6 +488,7 @@ class Tracker:
 
         def attempt() -> int:
             with UnitOfWork(self.engine, self.user) as uow:
+                uow.expect_large()
                 count = projector.rebuild(uow.connection, progress)
                 uow.commit()
             return count

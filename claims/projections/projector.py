@@ -33,7 +33,6 @@ from claims.projections.tables import (
 )
 from claims.store import eventlog
 from claims.store.bulk import insert_rows
-from claims.store.engine import restore_page_cache, widen_page_cache
 from claims.store.hashing import canonical_bytes, load_payload
 from claims.store.statistics import GrowingTables
 
@@ -66,15 +65,6 @@ def checkpoint(connection: Connection) -> int:
 
 def rebuild(connection: Connection, progress: Callable[[int], None] | None = None) -> int:
     """Drop every projection row and replay the whole log; returns the number of events folded."""
-    page_cache = widen_page_cache(connection)
-    try:
-        return _replay(connection, progress)
-    finally:
-        if page_cache is not None:
-            restore_page_cache(connection, page_cache)
-
-
-def _replay(connection: Connection, progress: Callable[[int], None] | None) -> int:
     for table in reversed(TABLES):
         connection.execute(delete(table))
     connection.execute(delete(checkpoints))

@@ -38,7 +38,7 @@ class UnitOfWork:
         self._pending: list[Pending] = []
         self.count = 0  # events appended through this unit
         self._growing = GrowingTables()
-        self._large = False  # set at the first early flush
+        self._large = False  # set by expect_large
         self._page_cache: int | None = None  # the SQLite setting to restore after a large unit
 
     @property
@@ -73,6 +73,13 @@ class UnitOfWork:
             self._pending = []
             self._large, self._page_cache = False, None
 
+    def expect_large(self) -> None:
+        """Ready the connection for a large write, once (a unit that flushes early, a rebuild): a
+        wider SQLite page cache until the unit ends."""
+        if not self._large:
+            self._large = True
+            self._page_cache = widen_page_cache(self.connection)
+
     def _restore_page_cache(self, connection: Connection) -> None:
         """Give the pooled connection back with SQLite's own page cache; one that cannot be told
         is dropped rather than pooled with a cache meant for one large write."""
@@ -90,9 +97,7 @@ class UnitOfWork:
         self.records.note(event, payload)
         self.count += 1
         if len(self._pending) >= FLUSH_EVERY:
-            if not self._large:
-                self._large = True
-                self._page_cache = widen_page_cache(self.connection)
+            self.expect_large()
             self.flush()
             self._growing.refresh(self.connection)  # the rest of a large unit plans with current statistics
 

@@ -231,36 +231,37 @@ def read(
     connection: Connection, *, since: int = 0, limit: int | None = None, batch: int = 5000
 ) -> Iterator[StoredEvent]:
     """Events after position ``since``, in position order, fetched in batches (memory stays flat)."""
-    remaining = limit
-    while remaining is None or remaining > 0:
-        size = batch if remaining is None else min(batch, remaining)
-        rows = connection.execute(
-            select(*_LINE_COLUMNS).where(events.c.position > since).order_by(events.c.position).limit(size)
-        ).all()
+    for rows in _pages(connection, since, limit, batch):
         for row in rows:
             yield _from_row(row)
-        if len(rows) < size:
-            return
-        since = rows[-1][0]
-        if remaining is not None:
-            remaining -= len(rows)
 
 
 def read_lines(connection: Connection, *, since: int = 0, batch: int = 5000) -> Iterator[dict[str, Any]]:
     """The export lines of the events after ``since``, in position order, fetched in batches, each
     payload left as the stored text (``hashing.stored_payload``): the fast path of the whole-log
     export and of ``verify``, which only hash and write lines. Memory stays flat."""
-    while True:
-        rows = connection.execute(
-            select(*_LINE_COLUMNS).where(events.c.position > since).order_by(events.c.position).limit(batch)
-        ).all()
+    for rows in _pages(connection, since, None, batch):
         for row in rows:
             line = dict(zip(LINE_FIELDS, row, strict=True))
             line["payload"] = stored_payload(row[_PAYLOAD_AT])
             yield line
-        if len(rows) < batch:
+
+
+def _pages(connection: Connection, since: int, limit: int | None, batch: int) -> Iterator[list[Any]]:
+    """Rows of ``_LINE_COLUMNS`` after position ``since`` (at most ``limit``), ``batch`` at a time."""
+    remaining = limit
+    while remaining is None or remaining > 0:
+        size = batch if remaining is None else min(batch, remaining)
+        rows = connection.execute(
+            select(*_LINE_COLUMNS).where(events.c.position > since).order_by(events.c.position).limit(size)
+        ).all()
+        if rows:
+            yield rows
+        if len(rows) < size:
             return
         since = rows[-1][0]
+        if remaining is not None:
+            remaining -= len(rows)
 
 
 def read_stream(connection: Connection, stream_id: str) -> list[StoredEvent]:

@@ -620,3 +620,28 @@ def test_ending_a_large_sqlite_unit_does_not_wait_for_another_writer(
         with tracker.engine.connect() as connection:
             assert int(connection.exec_driver_sql("PRAGMA cache_size").scalar_one()) == default
             assert connection.exec_driver_sql("SELECT count(*) FROM parties").scalar_one() == 25
+
+
+def test_a_rebuild_on_sqlite_runs_with_the_wide_page_cache_and_gives_it_back(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from claims.projections import projector
+    from claims.store.engine import LARGE_WRITE_CACHE_KIB
+
+    seen: list[int] = []
+    replay = projector.rebuild
+
+    def watched(connection: Connection, progress: Any = None) -> int:
+        seen.append(int(connection.exec_driver_sql("PRAGMA cache_size").scalar_one()))
+        return replay(connection, progress)
+
+    monkeypatch.setattr(projector, "rebuild", watched)
+    with claims.open_tracker(str(tmp_path / "r.db"), user="tester") as tracker:
+        tracker.init()
+        tracker.add_party("brazil", name="Brazil", kind="state")
+        with tracker.engine.connect() as connection:
+            default = int(connection.exec_driver_sql("PRAGMA cache_size").scalar_one())
+        assert tracker.rebuild_projections() == 1
+        assert seen == [-LARGE_WRITE_CACHE_KIB]
+        with tracker.engine.connect() as connection:
+            assert int(connection.exec_driver_sql("PRAGMA cache_size").scalar_one()) == default
