@@ -91,13 +91,14 @@ def _import(
     name: str,
     progress: Callable[[int, int], None] | None,
 ) -> ImportReport:
+    declared = _declared(document)
     with engine.connect() as connection:
-        problems = [*document.problems, *_unresolved(connection, document)]
+        problems = [*document.problems, *_unresolved(connection, document, declared)]
     if problems:
         raise DocumentError(_summary(name, problems), problems)
     report = ImportReport()
     with UnitOfWork(engine, recorded_by) as uow:
-        _preload(uow, document)
+        _preload(uow, document, declared)
         entries = _in_apply_order(document.entries)
         for done, entry in enumerate(entries, start=1):
             if progress and (done % 500 == 0 or done == len(entries)):
@@ -145,26 +146,17 @@ def _apply(uow: UnitOfWork, command: cmd.Command) -> handlers.Outcome:
     """Hand one validated document entry to its handler."""
     if isinstance(command, cmd.AssertClaim):
         return handlers.assert_claim(uow, command, checked=True)
-    if isinstance(command, cmd.AddParty | cmd.AddSpeaker | cmd.AddSource | cmd.AddTopic):
+    if isinstance(command, handlers.RegistryCommand):
         return handlers.register(uow, command, checked=True)
     assert isinstance(command, handlers.LifecycleCommand)
     return handlers.lifecycle(uow, command, checked=True)
 
 
-def _preload(uow: UnitOfWork, document: Document) -> None:
+def _preload(uow: UnitOfWork, document: Document, declared: dict[str, set[str]]) -> None:
     """Load in bulk everything the handlers will ask about, so that they never query one by one."""
     records = uow.records
-    by_kind: dict[str, set[str]] = {kind: set() for kind in ("party", "speaker", "source", "topic", "claim")}
-    lifecycle_claims: set[str] = set()
-    for entry in document.entries:
-        c = entry.command
-        if isinstance(c, cmd.AddParty | cmd.AddSpeaker | cmd.AddSource | cmd.AddTopic):
-            by_kind[_KINDS[type(c)]].add(c.id)
-        elif isinstance(c, cmd.AssertClaim):
-            by_kind["claim"].add(claim_id_of(c))
-        elif isinstance(c, cmd.RetractClaim | cmd.ReaffirmClaim | cmd.CorrectClaim | cmd.RecordVerdict):
-            lifecycle_claims.add(c.claim)
-    for kind, idents in by_kind.items():
+    lifecycle_claims = {e.command.claim for e in document.entries if isinstance(e.command, handlers.LifecycleCommand)}
+    for kind, idents in declared.items():
         if kind == "claim":
             records.preload_claims(idents | lifecycle_claims)
         else:
@@ -172,14 +164,19 @@ def _preload(uow: UnitOfWork, document: Document) -> None:
     records.preload_streams(f"claim:{c}" for c in lifecycle_claims if records.claim(c) is not None)
 
 
-def _unresolved(connection: Connection, document: Document) -> list[str]:
-    """Every reference that resolves neither inside the document nor in the database."""
+def _declared(document: Document) -> dict[str, set[str]]:
+    """The ids the document itself gives each kind of record: registry entries and claims."""
     declared: dict[str, set[str]] = {kind: set() for kind in ("party", "speaker", "source", "topic")}
     for entry in document.entries:
         c = entry.command
-        if isinstance(c, cmd.AddParty | cmd.AddSpeaker | cmd.AddSource | cmd.AddTopic) and isinstance(c.id, str):
+        if isinstance(c, handlers.RegistryCommand) and isinstance(c.id, str):
             declared[_KINDS[type(c)]].add(c.id)
     declared["claim"] = set(document.claim_ids())
+    return declared
+
+
+def _unresolved(connection: Connection, document: Document, declared: dict[str, set[str]]) -> list[str]:
+    """Every reference that resolves neither inside the document (``declared``) nor in the database."""
     wanted: dict[str, set[str]] = {kind: set() for kind in declared}
     for kind, ident, _, _ in _references(document):
         wanted[kind].add(ident)
@@ -215,7 +212,7 @@ def _references(document: Document) -> Iterator[tuple[str, str, str, str]]:
                 found.append(("claim", c.responds_to, "responds_to"))
         elif isinstance(c, cmd.AddSpeaker):
             found = [("party", c.party, "party")]
-        elif isinstance(c, cmd.RetractClaim | cmd.ReaffirmClaim | cmd.CorrectClaim | cmd.RecordVerdict):
+        elif isinstance(c, handlers.LifecycleCommand):
             found = [("claim", c.claim, "claim")]
             if isinstance(c, cmd.RetractClaim | cmd.ReaffirmClaim) and c.source:
                 found.append(("source", c.source, "source"))
