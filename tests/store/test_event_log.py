@@ -645,3 +645,13 @@ def test_a_rebuild_on_sqlite_runs_with_the_wide_page_cache_and_gives_it_back(
         assert seen == [-LARGE_WRITE_CACHE_KIB]
         with tracker.engine.connect() as connection:
             assert int(connection.exec_driver_sql("PRAGMA cache_size").scalar_one()) == default
+
+
+def test_sqlite_connections_keep_statement_journals_in_memory(tmp_path: Any) -> None:
+    """The log's append-only triggers make every INSERT into events keep a statement journal; in a
+    temporary file that was ten disk writes per event (a 1M-event import: 108 s against 97 s).
+    Only the benchmark sees the time, so the setting itself is held here."""
+    with claims.open_tracker(str(tmp_path / "t.db"), user="tester") as tracker:
+        tracker.init()
+        with tracker.engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA temp_store").scalar_one() == 2  # MEMORY
