@@ -47,15 +47,24 @@ def fold(connection: Connection, decoded: Sequence[tuple[int, ev.Event]]) -> dic
     returns the rows inserted into each projection table."""
     if not decoded:
         return {}
-    batch = _Batch()
+    batch = prepare(lambda: connection, decoded)
+    batch.apply_all(decoded)
+    batch.write(connection)
+    return batch.counts()
+
+
+def prepare(connection: Callable[[], Connection], decoded: Sequence[tuple[int, ev.Event]]) -> Batch:
+    """The first part of ``fold``, the only one that reads: bring into memory the current state of
+    the claims the events touch that were asserted before them (``connection`` is asked for only
+    then). The caller then applies the events (``Batch.apply_all``, no database) and writes the
+    rows (``Batch.write``)."""
+    batch = Batch(decoded[-1][0])
     asserted_here = {e.claim for _, e in decoded if isinstance(e, ev.ClaimAsserted)}
     touched = {e.claim for _, e in decoded if isinstance(e, ev.ClaimEvent) and not isinstance(e, ev.VerdictRecorded)}
-    batch.load(connection, touched - asserted_here)
-    for position, event in decoded:
-        batch.apply(position, event)
-    batch.write(connection)
-    _set_checkpoint(connection, decoded[-1][0])
-    return {name: len(rows) for name, rows in batch.rows.items() if rows}
+    earlier = touched - asserted_here
+    if earlier:
+        batch.load(connection(), earlier)
+    return batch
 
 
 def checkpoint(connection: Connection) -> int:
@@ -70,7 +79,7 @@ def rebuild(connection: Connection, progress: Callable[[int], None] | None = Non
     connection.execute(delete(checkpoints))
     count = 0
     batch: list[tuple[int, ev.Event]] = []
-    growing = GrowingTables()  # the tables refill from empty inside this one transaction
+    growing = GrowingTables(connection.dialect.name)  # the tables refill from empty inside this one transaction
     for record in eventlog.read(connection, batch=REBUILD_BATCH):
         batch.append((record.position, record.event()))
         if len(batch) >= REBUILD_BATCH:
@@ -140,10 +149,11 @@ class _Claim:
     stored_periods: bool = False
 
 
-class _Batch:
-    """Rows to write for one batch of events, computed in memory."""
+class Batch:
+    """Rows to write for one batch of events, computed in memory, and the checkpoint they move to."""
 
-    def __init__(self) -> None:
+    def __init__(self, last_position: int) -> None:
+        self.last_position = last_position
         self.claims: dict[str, _Claim] = {}
         self.rows: dict[str, list[dict[str, Any]]] = {table.name: [] for table in TABLES}
         self.closed_versions: list[dict[str, Any]] = []
@@ -168,6 +178,10 @@ class _Batch:
             )
             for row in connection.execute(query.order_by(p.c.claim_id, p.c.valid_from)).all():
                 self.claims[row.claim_id].periods.append((row.valid_from, row.valid_to))
+
+    def apply_all(self, decoded: Iterable[tuple[int, ev.Event]]) -> None:
+        for position, event in decoded:
+            self.apply(position, event)
 
     def apply(self, position: int, event: ev.Event) -> None:
         match event:
@@ -282,8 +296,13 @@ class _Batch:
         ]
         self.rows[claim_periods.name].extend(claim.period_rows)
 
-    def write(self, connection: Connection) -> None:
-        """Close superseded rows that were already stored, then insert every new row."""
+    def counts(self) -> dict[str, int]:
+        """Rows to insert into each projection table that gets any."""
+        return {name: len(rows) for name, rows in self.rows.items() if rows}
+
+    def write(self, connection: Connection, *, in_background: bool = False) -> None:
+        """Close superseded rows that were already stored, insert every new row and move the
+        checkpoint (see ``bulk.insert_rows`` for ``in_background``)."""
         for table, closed in ((claim_versions, self.closed_versions), (claim_periods, self.closed_periods)):
             if closed:
                 connection.execute(
@@ -296,7 +315,8 @@ class _Batch:
             rows = self.rows[table.name]
             if table is claim_versions or table is claim_periods:
                 rows.sort(key=_BY_CLAIM)
-            insert_rows(connection, table, rows)
+            insert_rows(connection, table, rows, in_background=in_background)
+        _set_checkpoint(connection, self.last_position)
 
 
 _BY_CLAIM = itemgetter("claim_id")

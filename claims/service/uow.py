@@ -8,7 +8,9 @@ in the same transaction. Readers never see an event without its projection.
 
 from __future__ import annotations
 
+from functools import partial
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -21,6 +23,9 @@ from claims.store.engine import begin_write, restore_page_cache, widen_page_cach
 from claims.store.eventlog import Pending
 from claims.store.schema import events
 from claims.store.statistics import GrowingTables
+
+if TYPE_CHECKING:
+    from claims.store.background import BackgroundWriter
 
 # Events a large unit holds before it writes them: larger batches walk the B-trees in fewer passes
 # (a 1M-event SQLite import: 91 s at 20,000, 88 s at 50,000, 87 s at 100,000 for 110 MB more).
@@ -37,21 +42,26 @@ class UnitOfWork:
         self._records: Records | None = None
         self._pending: list[Pending] = []
         self.count = 0  # events appended through this unit
-        self._growing = GrowingTables()
+        self._growing = GrowingTables(engine.dialect.name)
         self._large = False  # set by expect_large
         self._page_cache: int | None = None  # the SQLite setting to restore after a large unit
+        self._writer: BackgroundWriter | None = None  # set by write_in_background
+        self._head: eventlog.Head | None = None  # of the rows handed to the writer
 
     @property
     def connection(self) -> Connection:
+        """The unit's connection, once the writes in flight on it (a large unit's) are done."""
         if self._connection is None:
             raise RuntimeError("the unit of work is not open")
+        if self._writer is not None:
+            self._writer.wait()
         return self._connection
 
     @property
     def records(self) -> Records:
         """What is recorded, including events appended to this unit but not yet written."""
         if self._records is None:
-            self._records = Records(self.connection)
+            self._records = Records(lambda: self.connection)
         return self._records
 
     def __enter__(self) -> UnitOfWork:
@@ -61,6 +71,9 @@ class UnitOfWork:
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
+        if self._writer is not None:
+            self._writer.close()  # what it was writing is rolled back, or was committed
+            self._writer = None
         connection = self.connection
         try:
             if connection.in_transaction():
@@ -80,6 +93,14 @@ class UnitOfWork:
             self._large = True
             self._page_cache = widen_page_cache(self.connection)
 
+    def write_in_background(self) -> None:
+        """From now on, write each flushed batch on a thread of its own while the caller computes
+        the next one (``claims.store.background``); used by a unit that flushes early."""
+        if self._writer is None:
+            from claims.store.background import BackgroundWriter  # a thread pool: not for a single add
+
+            self._writer = BackgroundWriter()
+
     def _restore_page_cache(self, connection: Connection) -> None:
         """Give the pooled connection back with SQLite's own page cache; one that cannot be told
         is dropped rather than pooled with a cache meant for one large write."""
@@ -98,17 +119,36 @@ class UnitOfWork:
         self.count += 1
         if len(self._pending) >= FLUSH_EVERY:
             self.expect_large()
+            self.write_in_background()
             self.flush()
-            self._growing.refresh(self.connection)  # the rest of a large unit plans with current statistics
+            if self._growing.lagging():  # the rest of a large unit plans with current statistics
+                self._growing.refresh(self.connection)
 
     def flush(self) -> None:
-        """Write the pending events and fold them into the projections (still uncommitted)."""
+        """Write the pending events and fold them into the projections (still uncommitted).
+
+        In the background (``write_in_background``) the rows are written while this goes on: the
+        events' while their projection rows are computed, the projections' while the caller
+        prepares the next batch."""
         if not self._pending:
             return
-        positions = eventlog.append_positions(self.connection, self._pending, self.recorded_by)
-        decoded = [(position, p.event) for position, p in zip(positions, self._pending, strict=True)]
-        self._growing.wrote({events.name: len(positions), **projector.fold(self.connection, decoded)})
-        self._pending = []
+        pending, self._pending = self._pending, []
+        reader = lambda: self.connection  # noqa: E731 - waits for the writes in flight, if any
+        prepared = eventlog.prepare(reader, pending, self.recorded_by, after=self._head)
+        decoded = [(position, p.event) for position, p in zip(prepared.positions, pending, strict=True)]
+        batch = projector.prepare(reader, decoded)
+        if self._writer is None:
+            eventlog.write(self.connection, prepared.rows)
+            batch.apply_all(decoded)
+            batch.write(self.connection)
+        else:
+            # One batch in flight at most: its rows are held until written.
+            connection = self.connection
+            self._writer.submit(partial(eventlog.write, in_background=True), connection, prepared.rows)
+            batch.apply_all(decoded)
+            self._writer.submit(partial(batch.write, in_background=True), connection)
+            self._head = prepared.head
+        self._growing.wrote({events.name: len(decoded), **batch.counts()})
 
     def commit(self) -> None:
         self.flush()

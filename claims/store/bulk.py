@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import cache
+from itertools import chain
 from operator import itemgetter
 from typing import Any
 
@@ -27,12 +28,14 @@ def _columns(table: Table) -> tuple[str, ...]:
 
 
 @cache
-def _insert(table: Table, paramstyle: str) -> str:
+def _insert(table: Table, paramstyle: str, rows: int = 1) -> str:
+    """The INSERT of ``rows`` rows of values into ``table`` in the driver's parameter style."""
     columns = _columns(table)
     mark = _PLACEHOLDER[paramstyle]
-    marks = ", ".join(mark.format(i + 1) if "{}" in mark else mark for i in range(len(columns)))
+    marks = [mark.format(i + 1) if "{}" in mark else mark for i in range(len(columns) * rows)]
+    values = ", ".join(f"({', '.join(marks[at : at + len(columns)])})" for at in range(0, len(marks), len(columns)))
     quoted = ", ".join(f'"{name}"' for name in columns)
-    return f'INSERT INTO "{table.name}" ({quoted}) VALUES ({marks})'
+    return f'INSERT INTO "{table.name}" ({quoted}) VALUES {values}'
 
 
 @cache
@@ -46,15 +49,41 @@ def _values_of(table: Table) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
     return itemgetter(*_columns(table))  # type: ignore[return-value]  # several columns: always a tuple
 
 
-def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert ``rows`` (dicts with a value, or None, for every column of ``table``) in one batch."""
+def insert_rows(
+    connection: Connection, table: Table, rows: Sequence[dict[str, Any]], *, in_background: bool = False
+) -> None:
+    """Insert ``rows`` (dicts with a value, or None, for every column of ``table``) in one batch.
+
+    ``in_background`` says the caller is a thread writing while another computes (a large unit of
+    work's writer): SQLite then takes many rows per INSERT. Its driver lets go of the interpreter
+    lock only while a statement runs, so with one row per statement the writer would wait for the
+    lock before every row (up to the 5 ms switch interval) and fall far behind.
+    """
     if not rows:
         return
     values = list(map(_values_of(table), rows))
     if connection.dialect.driver == "psycopg":
         _copy_rows(connection, table, values)
+    elif in_background and len(values) > 1:
+        _insert_many_per_statement(connection, table, values)
     else:
         connection.exec_driver_sql(_insert(table, connection.dialect.paramstyle), values)
+
+
+# Rows per SQLite INSERT from a background writer: within SQLite's 32,766 parameters for the
+# widest table (18 columns), and few enough that the statement's text stays small.
+ROWS_PER_STATEMENT = 1000
+
+
+def _insert_many_per_statement(connection: Connection, table: Table, values: list[tuple[Any, ...]]) -> None:
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    limit = driver.getlimit(connection.dialect.loaded_dbapi.SQLITE_LIMIT_VARIABLE_NUMBER)
+    per_statement = min(ROWS_PER_STATEMENT, limit // len(_columns(table)))
+    for start in range(0, len(values), per_statement):
+        chunk = values[start : start + per_statement]
+        statement = _insert(table, connection.dialect.paramstyle, len(chunk))
+        connection.exec_driver_sql(statement, tuple(chain.from_iterable(chunk)))
 
 
 def _copy_rows(connection: Connection, table: Table, values: list[tuple[Any, ...]]) -> None:

@@ -8,9 +8,9 @@ the head read here is the head the new events extend.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import IntegrityError as DBIntegrityError
@@ -103,27 +103,49 @@ def stream_version(connection: Connection, stream_id: str) -> int:
 
 def append(connection: Connection, pending: Sequence[Pending], recorded_by: str) -> list[StoredEvent]:
     """Append events after checking each stream's expected version; returns them as stored (the
-    unit of work, which needs only positions, calls ``append_positions``).
+    unit of work, which needs only positions, calls ``prepare`` and ``write``).
 
     A stream expected to be new (version 0) is guarded by the unique (stream_id, stream_version)
     constraint; streams expected at a later version are read in bulk first. Either way a stale
     expectation is a ConflictError and nothing is written.
     """
+    prepared = prepare(lambda: connection, pending, recorded_by)
+    write(connection, prepared.rows)
     # Each line is in LINE_FIELDS order, as StoredEvent is.
-    return [StoredEvent(*line.values()) for line in _append(connection, pending, recorded_by)]
+    return [StoredEvent(*line.values()) for line in prepared.lines]
 
 
-def append_positions(connection: Connection, pending: Sequence[Pending], recorded_by: str) -> list[int]:
-    """``append`` for a writer that needs only the positions the events took (the unit of work):
-    no StoredEvent is built, which a million-event import would pay for a million times."""
-    return [line["position"] for line in _append(connection, pending, recorded_by)]
+class Prepared(NamedTuple):
+    """An append computed but not yet written: the lines (each payload as its dict) and the rows."""
+
+    lines: list[dict[str, Any]]
+    rows: list[dict[str, Any]]
+
+    @property
+    def positions(self) -> list[int]:
+        return [line["position"] for line in self.lines]
+
+    @property
+    def head(self) -> Head:
+        """The head of the log once these rows are written."""
+        last = self.lines[-1]
+        return Head(last["position"], last["hash"], last["recorded_at"])
 
 
-def _append(connection: Connection, pending: Sequence[Pending], recorded_by: str) -> list[dict[str, Any]]:
-    """Append and return the lines, each payload as its dict."""
+def prepare(
+    connection: Callable[[], Connection], pending: Sequence[Pending], recorded_by: str, *, after: Head | None = None
+) -> Prepared:
+    """The first half of ``append``: check the expected versions against the log and compute each
+    line, its position, id and place in the hash chain. Nothing is written: ``write`` the rows
+    before anything else is appended or read.
+
+    ``connection`` is asked for only when something must be read: the head, unless the caller
+    knows it (``after``: the head of rows it prepared and has yet to write), and the versions of
+    streams expected to exist. A writer still writing the rows before can go on meanwhile.
+    """
     if not pending:
-        return []
-    last = head(connection)
+        return Prepared([], [])
+    last = after or head(connection())
     recorded_at = max(utc_now(), last.recorded_at)
     versions = _expected_streams_checked(connection, pending)
     lines: list[dict[str, Any]] = []
@@ -142,16 +164,21 @@ def _append(connection: Connection, pending: Sequence[Pending], recorded_by: str
         lines.append(line)
         rows.append(row)
         prev_hash = line["hash"]
+    return Prepared(lines, rows)
+
+
+def write(connection: Connection, rows: Sequence[dict[str, Any]], *, in_background: bool = False) -> None:
+    """The second half of ``append``: insert the prepared rows. A stream expected to be new that
+    exists already is a ConflictError (see ``bulk.insert_rows`` for ``in_background``)."""
     try:
-        insert_rows(connection, events, rows)
+        insert_rows(connection, events, rows, in_background=in_background)
     except DBIntegrityError as error:
         if "stream" in str(error.orig):
             raise ConflictError("a stream expected to be new already exists: it changed since it was read") from None
         raise
-    return lines
 
 
-def _expected_streams_checked(connection: Connection, pending: Sequence[Pending]) -> dict[str, int]:
+def _expected_streams_checked(connection: Callable[[], Connection], pending: Sequence[Pending]) -> dict[str, int]:
     """Current versions of the streams the batch expects to exist already, read in bulk."""
     first_expected: dict[str, int] = {}
     for item in pending:
@@ -165,7 +192,7 @@ def _expected_streams_checked(connection: Connection, pending: Sequence[Pending]
             .where(events.c.stream_id.in_(chunk))
             .group_by(events.c.stream_id)
         )
-        versions.update({stream: int(version) for stream, version in connection.execute(query)})
+        versions.update({stream: int(version) for stream, version in connection().execute(query)})
     for stream in existing:
         versions.setdefault(stream, 0)
     return versions

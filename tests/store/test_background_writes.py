@@ -1,0 +1,192 @@
+"""A large unit of work writes each batch on a thread of its own (claims.store.background).
+
+What must hold: the log and the projections are exactly what writing in place gives; a write that
+fails on that thread fails the unit and nothing of it is committed; the thread ends with the unit;
+and SQLite's many-rows INSERT stays within the driver's parameter limit.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, select
+
+import claims
+from bench.generate import generate
+from claims.api import Tracker
+from claims.projections.projector import TABLES
+from claims.service import uow as unit_of_work
+from claims.store import bulk
+from claims.store.background import BackgroundWriter
+from claims.store.schema import events
+from tests.conftest import new_database_url
+
+# Batches small enough that a document of a few hundred claims is written in dozens of them, its
+# lifecycle entries folded onto claims asserted several batches earlier.
+SMALL_BATCH = 37
+# Fields of a log line that do not depend on when or by which process it was written.
+SAME_IN_EVERY_IMPORT = ("position", "stream_id", "stream_version", "type", "schema_version", "said_at", "payload")
+
+
+def _document(tmp_path: Path, claims_count: int = 300) -> Path:
+    path = tmp_path / "document.json"
+    path.write_text(json.dumps(generate(claims_count)), encoding="utf-8")
+    return path
+
+
+def _contents(tracker: Tracker) -> dict[str, list[tuple[Any, ...]]]:
+    """Every projection table's rows and the log's lines (their write-independent fields), in order."""
+    with tracker.engine.connect() as connection:
+        found = {table.name: _rows(connection, table) for table in TABLES}
+        columns = [events.c[name] for name in SAME_IN_EVERY_IMPORT]
+        found["events"] = [tuple(row) for row in connection.execute(select(*columns).order_by(events.c.position))]
+    return found
+
+
+def _rows(connection: Connection, table: Any) -> list[tuple[Any, ...]]:
+    return [tuple(row) for row in connection.execute(select(table).order_by(*table.primary_key.columns))]
+
+
+def _writer_threads() -> list[threading.Thread]:
+    return [thread for thread in threading.enumerate() if thread.name.startswith("claims-writer")]
+
+
+def _counting_submits(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the writes handed to background writers (the real ones still run)."""
+    submitted: list[int] = []
+    submit = BackgroundWriter.submit
+
+    def counted(self: BackgroundWriter, *args: Any) -> None:
+        submitted.append(1)
+        submit(self, *args)
+
+    monkeypatch.setattr(BackgroundWriter, "submit", counted)
+    return submitted
+
+
+def test_a_large_import_written_in_the_background_equals_one_written_in_place(
+    backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    document = _document(tmp_path)
+    submitted = _counting_submits(monkeypatch)
+    imported = {}
+    for how, batch in (("in place", 10**9), ("in the background", SMALL_BATCH)):
+        monkeypatch.setattr(unit_of_work, "FLUSH_EVERY", batch)
+        place = tmp_path / how.replace(" ", "-")
+        place.mkdir()
+        for url in new_database_url(backend, place):
+            with claims.open_tracker(url, user="tester") as tracker:
+                tracker.init()
+                report = tracker.import_file(document)
+                imported[how] = _contents(tracker)
+                assert tracker.verify().intact
+        if how == "in place":
+            assert submitted == []
+    assert len(submitted) >= 2 * (report.events // SMALL_BATCH)  # events and projections, batch by batch
+    assert imported["in the background"] == imported["in place"]
+    assert len(imported["in place"]["events"]) == report.events
+    assert imported["in place"]["claim_acts"]
+    assert any(row[2] is not None for row in imported["in place"]["claim_versions"])  # corrections closed versions
+    assert _writer_threads() == []
+
+
+def _refuse_claim_versions_of(connection: Connection, claim_id: str) -> None:
+    """Make the database itself refuse one claim's projection row, as a real failure would."""
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql(
+            "CREATE TRIGGER refuse_one BEFORE INSERT ON claim_versions"
+            f" WHEN NEW.claim_id = '{claim_id}' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+        )
+    else:
+        connection.exec_driver_sql(
+            f"ALTER TABLE claim_versions ADD CONSTRAINT refuse_one CHECK (claim_id <> '{claim_id}')"
+        )
+
+
+def test_a_background_write_that_fails_fails_the_unit_and_nothing_is_committed(
+    tracker: Tracker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = generate(200)
+    late = data["claims"][150]["id"]  # asserted several batches in
+    document = tmp_path / "document.json"
+    document.write_text(json.dumps(data), encoding="utf-8")
+    with tracker.engine.begin() as connection:
+        _refuse_claim_versions_of(connection, late)
+    monkeypatch.setattr(unit_of_work, "FLUSH_EVERY", SMALL_BATCH)
+    submitted = _counting_submits(monkeypatch)
+    with pytest.raises(Exception, match=r"refused by the test|refuse_one"):
+        tracker.import_file(document)
+    assert submitted, "the import did not write in the background"
+    assert _writer_threads() == []
+    with tracker.engine.connect() as connection:
+        assert all(_rows(connection, table) == [] for table in (events, *TABLES))
+    # The pooled connection is fit for the next writer.
+    tracker.add_party("brazil", name="Brazil", kind="state")
+    assert tracker.verify().intact
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_many_rows_per_insert_stay_within_the_drivers_parameter_limit(tracker: Tracker) -> None:
+    from claims.projections.tables import parties
+
+    rows = [{"id": f"p{number}", "name": f"P {number}", "kind": "state", "position": number} for number in range(50)]
+    with tracker.engine.begin() as connection:
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        limit = connection.dialect.loaded_dbapi.SQLITE_LIMIT_VARIABLE_NUMBER
+        default = driver.getlimit(limit)
+        driver.setlimit(limit, 30)  # 7 rows of 4 columns a statement
+        try:
+            bulk.insert_rows(connection, parties, rows, in_background=True)
+        finally:
+            driver.setlimit(limit, default)
+        assert _rows(connection, parties) == sorted(tuple(row.values()) for row in rows)
+
+
+def test_the_writer_runs_writes_in_order_and_none_after_a_failure() -> None:
+    done: list[str] = []
+
+    def fail() -> None:
+        done.append("failed")
+        raise RuntimeError("the second write fails")
+
+    writer = BackgroundWriter()
+    try:
+        writer.submit(done.append, "first")
+        writer.submit(fail)
+        writer.submit(done.append, "third")
+        with pytest.raises(RuntimeError, match="second write"):
+            writer.wait()
+        writer.submit(done.append, "after")
+        writer.wait()  # skipped, not raised again: the unit is already lost
+        assert done == ["first", "failed"]
+    finally:
+        writer.close()
+    assert _writer_threads() == []
+
+
+def test_closing_the_writer_waits_for_its_writes_and_keeps_quiet_about_their_failure() -> None:
+    started, release = threading.Event(), threading.Event()
+    done: list[str] = []
+
+    def slow() -> None:
+        started.set()
+        release.wait(10)
+        done.append("slow")
+        raise RuntimeError("failed while the unit was abandoned")
+
+    writer = BackgroundWriter()
+    writer.submit(slow)
+    started.wait(10)
+    closing = threading.Thread(target=writer.close)
+    closing.start()
+    closing.join(0.2)
+    assert closing.is_alive(), "close returned while a write was still running"
+    release.set()
+    closing.join(10)
+    assert done == ["slow"] and not closing.is_alive()
+    assert _writer_threads() == []
