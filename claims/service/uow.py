@@ -84,7 +84,7 @@ class UnitOfWork:
             self._connection = None
             self._records = None
             self._pending = []
-            self._large, self._page_cache = False, None
+            self._large, self._page_cache, self._head = False, None, None
 
     def expect_large(self) -> None:
         """Ready the connection for a large write, once (a unit that flushes early, a rebuild): a
