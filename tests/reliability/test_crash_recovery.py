@@ -2,11 +2,12 @@
 that was not.
 
 A document of many claims with their lifecycle events is imported by the installed ``claims``
-command, which is killed with SIGKILL at a random moment: before, during or after its one write
-transaction. One trial per backend waits until the importer holds the write lock, so that at least
-one kill surely lands inside the transaction. Afterwards the database holds either everything of
-the document or nothing of it (never a part), the chain verifies, the projections equal a rebuild,
-and importing the same document again completes with exactly the events of a clean import.
+command (in batches small enough that it writes them on its writer thread), which is killed with
+SIGKILL at a random moment: before, during or after its one write transaction. One trial per
+backend waits until the importer holds the write lock, so that at least one kill surely lands
+inside the transaction. Afterwards the database holds either everything of the document or
+nothing of it (never a part), the chain verifies, the projections equal a rebuild, and importing
+the same document again completes with exactly the events of a clean import.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from tests.reliability.support import (
 
 DOCUMENT_CLAIMS = scaled(600, at_most=4000)  # 4,000 under `make stress`
 TRIALS = trials(3, 10)
+BATCH = 97  # events a unit holds before it writes them (claims.service.uow.FLUSH_EVERY)
 
 
 @pytest.fixture(scope="module")
@@ -95,9 +97,18 @@ def _prepare(url: str) -> int:
         return tracker.import_file(SEED).events
 
 
+# The command's own entry point, with batches small enough that the import writes most of them on
+# its writer thread (claims.store.background), so that kills land there too.
+_IMPORTER = [
+    str(CLAIMS_BIN.parent / "python"),
+    "-c",
+    f"from claims.service import uow; uow.FLUSH_EVERY = {BATCH}; from claims.cli import main; main()",
+]
+
+
 def _import(url: str, path: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [str(CLAIMS_BIN), "--db", url, "--as-user", "importer", "import", str(path)],
+        [*_IMPORTER, "--db", url, "--as-user", "importer", "import", str(path)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         env=cli_environment(),
