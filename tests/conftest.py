@@ -3,12 +3,14 @@
 PostgreSQL tests get an empty database of their own. Creating and dropping a database costs the
 server a lot more than emptying one, so databases are kept in a pool: after a test, its
 connections are ended and its ``public`` schema dropped and made again (a database left in any
-other state is dropped instead), and the pool is dropped when the session ends. Where no server is
-reachable PostgreSQL tests skip with the reason, except under ``CI``, where they must run and so fail.
+other state is dropped instead), and the pool is dropped when the session's process exits. Where
+no server is reachable PostgreSQL tests skip with the reason, except under ``CI``, where they must
+run and so fail.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import uuid
 from collections.abc import Iterator
@@ -55,11 +57,17 @@ def _pg_url(name: str, driver: str = "postgresql+psycopg") -> str:
 
 
 class _EmptyDatabases:
-    """A pool of PostgreSQL databases handed out empty (see the module docstring)."""
+    """A pool of PostgreSQL databases handed out empty (see the module docstring).
+
+    This file is loaded twice, by pytest as ``conftest`` and as ``tests.conftest`` by the tests
+    that import its helpers, and so there are two pools: each drops what it made when the
+    interpreter exits (a hook at the end of the session would reach pytest's copy only).
+    """
 
     def __init__(self) -> None:
         self.free: list[str] = []
         self.made: set[str] = set()
+        atexit.register(self.close)
 
     def take(self) -> str:
         if self.free:
@@ -109,11 +117,6 @@ class _EmptyDatabases:
 
 
 _POOL = _EmptyDatabases()
-
-
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    if _POOL.made:
-        _POOL.close()
 
 
 def new_database_url(backend: str, tmp_path: Path) -> Iterator[str]:

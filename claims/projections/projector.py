@@ -53,9 +53,9 @@ def fold(connection: Connection, decoded: Sequence[tuple[int, ev.Event]]) -> dic
     return batch.counts()
 
 
-def prepare(connection: Callable[[], Connection], decoded: Sequence[tuple[int, ev.Event]]) -> Batch:
+def prepare(connect: Callable[[], Connection], decoded: Sequence[tuple[int, ev.Event]]) -> Batch:
     """The first part of ``fold``, the only one that reads: bring into memory the current state of
-    the claims the events touch that were asserted before them (``connection`` is asked for only
+    the claims the events touch that were asserted before them (``connect`` is called only
     then). The caller then applies the events (``Batch.apply_all``, no database) and writes the
     rows (``Batch.write``)."""
     batch = Batch(decoded[-1][0])
@@ -63,7 +63,7 @@ def prepare(connection: Callable[[], Connection], decoded: Sequence[tuple[int, e
     touched = {e.claim for _, e in decoded if isinstance(e, ev.ClaimEvent) and not isinstance(e, ev.VerdictRecorded)}
     earlier = touched - asserted_here
     if earlier:
-        batch.load(connection(), earlier)
+        batch.load(connect(), earlier)
     return batch
 
 
@@ -300,9 +300,9 @@ class Batch:
         """Rows to insert into each projection table that gets any."""
         return {name: len(rows) for name, rows in self.rows.items() if rows}
 
-    def write(self, connection: Connection, *, in_background: bool = False) -> None:
+    def write(self, connection: Connection, *, many_per_statement: bool = False) -> None:
         """Close superseded rows that were already stored, insert every new row and move the
-        checkpoint (see ``bulk.insert_rows`` for ``in_background``)."""
+        checkpoint (see ``bulk.insert_rows`` for ``many_per_statement``)."""
         for table, closed in ((claim_versions, self.closed_versions), (claim_periods, self.closed_periods)):
             if closed:
                 connection.execute(
@@ -315,7 +315,7 @@ class Batch:
             rows = self.rows[table.name]
             if table is claim_versions or table is claim_periods:
                 rows.sort(key=_BY_CLAIM)
-            insert_rows(connection, table, rows, in_background=in_background)
+            insert_rows(connection, table, rows, many_per_statement=many_per_statement)
         _set_checkpoint(connection, self.last_position)
 
 

@@ -52,9 +52,9 @@ class Stream:
 class Records:
     """A read-through cache of registry entries, claims and claim streams for one transaction."""
 
-    def __init__(self, connection: Callable[[], Connection]) -> None:
+    def __init__(self, connect: Callable[[], Connection]) -> None:
         # Asked for the connection on each read: a large unit's writes in flight finish first.
-        self._connection = connection
+        self._connect = connect
         self._registry: dict[tuple[str, str], Entry | None] = {}
         # A claim asserted in this unit is kept as its event until asked about (rarely, in a
         # large import), so that its fields are not computed here and again by the projector.
@@ -92,7 +92,7 @@ class Records:
         table = REGISTRIES[kind]
         wanted = sorted({i for i in idents if (kind, i) not in self._registry})
         for chunk in _chunks(wanted):
-            for row in self._connection().execute(_rows_by_id(table), {"ids": chunk}):
+            for row in self._connect().execute(_rows_by_id(table), {"ids": chunk}):
                 self._registry[(kind, row.id)] = dict(row._mapping)
         for ident in wanted:
             self._registry.setdefault((kind, ident), None)
@@ -100,7 +100,7 @@ class Records:
     def preload_claims(self, idents: Iterable[str]) -> None:
         wanted = sorted({i for i in idents if i not in self._claims})
         if wanted and self._any_claim_recorded():
-            for row in current_versions(self._connection(), wanted):
+            for row in current_versions(self._connect(), wanted):
                 self._claims[row.claim_id] = version_fields(row)
         for ident in wanted:
             self._claims.setdefault(ident, None)
@@ -110,7 +110,7 @@ class Records:
         database then looks none of its claims up (870k lookups for a 1M-event document). The
         unit holds the write lock, and the claims it records itself are noted, never looked up."""
         if self._claims_in_database is None:
-            self._claims_in_database = self._connection().execute(_ANY_CLAIM).first() is not None
+            self._claims_in_database = self._connect().execute(_ANY_CLAIM).first() is not None
         return self._claims_in_database
 
     def preload_streams(self, stream_ids: Iterable[str]) -> None:
@@ -123,7 +123,7 @@ class Records:
                 .where(events.c.stream_id.in_(chunk))
                 .order_by(events.c.stream_id, events.c.stream_version)
             )
-            for row in self._connection().execute(query):
+            for row in self._connect().execute(query):
                 self._streams[row.stream_id].add(row.type, load_payload(row.payload))
 
     # -- accepted events -------------------------------------------------------------------------

@@ -71,20 +71,22 @@ class UnitOfWork:
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
-        if self._writer is not None:
-            self._writer.close()  # what it was writing is rolled back, or was committed
-            self._writer = None
-        connection = self.connection
+        writer, self._writer = self._writer, None
         try:
-            if connection.in_transaction():
-                connection.rollback()
+            if writer is not None:
+                writer.close()  # a write still running ends before the rollback
         finally:
-            self._restore_page_cache(connection)
-            connection.close()
-            self._connection = None
-            self._records = None
-            self._pending = []
-            self._large, self._page_cache, self._head = False, None, None
+            connection = self.connection
+            try:
+                if connection.in_transaction():
+                    connection.rollback()
+            finally:
+                self._restore_page_cache(connection)
+                connection.close()
+                self._connection = None
+                self._records = None
+                self._pending = []
+                self._large, self._page_cache, self._head = False, None, None
 
     def expect_large(self) -> None:
         """Ready the connection for a large write, once (a unit that flushes early, a rebuild): a
@@ -132,23 +134,25 @@ class UnitOfWork:
         prepares the next batch."""
         if not self._pending:
             return
+        connect = lambda: self.connection  # noqa: E731 - waits for the writes in flight, if any
+        prepared = eventlog.prepare(connect, self._pending, self.recorded_by, after=self._head)
         pending, self._pending = self._pending, []
-        reader = lambda: self.connection  # noqa: E731 - waits for the writes in flight, if any
-        prepared = eventlog.prepare(reader, pending, self.recorded_by, after=self._head)
         decoded = [(position, p.event) for position, p in zip(prepared.positions, pending, strict=True)]
-        batch = projector.prepare(reader, decoded)
+        batch = projector.prepare(connect, decoded)
         if self._writer is None:
             eventlog.write(self.connection, prepared.rows)
             batch.apply_all(decoded)
+            written = batch.counts()
             batch.write(self.connection)
         else:
             # One batch in flight at most: its rows are held until written.
             connection = self.connection
-            self._writer.submit(partial(eventlog.write, in_background=True), connection, prepared.rows)
-            batch.apply_all(decoded)
-            self._writer.submit(partial(batch.write, in_background=True), connection)
+            self._writer.submit(partial(eventlog.write, many_per_statement=True), connection, prepared.rows)
             self._head = prepared.head
-        self._growing.wrote({events.name: len(decoded), **batch.counts()})
+            batch.apply_all(decoded)
+            written = batch.counts()  # before the writer sorts the rows it writes
+            self._writer.submit(partial(batch.write, many_per_statement=True), connection)
+        self._growing.wrote({events.name: len(decoded), **written})
 
     def commit(self) -> None:
         self.flush()

@@ -7,13 +7,14 @@ batch's rows to this writer and goes on with the next batch meanwhile.
 
 The writer shares the unit's connection and transaction, so it is used strictly in turn: writes
 run one after another in the order given, and whoever uses the connection for anything else first
-``wait``s for all of them. A write that failed raises there, in the caller's thread; the unit is
-then rolled back as if the write had failed in place.
+``wait``s for all of them. A write that failed raises there, in the caller's thread, and again at
+every later wait, so that the unit can only be rolled back, as if the write had failed in place.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent import futures
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -24,35 +25,43 @@ class BackgroundWriter:
     def __init__(self) -> None:
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="claims-writer")
         self._writes: list[Future[None]] = []
-        self._failed = False  # a write failed: the ones after it are skipped, the unit is lost
+        self._failure: BaseException | None = None  # the first write that failed; the unit is lost
 
     def submit(self, write: Callable[..., None], *args: Any) -> None:
         """Run ``write(*args)`` after the writes submitted before it (not at all when one of them failed)."""
         self._writes.append(self._thread.submit(self._run, write, args))
 
     def _run(self, write: Callable[..., None], args: tuple[Any, ...]) -> None:
-        if self._failed:
+        if self._failure is not None:
             return
         try:
             write(*args)
-        except BaseException:
-            self._failed = True
+        except BaseException as error:
+            self._failure = error
             raise
 
     def wait(self) -> None:
-        """Return once every submitted write is done; raise the first one's failure, if any."""
+        """Return once every submitted write is done. Once a write has failed, raise its failure,
+        now and on every later call: nothing more may be done with the unit, its commit included."""
         writes, self._writes = self._writes, []
         for done in writes:
-            error = done.exception()  # waits
-            if error is not None:
-                raise error  # the writes after it were skipped
+            done.exception()  # waits; the one that failed is kept in _failure
+        if self._failure is not None:
+            raise self._failure
 
     def close(self) -> None:
-        """Wait for the writes in flight (their failures no longer matter: the unit is being
-        abandoned or has already raised) and end the thread."""
+        """End the thread once the write it is running is done; writes not yet begun are dropped
+        (the unit is being abandoned, or has committed and holds none). An interrupt while it waits
+        is raised only after the write has finished, so that no rollback can overlap it."""
+        writes, self._writes = self._writes, []
+        for write in writes:
+            write.cancel()  # only those not begun
         try:
-            self.wait()
-        except Exception:  # the caller rolls the unit back whatever failed
-            pass
+            futures.wait(writes)
+        except BaseException:
+            # Waited for again on the futures, not by joining the thread: Python 3.11 marks a
+            # thread whose join was interrupted as stopped, though it still runs.
+            futures.wait(writes)
+            raise
         finally:
             self._thread.shutdown(wait=True)

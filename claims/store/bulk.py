@@ -11,7 +11,7 @@ run inside the caller's transaction, and a failure surfaces as SQLAlchemy's own 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from functools import cache
+from functools import cache, lru_cache
 from itertools import chain
 from operator import itemgetter
 from typing import Any
@@ -27,7 +27,7 @@ def _columns(table: Table) -> tuple[str, ...]:
     return tuple(column.name for column in table.columns)
 
 
-@cache
+@lru_cache(maxsize=64)  # a batch's last statement has as many rows as are left: not kept forever
 def _insert(table: Table, paramstyle: str, rows: int = 1, verb: str = "INSERT") -> str:
     """The INSERT of ``rows`` rows of values into ``table`` in the driver's parameter style."""
     columns = _columns(table)
@@ -50,27 +50,27 @@ def _values_of(table: Table) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
 
 
 def insert_rows(
-    connection: Connection, table: Table, rows: Sequence[dict[str, Any]], *, in_background: bool = False
+    connection: Connection, table: Table, rows: Sequence[dict[str, Any]], *, many_per_statement: bool = False
 ) -> None:
     """Insert ``rows`` (dicts with a value, or None, for every column of ``table``) in one batch.
 
-    ``in_background`` says the caller is a thread writing while another computes (a large unit of
-    work's writer): SQLite then takes many rows per INSERT. Its driver lets go of the interpreter
-    lock only while a statement runs, so with one row per statement the writer would wait for the
-    lock before every row (up to the 5 ms switch interval) and fall far behind.
+    ``many_per_statement`` asks SQLite for many rows per INSERT, for a writer thread that runs
+    while another computes (``claims.store.background``): the driver lets go of the interpreter
+    lock only while a statement runs, so with one row per statement such a writer would wait for
+    the lock before every row (up to the 5 ms switch interval) and fall far behind.
     """
     if not rows:
         return
     values = list(map(_values_of(table), rows))
     if connection.dialect.driver == "psycopg":
         _copy_rows(connection, table, values)
-    elif in_background and len(values) > 1:
+    elif many_per_statement and len(values) > 1:
         _insert_many_per_statement(connection, table, values)
     else:
         connection.exec_driver_sql(_insert(table, connection.dialect.paramstyle), values)
 
 
-# Rows per SQLite INSERT from a background writer, at most: fewer statements are fewer waits for
+# Rows per SQLite INSERT when many are asked for, at most: fewer statements are fewer waits for
 # the interpreter lock; SQLite's own limit on parameters (32,766) caps the widest tables lower.
 ROWS_PER_STATEMENT = 2000
 
@@ -83,8 +83,9 @@ def _insert_many_per_statement(connection: Connection, table: Table, values: lis
     for start in range(0, len(values), per_statement):
         chunk = values[start : start + per_statement]
         # OR FAIL: a constraint that fails keeps the statement's earlier rows instead of undoing
-        # them, so SQLite keeps no undo journal for the statement (a tenth of its time); the unit
-        # of work rolls back everything when any write fails.
+        # them, so SQLite needs no undo journal for the statement (a tenth of its time on the
+        # projection tables; the log's triggers still ask for one). The unit of work rolls back
+        # everything once any write has failed.
         statement = _insert(table, connection.dialect.paramstyle, len(chunk), "INSERT OR FAIL")
         connection.exec_driver_sql(statement, tuple(chain.from_iterable(chunk)))
 

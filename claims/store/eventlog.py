@@ -133,21 +133,21 @@ class Prepared(NamedTuple):
 
 
 def prepare(
-    connection: Callable[[], Connection], pending: Sequence[Pending], recorded_by: str, *, after: Head | None = None
+    connect: Callable[[], Connection], pending: Sequence[Pending], recorded_by: str, *, after: Head | None = None
 ) -> Prepared:
     """The first half of ``append``: check the expected versions against the log and compute each
     line, its position, id and place in the hash chain. Nothing is written: ``write`` the rows
     before anything else is appended or read.
 
-    ``connection`` is asked for only when something must be read: the head, unless the caller
+    ``connect`` is called only when something must be read: the head, unless the caller
     knows it (``after``: the head of rows it prepared and has yet to write), and the versions of
     streams expected to exist. A writer still writing the rows before can go on meanwhile.
     """
     if not pending:
         return Prepared([], [])
-    last = after or head(connection())
+    last = after or head(connect())
     recorded_at = max(utc_now(), last.recorded_at)
-    versions = _expected_streams_checked(connection, pending)
+    versions = _expected_streams_checked(connect, pending)
     lines: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
     prev_hash, position = last.hash, last.position
@@ -167,18 +167,18 @@ def prepare(
     return Prepared(lines, rows)
 
 
-def write(connection: Connection, rows: Sequence[dict[str, Any]], *, in_background: bool = False) -> None:
+def write(connection: Connection, rows: Sequence[dict[str, Any]], *, many_per_statement: bool = False) -> None:
     """The second half of ``append``: insert the prepared rows. A stream expected to be new that
-    exists already is a ConflictError (see ``bulk.insert_rows`` for ``in_background``)."""
+    exists already is a ConflictError (see ``bulk.insert_rows`` for ``many_per_statement``)."""
     try:
-        insert_rows(connection, events, rows, in_background=in_background)
+        insert_rows(connection, events, rows, many_per_statement=many_per_statement)
     except DBIntegrityError as error:
         if "stream" in str(error.orig):
             raise ConflictError("a stream expected to be new already exists: it changed since it was read") from None
         raise
 
 
-def _expected_streams_checked(connection: Callable[[], Connection], pending: Sequence[Pending]) -> dict[str, int]:
+def _expected_streams_checked(connect: Callable[[], Connection], pending: Sequence[Pending]) -> dict[str, int]:
     """Current versions of the streams the batch expects to exist already, read in bulk."""
     first_expected: dict[str, int] = {}
     for item in pending:
@@ -192,7 +192,7 @@ def _expected_streams_checked(connection: Callable[[], Connection], pending: Seq
             .where(events.c.stream_id.in_(chunk))
             .group_by(events.c.stream_id)
         )
-        versions.update({stream: int(version) for stream, version in connection().execute(query)})
+        versions.update({stream: int(version) for stream, version in connect().execute(query)})
     for stream in existing:
         versions.setdefault(stream, 0)
     return versions

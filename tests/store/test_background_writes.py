@@ -8,7 +8,9 @@ and SQLite's many-rows INSERT stays within the driver's parameter limit.
 from __future__ import annotations
 
 import json
+import signal
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,10 @@ from sqlalchemy import Connection, select
 import claims
 from bench.generate import generate
 from claims.api import Tracker
+from claims.domain import events as ev
+from claims.domain.errors import ConflictError
 from claims.projections.projector import TABLES
+from claims.projections.tables import parties
 from claims.service import uow as unit_of_work
 from claims.store import bulk
 from claims.store.background import BackgroundWriter
@@ -129,10 +134,32 @@ def test_a_background_write_that_fails_fails_the_unit_and_nothing_is_committed(
     assert tracker.verify().intact
 
 
+def test_a_conflict_found_by_the_writer_reaches_the_caller_and_the_unit_cannot_commit(
+    tracker: Tracker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stream expected to be new that exists already is refused by the database while the
+    writer inserts the batch; the caller learns it at its next use of the unit, and a caller that
+    catches it still cannot commit what the unit holds."""
+    tracker.add_party("brazil", name="Brazil", kind="state")
+    monkeypatch.setattr(unit_of_work, "FLUSH_EVERY", 10)
+    before = tracker.verify().size
+    with unit_of_work.UnitOfWork(tracker.engine, "tester") as unit:
+        with pytest.raises(ConflictError, match="expected to be new already exists"):
+            for number in range(30):
+                party = "brazil" if number == 3 else f"p{number}"
+                unit.append(ev.PartyRegistered(party=party, name="P", kind="state"), 0)
+            unit.flush()
+            unit.connection  # noqa: B018 - any use of the connection waits for the writer
+        with pytest.raises(ConflictError):
+            unit.commit()
+    assert _writer_threads() == []
+    assert tracker.verify().size == before
+    with tracker.engine.connect() as connection:
+        assert [row[0] for row in _rows(connection, parties)] == ["brazil"]
+
+
 @pytest.mark.parametrize("backend", ["sqlite"])
 def test_many_rows_per_insert_stay_within_the_drivers_parameter_limit(tracker: Tracker) -> None:
-    from claims.projections.tables import parties
-
     rows = [{"id": f"p{number}", "name": f"P {number}", "kind": "state", "position": number} for number in range(50)]
     with tracker.engine.begin() as connection:
         driver = connection.connection.driver_connection
@@ -141,7 +168,7 @@ def test_many_rows_per_insert_stay_within_the_drivers_parameter_limit(tracker: T
         default = driver.getlimit(limit)
         driver.setlimit(limit, 30)  # 7 rows of 4 columns a statement
         try:
-            bulk.insert_rows(connection, parties, rows, in_background=True)
+            bulk.insert_rows(connection, parties, rows, many_per_statement=True)
         finally:
             driver.setlimit(limit, default)
         assert _rows(connection, parties) == sorted(tuple(row.values()) for row in rows)
@@ -162,7 +189,8 @@ def test_the_writer_runs_writes_in_order_and_none_after_a_failure() -> None:
         with pytest.raises(RuntimeError, match="second write"):
             writer.wait()
         writer.submit(done.append, "after")
-        writer.wait()  # skipped, not raised again: the unit is already lost
+        with pytest.raises(RuntimeError, match="second write"):  # and at every wait after it
+            writer.wait()
         assert done == ["first", "failed"]
     finally:
         writer.close()
@@ -189,4 +217,32 @@ def test_closing_the_writer_waits_for_its_writes_and_keeps_quiet_about_their_fai
     release.set()
     closing.join(10)
     assert done == ["slow"] and not closing.is_alive()
+    assert _writer_threads() == []
+
+
+def test_an_interrupt_while_closing_is_raised_once_the_running_write_has_finished() -> None:
+    """Ctrl-C while a unit is abandoned must not let its rollback overlap the write still running."""
+    started, release = threading.Event(), threading.Event()
+    done: list[str] = []
+
+    def slow() -> None:
+        started.set()
+        release.wait(10)
+        done.append("slow")
+
+    def interrupt() -> None:
+        time.sleep(0.1)
+        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+        time.sleep(0.3)
+        release.set()
+
+    writer = BackgroundWriter()
+    writer.submit(slow)
+    started.wait(10)
+    interrupter = threading.Thread(target=interrupt)
+    interrupter.start()
+    with pytest.raises(KeyboardInterrupt):
+        writer.close()
+    interrupter.join()
+    assert done == ["slow"]
     assert _writer_threads() == []
