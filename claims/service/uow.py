@@ -8,9 +8,10 @@ in the same transaction. Readers never see an event without its projection.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -22,7 +23,7 @@ from claims.store import eventlog
 from claims.store.engine import begin_write, restore_page_cache, widen_page_cache
 from claims.store.eventlog import Pending
 from claims.store.schema import events
-from claims.store.statistics import GrowingTables
+from claims.store.statistics import GrowingTables, analyze
 
 if TYPE_CHECKING:
     from claims.store.background import BackgroundWriter
@@ -46,7 +47,7 @@ class UnitOfWork:
         self._large = False  # set by expect_large
         self._page_cache: int | None = None  # the SQLite setting to restore after a large unit
         self._writer: BackgroundWriter | None = None  # set by write_in_background
-        self._head: eventlog.Head | None = None  # of the rows handed to the writer
+        self._head: eventlog.Head | None = None  # of the rows this unit has written or handed to its writer
 
     @property
     def connection(self) -> Connection:
@@ -123,8 +124,9 @@ class UnitOfWork:
             self.expect_large()
             self.write_in_background()
             self.flush()
-            if self._growing.lagging():  # the rest of a large unit plans with current statistics
-                self._growing.refresh(self.connection)
+            tables = self._growing.due()  # the rest of a large unit plans with current statistics
+            if tables:
+                self._write(analyze, tables)
 
     def flush(self) -> None:
         """Write the pending events and fold them into the projections (still uncommitted).
@@ -139,20 +141,26 @@ class UnitOfWork:
         pending, self._pending = self._pending, []
         decoded = [(position, p.event) for position, p in zip(prepared.positions, pending, strict=True)]
         batch = projector.prepare(connect, decoded)
-        if self._writer is None:
-            eventlog.write(self.connection, prepared.rows)
-            batch.apply_all(decoded)
-            written = batch.counts()
-            batch.write(self.connection)
-        else:
-            # One batch in flight at most: its rows are held until written.
-            connection = self.connection
-            self._writer.submit(partial(eventlog.write, many_per_statement=True), connection, prepared.rows)
-            self._head = prepared.head
-            batch.apply_all(decoded)
-            written = batch.counts()  # before the writer sorts the rows it writes
-            self._writer.submit(partial(batch.write, many_per_statement=True), connection)
+        if self._writer is not None:
+            self._writer.wait()  # one batch in flight at most: its rows are held until written
+        many_per_statement = self._writer is not None
+        self._write(partial(eventlog.write, many_per_statement=many_per_statement), prepared)
+        self._head = prepared.head
+        batch.apply_all(decoded)
+        written = batch.counts()  # before the rows are written (sorted in place)
+        self._write(partial(batch.write, many_per_statement=many_per_statement))
         self._growing.wrote({events.name: len(decoded), **written})
+
+    def _write(self, write: Callable[..., None], *args: Any) -> None:
+        """``write(connection, *args)`` on the unit's connection: now, or on the writer thread
+        after the writes handed to it before (``write_in_background``)."""
+        connection = self._connection
+        if connection is None:
+            raise RuntimeError("the unit of work is not open")
+        if self._writer is None:
+            write(connection, *args)
+        else:
+            self._writer.submit(write, connection, *args)
 
     def commit(self) -> None:
         self.flush()

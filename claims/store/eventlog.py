@@ -110,16 +110,18 @@ def append(connection: Connection, pending: Sequence[Pending], recorded_by: str)
     expectation is a ConflictError and nothing is written.
     """
     prepared = prepare(lambda: connection, pending, recorded_by)
-    write(connection, prepared.rows)
+    write(connection, prepared)
     # Each line is in LINE_FIELDS order, as StoredEvent is.
     return [StoredEvent(*line.values()) for line in prepared.lines]
 
 
 class Prepared(NamedTuple):
-    """An append computed but not yet written: the lines (each payload as its dict) and the rows."""
+    """An append computed but not yet written: the lines (each payload as its dict), the rows, and
+    the streams it expects to exist already, each at the version its first event expects."""
 
     lines: list[dict[str, Any]]
     rows: list[dict[str, Any]]
+    expected: dict[str, int]
 
     @property
     def positions(self) -> list[int]:
@@ -135,19 +137,18 @@ class Prepared(NamedTuple):
 def prepare(
     connect: Callable[[], Connection], pending: Sequence[Pending], recorded_by: str, *, after: Head | None = None
 ) -> Prepared:
-    """The first half of ``append``: check the expected versions against the log and compute each
-    line, its position, id and place in the hash chain. Nothing is written: ``write`` the rows
-    before anything else is appended or read.
-
-    ``connect`` is called only when something must be read: the head, unless the caller
-    knows it (``after``: the head of rows it prepared and has yet to write), and the versions of
-    streams expected to exist. A writer still writing the rows before can go on meanwhile.
+    """The first half of ``append``: compute each line, its position, id, stream version and place
+    in the hash chain, from the versions the events expect (which must agree within the batch).
+    Nothing is read but the head, and that only when the caller does not know it (``after``: the
+    head of rows it prepared and has yet to write, so that a writer still writing them can go on
+    meanwhile); ``write`` checks the expectations against the log, then inserts the rows.
     """
     if not pending:
-        return Prepared([], [])
+        return Prepared([], [], {})
     last = after or head(connect())
     recorded_at = max(utc_now(), last.recorded_at)
-    versions = _expected_streams_checked(connect, pending)
+    versions: dict[str, int] = {}
+    expected: dict[str, int] = {}
     lines: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
     prev_hash, position = last.hash, last.position
@@ -158,33 +159,35 @@ def prepare(
             raise ConflictError(
                 f"{stream} is at version {version - 1}, not {item.expected_version}: it changed since it was read"
             )
+        if stream not in versions and item.expected_version > 0:
+            expected[stream] = item.expected_version
         versions[stream] = version
         position += 1
         line, row = _record(item, position, event_id, version, recorded_at, recorded_by, prev_hash)
         lines.append(line)
         rows.append(row)
         prev_hash = line["hash"]
-    return Prepared(lines, rows)
+    return Prepared(lines, rows, expected)
 
 
-def write(connection: Connection, rows: Sequence[dict[str, Any]], *, many_per_statement: bool = False) -> None:
-    """The second half of ``append``: insert the prepared rows. A stream expected to be new that
-    exists already is a ConflictError (see ``bulk.insert_rows`` for ``many_per_statement``)."""
+def write(connection: Connection, prepared: Prepared, *, many_per_statement: bool = False) -> None:
+    """The second half of ``append``: check that each stream expected to exist is at the version
+    expected, then insert the rows. A stale expectation, or a stream expected to be new that exists
+    already, is a ConflictError and nothing is written (see ``bulk.insert_rows`` for
+    ``many_per_statement``)."""
+    _check_expected(connection, prepared.expected)
     try:
-        insert_rows(connection, events, rows, many_per_statement=many_per_statement)
+        insert_rows(connection, events, prepared.rows, many_per_statement=many_per_statement)
     except DBIntegrityError as error:
         if "stream" in str(error.orig):
             raise ConflictError("a stream expected to be new already exists: it changed since it was read") from None
         raise
 
 
-def _expected_streams_checked(connect: Callable[[], Connection], pending: Sequence[Pending]) -> dict[str, int]:
-    """Current versions of the streams the batch expects to exist already, read in bulk."""
-    first_expected: dict[str, int] = {}
-    for item in pending:
-        first_expected.setdefault(item.event.stream_id, item.expected_version)
-    existing = sorted(stream for stream, version in first_expected.items() if version > 0)
-    versions: dict[str, int] = {}
+def _check_expected(connection: Connection, expected: dict[str, int]) -> None:
+    """Raise ConflictError unless every stream in ``expected`` is at that version; read in bulk."""
+    existing = sorted(expected)
+    found: dict[str, int] = {}
     for start in range(0, len(existing), 500):
         chunk = existing[start : start + 500]
         query = (
@@ -192,10 +195,12 @@ def _expected_streams_checked(connect: Callable[[], Connection], pending: Sequen
             .where(events.c.stream_id.in_(chunk))
             .group_by(events.c.stream_id)
         )
-        versions.update({stream: int(version) for stream, version in connect().execute(query)})
+        found.update({stream: int(version) for stream, version in connection.execute(query)})
     for stream in existing:
-        versions.setdefault(stream, 0)
-    return versions
+        if found.get(stream, 0) != expected[stream]:
+            raise ConflictError(
+                f"{stream} is at version {found.get(stream, 0)}, not {expected[stream]}: it changed since it was read"
+            )
 
 
 def _record(

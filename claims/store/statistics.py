@@ -42,10 +42,21 @@ class GrowingTables:
             if rows >= max(FIRST_ANALYZE_ROWS, 2 * self._analyzed.get(name, 0))
         )
 
-    def refresh(self, connection: Connection) -> list[str]:
-        """ANALYZE the lagging tables on PostgreSQL; returns the tables analyzed."""
+    def due(self) -> list[str]:
+        """The lagging tables, counted as analyzed from now on: the caller runs ``analyze`` on them
+        (a large unit of work hands that to its writer thread, after the rows it counts)."""
         lagging = self.lagging()
-        if lagging:
-            connection.exec_driver_sql("ANALYZE " + ", ".join(f'"{name}"' for name in lagging))
-            self._analyzed.update({name: self._written[name] for name in lagging})
+        self._analyzed.update({name: self._written[name] for name in lagging})
         return lagging
+
+    def refresh(self, connection: Connection) -> list[str]:
+        """ANALYZE the lagging tables on PostgreSQL now; returns the tables analyzed."""
+        tables = self.due()
+        analyze(connection, tables)
+        return tables
+
+
+def analyze(connection: Connection, tables: list[str]) -> None:
+    """Bring the planner's statistics of ``tables`` up to the rows this transaction wrote."""
+    if tables:
+        connection.exec_driver_sql("ANALYZE " + ", ".join(f'"{name}"' for name in tables))
