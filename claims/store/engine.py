@@ -64,7 +64,7 @@ def _sqlite_engine(url: str) -> Engine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         # The log's append-only triggers make each INSERT into events keep a statement journal
         # (the undo of that one statement); in a temporary file, that is ten writes to disk per
-        # event (a 100k-event import: 220k pwrite calls, 10 µs an event). In memory it is a copy.
+        # event (220k pwrite calls for 20k events, 10 µs an event). In memory it is a copy.
         cursor.execute("PRAGMA temp_store=MEMORY")
         cursor.close()
 
