@@ -52,17 +52,25 @@ class UnitOfWork:
     @property
     def connection(self) -> Connection:
         """The unit's connection, once the writes in flight on it (a large unit's) are done."""
-        if self._connection is None:
-            raise RuntimeError("the unit of work is not open")
+        connection = self._open()
         if self._writer is not None:
             self._writer.wait()
+        return connection
+
+    def _open(self) -> Connection:
+        if self._connection is None:
+            raise RuntimeError("the unit of work is not open")
         return self._connection
+
+    def _connect(self) -> Connection:
+        """``connection``, for those that ask for it only when they must read (records, prepare)."""
+        return self.connection
 
     @property
     def records(self) -> Records:
         """What is recorded, including events appended to this unit but not yet written."""
         if self._records is None:
-            self._records = Records(lambda: self.connection)
+            self._records = Records(self._connect)
         return self._records
 
     def __enter__(self) -> UnitOfWork:
@@ -136,11 +144,10 @@ class UnitOfWork:
         prepares the next batch."""
         if not self._pending:
             return
-        connect = lambda: self.connection  # noqa: E731 - waits for the writes in flight, if any
-        prepared = eventlog.prepare(connect, self._pending, self.recorded_by, after=self._head)
+        prepared = eventlog.prepare(self._connect, self._pending, self.recorded_by, after=self._head)
         pending, self._pending = self._pending, []
         decoded = [(position, p.event) for position, p in zip(prepared.positions, pending, strict=True)]
-        batch = projector.prepare(connect, decoded)
+        batch = projector.prepare(self._connect, decoded)
         if self._writer is not None:
             self._writer.wait()  # one batch in flight at most: its rows are held until written
         many_per_statement = self._writer is not None
@@ -154,9 +161,7 @@ class UnitOfWork:
     def _write(self, write: Callable[..., None], *args: Any) -> None:
         """``write(connection, *args)`` on the unit's connection: now, or on the writer thread
         after the writes handed to it before (``write_in_background``)."""
-        connection = self._connection
-        if connection is None:
-            raise RuntimeError("the unit of work is not open")
+        connection = self._open()
         if self._writer is None:
             write(connection, *args)
         else:
