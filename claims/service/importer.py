@@ -152,6 +152,10 @@ def _apply(uow: UnitOfWork, command: cmd.Command) -> handlers.Outcome:
     return handlers.lifecycle(uow, command, checked=True)
 
 
+# Lifecycle entries that change a claim's projection state (a verdict is only added beside it).
+_CHANGES_STANDING = cmd.RetractClaim | cmd.ReaffirmClaim | cmd.CorrectClaim
+
+
 def _preload(uow: UnitOfWork, document: Document, declared: dict[str, set[str]]) -> None:
     """Load in bulk everything the handlers will ask about, so that they never query one by one."""
     records = uow.records
@@ -162,6 +166,7 @@ def _preload(uow: UnitOfWork, document: Document, declared: dict[str, set[str]])
         else:
             records.preload_registry(kind, idents)
     records.preload_streams(f"claim:{c}" for c in lifecycle_claims if records.claim(c) is not None)
+    uow.will_touch(e.command.claim for e in document.entries if isinstance(e.command, _CHANGES_STANDING))
 
 
 def _declared(document: Document) -> dict[str, set[str]]:

@@ -8,7 +8,7 @@ in the same transaction. Readers never see an event without its projection.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import partial
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -48,6 +48,7 @@ class UnitOfWork:
         self._page_cache: int | None = None  # the SQLite setting to restore after a large unit
         self._writer: BackgroundWriter | None = None  # set by write_in_background
         self._head: eventlog.Head | None = None  # of the rows this unit has written or handed to its writer
+        self._carried = projector.Carryover()
 
     @property
     def connection(self) -> Connection:
@@ -96,6 +97,7 @@ class UnitOfWork:
                 self._records = None
                 self._pending = []
                 self._large, self._page_cache, self._head = False, None, None
+                self._carried = projector.Carryover()
 
     def expect_large(self) -> None:
         """Ready the connection for a large write, once (a unit that flushes early, a rebuild): a
@@ -103,6 +105,12 @@ class UnitOfWork:
         if not self._large:
             self._large = True
             self._page_cache = widen_page_cache(self.connection)
+
+    def will_touch(self, claim_ids: Iterable[str]) -> None:
+        """Announce claims that events appended later will touch (an importer knows them from its
+        document): their projection state is carried from batch to batch rather than read back
+        (``projector.Carryover``)."""
+        self._carried.want(claim_ids)
 
     def write_in_background(self) -> None:
         """From now on, write each flushed batch on a thread of its own while the caller computes
@@ -147,13 +155,14 @@ class UnitOfWork:
         prepared = eventlog.prepare(self._connect, self._pending, self.recorded_by, after=self._head)
         pending, self._pending = self._pending, []
         decoded = [(position, p.event) for position, p in zip(prepared.positions, pending, strict=True)]
-        batch = projector.prepare(self._connect, decoded)
+        batch = projector.prepare(self._connect, decoded, self._carried)
         if self._writer is not None:
             self._writer.wait()  # one batch in flight at most: its rows are held until written
         many_per_statement = self._writer is not None
         self._write(partial(eventlog.write, many_per_statement=many_per_statement), prepared)
         self._head = prepared.head
         batch.apply_all(decoded)
+        self._carried.keep(batch)
         written = batch.counts()  # before the rows are written (sorted in place)
         self._write(partial(batch.write, many_per_statement=many_per_statement))
         self._growing.wrote({events.name: len(decoded), **written})

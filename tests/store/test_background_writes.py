@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
+from sqlalchemy import event as sqlalchemy_event
 
 import claims
 from bench.generate import generate
@@ -23,7 +24,7 @@ from claims.api import Tracker
 from claims.domain import events as ev
 from claims.domain.errors import ConflictError
 from claims.projections.projector import TABLES
-from claims.projections.tables import parties
+from claims.projections.tables import claim_acts, claim_periods, claim_versions, parties
 from claims.service import uow as unit_of_work
 from claims.store import bulk
 from claims.store.background import BackgroundWriter
@@ -73,11 +74,16 @@ def _counting_submits(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return submitted
 
 
+@pytest.mark.parametrize("carried", [True, False], ids=["claims carried", "claims read back"])
 def test_a_large_import_written_in_the_background_equals_one_written_in_place(
-    backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, carried: bool
 ) -> None:
+    """Either way the lifecycle entries find the claims they touch: carried from batch to batch,
+    as the importer asks, or read back from the rows written (what any other unit does)."""
     document = _document(tmp_path)
     submitted = _counting_submits(monkeypatch)
+    if not carried:
+        monkeypatch.setattr(unit_of_work.UnitOfWork, "will_touch", lambda self, claim_ids: None)
     imported = {}
     for how, batch in (("in place", 10**9), ("in the background", SMALL_BATCH)):
         monkeypatch.setattr(unit_of_work, "FLUSH_EVERY", batch)
@@ -97,6 +103,28 @@ def test_a_large_import_written_in_the_background_equals_one_written_in_place(
     assert imported["in place"]["claim_acts"]
     assert any(row[2] is not None for row in imported["in place"]["claim_versions"])  # corrections closed versions
     assert _writer_threads() == []
+
+
+def test_an_import_carries_the_claims_its_lifecycle_entries_touch_instead_of_reading_them_back(
+    tracker: Tracker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading them back would wait, batch after batch, for the writer thread to finish the rows."""
+    monkeypatch.setattr(unit_of_work, "FLUSH_EVERY", SMALL_BATCH)
+    statements: list[str] = []
+    sqlalchemy_event.listen(tracker.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    document = _document(tmp_path, 200)
+    tracker.import_file(document)
+    reads_back = [
+        s
+        for s in statements
+        if s.lstrip().upper().startswith("SELECT")
+        and any(f"FROM {table.name}" in s for table in (claim_versions, claim_periods, claim_acts))
+        and "WHERE" in s  # "is any claim recorded?" (LIMIT 1, no WHERE) is asked once, before any write
+    ]
+    assert len(statements) > 2 * (200 // SMALL_BATCH)  # the listener saw the import's statements
+    assert reads_back == []
+    with tracker.engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(claim_acts)).scalar()
 
 
 def _refuse_claim_versions_of(connection: Connection, claim_id: str) -> None:
