@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Select, Table, bindparam, select
 
 from claims.domain import events as ev
 from claims.domain.claim import ClaimFields, apply_correction, fields_of_assertion
+from claims.domain.errors import ConflictError
 from claims.projections.lookups import REGISTRIES
 from claims.projections.projector import current_versions, version_fields
 from claims.projections.tables import claim_versions
@@ -31,13 +32,18 @@ class Stream:
     next event expects), and the (type, payload) of every event after its first, which is what a
     repeated lifecycle entry would duplicate. The first event (an assertion, a registration) is
     only counted: no later event can equal it, and an import of a million claims would otherwise
-    keep every payload until it commits."""
+    keep every payload until it commits.
 
-    __slots__ = ("later", "version")
+    ``begun_here``: the stream held nothing when this unit first read it or appended to it. Its
+    version is then known here for certain: the unit holds the log's lock, and another writer's
+    event in it would collide with the unit's own on the unique (stream, version) key."""
 
-    def __init__(self) -> None:
+    __slots__ = ("begun_here", "later", "version")
+
+    def __init__(self, *, begun_here: bool = False) -> None:
         self.version = 0
         self.later: list[tuple[str, dict[str, Any]]] = []
+        self.begun_here = begun_here
 
     def add(self, type_name: str, payload: dict[str, Any]) -> None:
         if self.version:
@@ -86,6 +92,11 @@ class Records:
             self.preload_streams([stream_id])
         return self._streams[stream_id]
 
+    def begun_here(self, stream_id: str) -> bool:
+        """Whether the stream is one this unit began (``Stream.begun_here``), without a read."""
+        stream = self._streams.get(stream_id)
+        return stream is not None and stream.begun_here
+
     # -- bulk loading ----------------------------------------------------------------------------
 
     def preload_registry(self, kind: str, idents: Iterable[str]) -> None:
@@ -125,14 +136,21 @@ class Records:
             )
             for row in self._connect().execute(query):
                 self._streams[row.stream_id].add(row.type, load_payload(row.payload))
+        for stream_id in wanted:
+            self._streams[stream_id].begun_here = self._streams[stream_id].version == 0
 
     # -- accepted events -------------------------------------------------------------------------
 
-    def note(self, event: ev.Event, payload: dict[str, Any]) -> None:
-        """Take an accepted event (and its payload) into account before it is written."""
+    def note(self, event: ev.Event, payload: dict[str, Any], expected_version: int) -> None:
+        """Take an accepted event (and its payload) into account before it is written; an event
+        that expects another version of a stream this unit began is a ConflictError here, as the
+        log would refuse it (the log checks only streams that were there before the unit)."""
         stream = self._streams.get(event.stream_id)
         if stream is None:
-            stream = self._streams[event.stream_id] = Stream()
+            stream = self._streams[event.stream_id] = Stream(begun_here=expected_version == 0)
+        elif stream.begun_here and stream.version != expected_version:
+            found = f"{event.stream_id} is at version {stream.version}, not {expected_version}"
+            raise ConflictError(f"{found}: it changed since it was read")
         stream.add(event.TYPE, payload)
         match event:
             case ev.ClaimAsserted():  # most events: first

@@ -17,17 +17,19 @@ import json
 import re
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import pytest
 from sqlalchemy import Connection, text
+from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.exc import DBAPIError
 
 import claims
 from claims.api import Tracker
 from claims.domain import events as ev
 from claims.domain.errors import ConflictError, ValidationError
+from claims.service import uow as unit_of_work
 from claims.store import eventlog
 from claims.store.chain import check_chain
 from claims.store.engine import begin_write
@@ -235,6 +237,49 @@ def test_two_writers_that_read_the_same_version_cannot_both_append(filled: Track
     with pytest.raises(ConflictError):
         append(filled, [Pending(ev.ClaimReaffirmed(claim="c1", on="2023-04-02", source="tass"), seen)])
     assert [e.type for e in read_all(filled)][-1] == "ClaimRetracted"
+
+
+def _stream_checks(tracker: Tracker) -> list[str]:
+    """The log's reads of stream versions, recorded as the engine runs them."""
+    statements: list[str] = []
+
+    def seen(connection: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "max(events.stream_version)" in statement:
+            statements.append(statement)
+
+    sqlalchemy_event.listen(tracker.engine, "before_cursor_execute", seen)
+    return statements
+
+
+def test_a_unit_checks_in_memory_the_streams_it_began_and_in_the_log_the_others(
+    filled: Tracker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stream the unit began cannot move under it (it holds the log's lock), so its version is
+    checked as events are appended, with no read; a stream that was there before is read back."""
+    monkeypatch.setattr(unit_of_work, "FLUSH_EVERY", 2)  # each pair of events is its own batch
+    checks = _stream_checks(filled)
+    before = raw_rows(filled)
+    assertion = next(e for e in sample_events() if isinstance(e, ev.ClaimAsserted))
+    with unit_of_work.UnitOfWork(filled.engine, "tester") as unit:
+        for claim in ("c2", "c3"):
+            unit.append(replace(assertion, claim=claim), 0)
+        for claim in ("c2", "c3"):  # a later batch than the assertions
+            unit.append(ev.ClaimRetracted(claim=claim, on="2023-04-01", source="tass"), 1)
+        unit.flush()
+        unit.connection  # noqa: B018 - waits for the writer thread
+        assert checks == []
+        with pytest.raises(ConflictError, match="claim:c2 is at version 2, not 1"):
+            unit.append(ev.ClaimReaffirmed(claim="c2", on="2023-04-02", source="tass"), 1)
+        verdict = ev.VerdictRecorded(claim="c1", rating="false", by="tass", url=None)
+        unit.append(verdict, 5)  # c1 was there before
+        unit.flush()
+        unit.connection  # noqa: B018
+        assert len(checks) == 1
+        unit.append(verdict, 5)  # stale
+        with pytest.raises(ConflictError, match="claim:c1 is at version 6, not 5"):
+            unit.flush()
+            unit.connection  # noqa: B018 - the writer thread's failure is raised at the next use
+    assert raw_rows(filled) == before
 
 
 def test_the_database_itself_refuses_a_second_event_at_one_stream_version(filled: Tracker) -> None:
@@ -497,7 +542,6 @@ def test_a_large_unit_keeps_postgresql_statistics_current(tmp_path: Any, monkeyp
     """Inside one long transaction the planner must know how far each table has grown: a table it
     believes empty gets scanned whole by every lookup, which made a million-event import quadratic.
     A table written only late in the unit (acts come after the claims of a document) counts too."""
-    from claims.service import uow as unit_of_work
     from claims.store import statistics
 
     monkeypatch.setattr(unit_of_work, "FLUSH_EVERY", 10)
@@ -554,7 +598,6 @@ def test_a_large_unit_on_sqlite_widens_the_page_cache_only_while_it_runs(
 ) -> None:
     """A large write gets a page cache that holds the B-trees it inserts into; the pooled
     connection goes back with SQLite's own setting, whether the unit committed or failed."""
-    from claims.service import uow as unit_of_work
     from claims.store.engine import LARGE_WRITE_CACHE_KIB
 
     monkeypatch.setattr(unit_of_work, "FLUSH_EVERY", 10)
@@ -593,8 +636,6 @@ def test_ending_a_large_sqlite_unit_does_not_wait_for_another_writer(
     begins with BEGIN IMMEDIATE, which would wait (up to the busy timeout) for another writer."""
     import sqlite3
     import threading
-
-    from claims.service import uow as unit_of_work
 
     monkeypatch.setattr(unit_of_work, "FLUSH_EVERY", 10)
     path = tmp_path / "w.db"
