@@ -318,7 +318,8 @@ class Tracker:
         one transaction."""
         from claims.domain.commands import check_recorder
         from claims.io.document import read_document
-        from claims.service.importer import collector_paused, import_document
+        from claims.service.collector import collector_paused
+        from claims.service.importer import import_document
 
         check_recorder(self.user)
         with collector_paused():  # parsing builds as many objects as importing
@@ -484,10 +485,11 @@ class Tracker:
 
     def rebuild_projections(self, progress: Callable[[int], None] | None = None) -> int:
         from claims.projections import projector
+        from claims.service.collector import collector_paused
         from claims.service.uow import UnitOfWork
 
         def attempt() -> int:
-            with UnitOfWork(self.engine, self.user) as uow:
+            with UnitOfWork(self.engine, self.user) as uow, collector_paused():
                 uow.expect_large()
                 count = projector.rebuild(uow.connection, progress)
                 uow.commit()

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
+from itertools import islice
 from operator import itemgetter
 from typing import Any
 
@@ -34,6 +35,7 @@ from claims.projections.tables import (
 from claims.store import eventlog
 from claims.store.bulk import insert_rows
 from claims.store.hashing import canonical_bytes, load_payload
+from claims.store.schema import events as log
 from claims.store.statistics import GrowingTables
 
 PROJECTION = "claims"
@@ -42,13 +44,17 @@ REBUILD_BATCH = 10_000
 _CHUNK = 500
 
 
-def fold(connection: Connection, decoded: Sequence[tuple[int, ev.Event]]) -> dict[str, int]:
+def fold(
+    connection: Connection, decoded: Sequence[tuple[int, ev.Event]], carried: Carryover | None = None
+) -> dict[str, int]:
     """Apply events (with their log positions) to every projection and move the checkpoint;
-    returns the rows inserted into each projection table."""
+    returns the rows inserted into each projection table (``carried``: see ``prepare``)."""
     if not decoded:
         return {}
-    batch = prepare(lambda: connection, decoded)
+    batch = prepare(lambda: connection, decoded, carried)
     batch.apply_all(decoded)
+    if carried is not None:
+        carried.keep(batch)
     batch.write(connection)
     return batch.counts()
 
@@ -78,27 +84,49 @@ def checkpoint(connection: Connection) -> int:
 
 
 def rebuild(connection: Connection, progress: Callable[[int], None] | None = None) -> int:
-    """Drop every projection row and replay the whole log; returns the number of events folded."""
+    """Drop every projection row and replay the whole log; returns the number of events folded.
+
+    The claims that retractions, reaffirmations and corrections change after their assertion are
+    carried from batch to batch (up to CARRY_LIMIT of them) rather than read back: at 1M events on
+    PostgreSQL, reading them back took 9 s of 68.
+    """
     for table in reversed(TABLES):
         connection.execute(delete(table))
     connection.execute(delete(checkpoints))
+    carried = Carryover()
+    carried.want(islice(_changed_after_assertion(connection), CARRY_LIMIT))
     count = 0
     batch: list[tuple[int, ev.Event]] = []
     growing = GrowingTables(connection.dialect.name)  # the tables refill from empty inside this one transaction
     for record in eventlog.read(connection, batch=REBUILD_BATCH):
         batch.append((record.position, record.event()))
         if len(batch) >= REBUILD_BATCH:
-            growing.wrote(fold(connection, batch))
+            growing.wrote(fold(connection, batch, carried))
             growing.refresh(connection)
             count += len(batch)
             batch = []
             if progress:
                 progress(count)
-    fold(connection, batch)
+    fold(connection, batch, carried)
     count += len(batch)
     if progress:
         progress(count)
     return count
+
+
+# Claims a rebuild keeps in memory between batches, at most (1.5 KB each, measured at 1M events:
+# 130k claims, 300 MB against 106 MB without); any others that lifecycle events touch are read
+# back from the rows written.
+CARRY_LIMIT = 200_000
+
+_CHANGES_STANDING = (ev.ClaimReaffirmed.TYPE, ev.ClaimRetracted.TYPE, ev.ClaimCorrected.TYPE)
+
+
+def _changed_after_assertion(connection: Connection) -> Iterator[str]:
+    """The claims that retractions, reaffirmations or corrections change, from the log."""
+    query = select(log.c.stream_id).where(log.c.type.in_(_CHANGES_STANDING)).distinct()
+    for (stream_id,) in connection.execute(query):
+        yield stream_id.removeprefix("claim:")
 
 
 def projection_counts(connection: Connection) -> Iterable[tuple[str, int]]:

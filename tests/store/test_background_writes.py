@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, func, select
-from sqlalchemy import event as sqlalchemy_event
+from sqlalchemy import func, select
 
 import claims
 from bench.generate import generate
@@ -24,37 +23,21 @@ from claims.api import Tracker
 from claims.domain import events as ev
 from claims.domain.errors import ConflictError
 from claims.projections.projector import TABLES
-from claims.projections.tables import claim_acts, claim_periods, claim_versions, parties
+from claims.projections.tables import claim_acts, parties
 from claims.service import uow as unit_of_work
 from claims.store import bulk
 from claims.store.background import BackgroundWriter
 from claims.store.schema import events
 from tests.conftest import new_database_url
-
-# Batches small enough that a document of a few hundred claims is written in dozens of them, its
-# lifecycle entries folded onto claims asserted several batches earlier.
-SMALL_BATCH = 37
-# Fields of a log line that do not depend on when or by which process it was written.
-SAME_IN_EVERY_IMPORT = ("position", "stream_id", "stream_version", "type", "schema_version", "said_at", "payload")
-
-
-def _document(tmp_path: Path, claims_count: int = 300) -> Path:
-    path = tmp_path / "document.json"
-    path.write_text(json.dumps(generate(claims_count)), encoding="utf-8")
-    return path
-
-
-def _contents(tracker: Tracker) -> dict[str, list[tuple[Any, ...]]]:
-    """Every projection table's rows and the log's lines (their write-independent fields), in order."""
-    with tracker.engine.connect() as connection:
-        found = {table.name: _rows(connection, table) for table in TABLES}
-        columns = [events.c[name] for name in SAME_IN_EVERY_IMPORT]
-        found["events"] = [tuple(row) for row in connection.execute(select(*columns).order_by(events.c.position))]
-    return found
-
-
-def _rows(connection: Connection, table: Any) -> list[tuple[Any, ...]]:
-    return [tuple(row) for row in connection.execute(select(table).order_by(*table.primary_key.columns))]
+from tests.store.support import (
+    SMALL_BATCH,
+    contents,
+    reads_back,
+    refuse_claim_versions_of,
+    rows_of,
+    statements_run,
+    write_document,
+)
 
 
 def _writer_threads() -> list[threading.Thread]:
@@ -80,7 +63,7 @@ def test_a_large_import_written_in_the_background_equals_one_written_in_place(
 ) -> None:
     """Either way the lifecycle entries find the claims they touch: carried from batch to batch,
     as the importer asks, or read back from the rows written (what any other unit does)."""
-    document = _document(tmp_path)
+    document = write_document(tmp_path)
     submitted = _counting_submits(monkeypatch)
     if not carried:
         monkeypatch.setattr(unit_of_work.UnitOfWork, "will_touch", lambda self, claim_ids: None)
@@ -93,7 +76,7 @@ def test_a_large_import_written_in_the_background_equals_one_written_in_place(
             with claims.open_tracker(url, user="tester") as tracker:
                 tracker.init()
                 report = tracker.import_file(document)
-                imported[how] = _contents(tracker)
+                imported[how] = contents(tracker)
                 assert tracker.verify().intact
         if how == "in place":
             assert submitted == []
@@ -110,34 +93,12 @@ def test_an_import_carries_the_claims_its_lifecycle_entries_touch_instead_of_rea
 ) -> None:
     """Reading them back would wait, batch after batch, for the writer thread to finish the rows."""
     monkeypatch.setattr(unit_of_work, "FLUSH_EVERY", SMALL_BATCH)
-    statements: list[str] = []
-    sqlalchemy_event.listen(tracker.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
-    document = _document(tmp_path, 200)
-    tracker.import_file(document)
-    reads_back = [
-        s
-        for s in statements
-        if s.lstrip().upper().startswith("SELECT")
-        and any(f"FROM {table.name}" in s for table in (claim_versions, claim_periods, claim_acts))
-        and "WHERE" in s  # "is any claim recorded?" (LIMIT 1, no WHERE) is asked once, before any write
-    ]
+    statements = statements_run(tracker)
+    tracker.import_file(write_document(tmp_path, 200))
     assert len(statements) > 2 * (200 // SMALL_BATCH)  # the listener saw the import's statements
-    assert reads_back == []
+    assert reads_back(statements) == []
     with tracker.engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(claim_acts)).scalar()
-
-
-def _refuse_claim_versions_of(connection: Connection, claim_id: str) -> None:
-    """Make the database itself refuse one claim's projection row, as a real failure would."""
-    if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql(
-            "CREATE TRIGGER refuse_one BEFORE INSERT ON claim_versions"
-            f" WHEN NEW.claim_id = '{claim_id}' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
-        )
-    else:
-        connection.exec_driver_sql(
-            f"ALTER TABLE claim_versions ADD CONSTRAINT refuse_one CHECK (claim_id <> '{claim_id}')"
-        )
 
 
 def test_a_background_write_that_fails_fails_the_unit_and_nothing_is_committed(
@@ -148,7 +109,7 @@ def test_a_background_write_that_fails_fails_the_unit_and_nothing_is_committed(
     document = tmp_path / "document.json"
     document.write_text(json.dumps(data), encoding="utf-8")
     with tracker.engine.begin() as connection:
-        _refuse_claim_versions_of(connection, late)
+        refuse_claim_versions_of(connection, late)
     monkeypatch.setattr(unit_of_work, "FLUSH_EVERY", SMALL_BATCH)
     submitted = _counting_submits(monkeypatch)
     with pytest.raises(Exception, match=r"refused by the test|refuse_one"):
@@ -156,7 +117,7 @@ def test_a_background_write_that_fails_fails_the_unit_and_nothing_is_committed(
     assert submitted, "the import did not write in the background"
     assert _writer_threads() == []
     with tracker.engine.connect() as connection:
-        assert all(_rows(connection, table) == [] for table in (events, *TABLES))
+        assert all(rows_of(connection, table) == [] for table in (events, *TABLES))
     # The pooled connection is fit for the next writer.
     tracker.add_party("brazil", name="Brazil", kind="state")
     assert tracker.verify().intact
@@ -183,7 +144,7 @@ def test_a_conflict_found_by_the_writer_reaches_the_caller_and_the_unit_cannot_c
     assert _writer_threads() == []
     assert tracker.verify().size == before
     with tracker.engine.connect() as connection:
-        assert [row[0] for row in _rows(connection, parties)] == ["brazil"]
+        assert [row[0] for row in rows_of(connection, parties)] == ["brazil"]
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
@@ -199,7 +160,7 @@ def test_many_rows_per_insert_stay_within_the_drivers_parameter_limit(tracker: T
             bulk.insert_rows(connection, parties, rows, many_per_statement=True)
         finally:
             driver.setlimit(limit, default)
-        assert _rows(connection, parties) == sorted(tuple(row.values()) for row in rows)
+        assert rows_of(connection, parties) == sorted(tuple(row.values()) for row in rows)
 
 
 def test_the_writer_runs_writes_in_order_and_none_after_a_failure() -> None:

@@ -1,0 +1,78 @@
+"""What the tests of large writes share: a generated document, every row a write leaves behind,
+the statements the engine runs, and a row the database itself refuses."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, select
+from sqlalchemy import event as sqlalchemy_event
+
+from bench.generate import generate
+from claims.api import Tracker
+from claims.projections.projector import TABLES
+from claims.projections.tables import claim_acts, claim_periods, claim_versions
+from claims.store.schema import events
+
+# Batches small enough that a document of a few hundred claims is written in dozens of them, its
+# lifecycle entries folded onto claims asserted several batches earlier.
+SMALL_BATCH = 37
+# Fields of a log line that do not depend on when or by which process it was written.
+SAME_IN_EVERY_IMPORT = ("position", "stream_id", "stream_version", "type", "schema_version", "said_at", "payload")
+
+
+def write_document(tmp_path: Path, claims_count: int = 300) -> Path:
+    path = tmp_path / "document.json"
+    path.write_text(json.dumps(generate(claims_count)), encoding="utf-8")
+    return path
+
+
+def claims_changed(document: Path) -> set[str]:
+    """The claims the document's retractions, reaffirmations and corrections change."""
+    entries = json.loads(document.read_text(encoding="utf-8"))["events"]
+    return {entry[action] for entry in entries for action in ("retract", "reaffirm", "correct") if action in entry}
+
+
+def contents(tracker: Tracker) -> dict[str, list[tuple[Any, ...]]]:
+    """Every projection table's rows and the log's lines (their write-independent fields), in order."""
+    with tracker.engine.connect() as connection:
+        found = {table.name: rows_of(connection, table) for table in TABLES}
+        columns = [events.c[name] for name in SAME_IN_EVERY_IMPORT]
+        found["events"] = [tuple(row) for row in connection.execute(select(*columns).order_by(events.c.position))]
+    return found
+
+
+def rows_of(connection: Connection, table: Any) -> list[tuple[Any, ...]]:
+    return [tuple(row) for row in connection.execute(select(table).order_by(*table.primary_key.columns))]
+
+
+def statements_run(tracker: Tracker) -> list[str]:
+    """Every statement the tracker's engine runs from now on."""
+    statements: list[str] = []
+    sqlalchemy_event.listen(tracker.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    return statements
+
+
+def reads_back(statements: list[str]) -> list[str]:
+    """Reads of claims' projection rows (``is any claim recorded?``, LIMIT 1 and no WHERE, aside)."""
+    tables = (claim_versions, claim_periods, claim_acts)
+    return [
+        s
+        for s in statements
+        if s.lstrip().upper().startswith("SELECT") and any(f"FROM {t.name}" in s for t in tables) and "WHERE" in s
+    ]
+
+
+def refuse_claim_versions_of(connection: Connection, claim_id: str) -> None:
+    """Make the database itself refuse one claim's new projection rows, as a real failure would."""
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql(
+            "CREATE TRIGGER refuse_one BEFORE INSERT ON claim_versions"
+            f" WHEN NEW.claim_id = '{claim_id}' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+        )
+    else:
+        connection.exec_driver_sql(
+            f"ALTER TABLE claim_versions ADD CONSTRAINT refuse_one CHECK (claim_id <> '{claim_id}') NOT VALID"
+        )

@@ -1,0 +1,84 @@
+"""A projection rebuild replays the whole log in batches, inside one transaction.
+
+What must hold: the projections it gives are exactly those the imports folded, whether the claims
+that later events change are carried from batch to batch, partly carried or read back; carried,
+they are never read back; a rebuild that fails leaves the projections as they were; and the
+garbage collector is paused only while it runs.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection
+
+import claims
+from bench.generate import generate
+from claims.api import Tracker
+from claims.projections import projector
+from tests.conftest import new_database_url
+from tests.store.support import (
+    SMALL_BATCH,
+    claims_changed,
+    contents,
+    reads_back,
+    refuse_claim_versions_of,
+    statements_run,
+    write_document,
+)
+
+
+@pytest.mark.parametrize("carry_limit", [projector.CARRY_LIMIT, 5, 0], ids=["carried", "some carried", "read back"])
+def test_a_rebuild_in_small_batches_gives_the_projections_folded_on_import(
+    backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, carry_limit: int
+) -> None:
+    document = write_document(tmp_path)
+    changed = claims_changed(document)
+    assert len(changed) > 5
+    for url in new_database_url(backend, tmp_path):
+        with claims.open_tracker(url, user="tester") as tracker:
+            tracker.init()
+            report = tracker.import_file(document)
+            imported = contents(tracker)
+            monkeypatch.setattr(projector, "REBUILD_BATCH", SMALL_BATCH)
+            monkeypatch.setattr(projector, "CARRY_LIMIT", carry_limit)
+            statements = statements_run(tracker)
+            assert tracker.rebuild_projections() == report.events
+            assert bool(reads_back(statements)) == (carry_limit < len(changed))
+            assert contents(tracker) == imported
+    assert imported["claim_acts"] and any(row[2] is not None for row in imported["claim_versions"])
+
+
+def test_a_rebuild_that_fails_leaves_the_projections_as_they_were(
+    tracker: Tracker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tracker.import_file(write_document(tmp_path, 200))
+    before = contents(tracker)
+    with tracker.engine.begin() as connection:
+        refuse_claim_versions_of(connection, generate(200)["claims"][150]["id"])  # folded batches in
+    monkeypatch.setattr(projector, "REBUILD_BATCH", SMALL_BATCH)
+    with pytest.raises(Exception, match=r"refused by the test|refuse_one"):
+        tracker.rebuild_projections()
+    assert contents(tracker) == before
+
+
+def test_the_garbage_collector_is_paused_only_while_a_rebuild_runs(
+    tracker: Tracker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rebuild builds millions of acyclic objects, which full collections walk again and again."""
+    tracker.add_party("brazil", name="Brazil", kind="state")
+    seen: list[bool] = []
+    replay: Callable[..., int] = projector.rebuild
+
+    def watched(connection: Connection, progress: Callable[[int], None] | None = None) -> int:
+        seen.append(gc.isenabled())
+        return replay(connection, progress)
+
+    monkeypatch.setattr(projector, "rebuild", watched)
+    assert gc.isenabled()
+    assert tracker.rebuild_projections() == 1
+    assert seen == [False]
+    assert gc.isenabled()
