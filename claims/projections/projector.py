@@ -1,18 +1,20 @@
 """Folding events into the projection tables, in batches, incrementally or from scratch.
 
-``fold`` runs inside the appending transaction, so projections are never behind a committed event.
-It works on a whole batch at once: the current state of every claim the batch touches is loaded in
-bulk, the events are applied in memory, and the resulting rows are written with one executemany
-per table. ``rebuild`` drops the projections and replays the log through the same code, so an
-incremental projection and a rebuilt one cannot differ.
+Projections are folded inside the appending transaction (the unit of work runs ``prepare``,
+``Batch.apply_all`` and ``Batch.write`` on each batch it writes), so they are never behind a
+committed event. A batch is folded whole: the current state of every claim it changes that was
+asserted before it is carried from the batch before (``Carryover``) or read in bulk, the events
+are applied in memory, and the resulting rows are written in one batch per table. ``rebuild``
+drops the projections and replays the log through the same code (``fold``), so an incremental
+projection and a rebuilt one cannot differ.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
-from itertools import islice
 from operator import itemgetter
 from typing import Any
 
@@ -44,33 +46,29 @@ REBUILD_BATCH = 10_000
 _CHUNK = 500
 
 
-def fold(
-    connection: Connection, decoded: Sequence[tuple[int, ev.Event]], carried: Carryover | None = None
-) -> dict[str, int]:
-    """Apply events (with their log positions) to every projection and move the checkpoint;
-    returns the rows inserted into each projection table (``carried``: see ``prepare``)."""
+def fold(connection: Connection, decoded: Sequence[tuple[int, ev.Event]], carried: Carryover) -> dict[str, int]:
+    """Apply events (with their log positions) to every projection and move the checkpoint, all
+    on ``connection``; returns the rows inserted into each projection table."""
     if not decoded:
         return {}
     batch = prepare(lambda: connection, decoded, carried)
     batch.apply_all(decoded)
-    if carried is not None:
-        carried.keep(batch)
+    carried.keep(batch)
     batch.write(connection)
     return batch.counts()
 
 
-def prepare(
-    connect: Callable[[], Connection], decoded: Sequence[tuple[int, ev.Event]], carried: Carryover | None = None
-) -> Batch:
-    """The first part of ``fold``, the only one that reads: bring into memory the current state of
-    the claims the events touch that were asserted before them, from ``carried`` when it holds
-    them, else from the database (``connect`` is called only then). The caller then applies the
-    events (``Batch.apply_all``, no database) and writes the rows (``Batch.write``)."""
+def prepare(connect: Callable[[], Connection], decoded: Sequence[tuple[int, ev.Event]], carried: Carryover) -> Batch:
+    """The first part of folding a batch, the only one that reads: bring into memory the current
+    state of the claims the events change that were asserted before them, from ``carried`` when it
+    holds them, else from the database (``connect`` is called only then). The caller then applies
+    the events (``Batch.apply_all``, no database), hands the batch to ``carried.keep`` and writes
+    the rows (``Batch.write``)."""
     batch = Batch(decoded[-1][0])
+    batch.changes = Counter(e.claim for _, e in decoded if isinstance(e, CHANGING_EVENTS))
     asserted_here = {e.claim for _, e in decoded if isinstance(e, ev.ClaimAsserted)}
-    touched = {e.claim for _, e in decoded if isinstance(e, ev.ClaimEvent) and not isinstance(e, ev.VerdictRecorded)}
-    earlier = touched - asserted_here
-    if carried is not None:
+    earlier = batch.changes.keys() - asserted_here
+    if earlier:
         batch.claims.update(carried.take(earlier))
         earlier.difference_update(batch.claims)
     if earlier:
@@ -94,7 +92,7 @@ def rebuild(connection: Connection, progress: Callable[[int], None] | None = Non
         connection.execute(delete(table))
     connection.execute(delete(checkpoints))
     carried = Carryover()
-    carried.want(islice(_changed_after_assertion(connection), CARRY_LIMIT))
+    carried.want(_changes_per_claim(connection, CARRY_LIMIT))
     count = 0
     batch: list[tuple[int, ev.Event]] = []
     growing = GrowingTables(connection.dialect.name)  # the tables refill from empty inside this one transaction
@@ -119,14 +117,19 @@ def rebuild(connection: Connection, progress: Callable[[int], None] | None = Non
 # back from the rows written.
 CARRY_LIMIT = 200_000
 
-_CHANGES_STANDING = (ev.ClaimReaffirmed.TYPE, ev.ClaimRetracted.TYPE, ev.ClaimCorrected.TYPE)
+# The events that change a claim after its assertion (a verdict is only recorded beside it).
+CHANGING_EVENTS = (ev.ClaimReaffirmed, ev.ClaimRetracted, ev.ClaimCorrected)
 
 
-def _changed_after_assertion(connection: Connection) -> Iterator[str]:
-    """The claims that retractions, reaffirmations or corrections change, from the log."""
-    query = select(log.c.stream_id).where(log.c.type.in_(_CHANGES_STANDING)).distinct()
-    for (stream_id,) in connection.execute(query):
-        yield stream_id.removeprefix("claim:")
+def _changes_per_claim(connection: Connection, limit: int) -> Counter[str]:
+    """How many events change each claim after its assertion, for at most ``limit`` claims."""
+    query = (
+        select(log.c.stream_id, func.count())
+        .where(log.c.type.in_([kind.TYPE for kind in CHANGING_EVENTS]))
+        .group_by(log.c.stream_id)
+        .limit(limit)
+    )
+    return Counter({stream_id.removeprefix("claim:"): int(count) for stream_id, count in connection.execute(query)})
 
 
 def projection_counts(connection: Connection) -> Iterable[tuple[str, int]]:
@@ -168,8 +171,9 @@ def version_fields(row: Any) -> ClaimFields:
 class _Claim:
     """A claim's current projection state while a batch is folded.
 
-    ``version`` and ``periods`` are the open rows: dicts about to be inserted, or None when the
-    open rows are already in the database (``stored_*`` then says so and they are closed by UPDATE).
+    ``periods`` are the standing periods as (start, end); ``version`` and ``period_rows`` are the
+    open rows as dicts about to be inserted, or None and [] when the open rows are already in the
+    database (``stored_*`` then says so, and a change closes them by UPDATE).
     """
 
     fields: ClaimFields
@@ -183,32 +187,41 @@ class _Claim:
 
 
 class Carryover:
-    """The state of claims that later batches of one transaction will touch, kept from batch to
+    """The state of claims that later batches of one transaction will change, kept from batch to
     batch in memory rather than read back from the rows the earlier batches wrote.
 
-    A large import knows from its document which claims its lifecycle entries touch (a million
-    events: 130k claims, asserted in earlier batches). Read back, they cost a query per 500 claims,
-    and each read must first wait for the writer thread to finish the rows in flight. A claim
-    that nobody announced is still read from the database.
+    An import knows from its document which claims its lifecycle entries change, a rebuild from
+    the log (a million events: 130k claims, most asserted in earlier batches). Read back, they
+    cost a query per 500 claims, and in a large import each read must first wait for the writer
+    thread to finish the rows in flight. A claim is kept until as many changes as were announced
+    for it have been applied; one nobody announced is read from the database.
     """
 
     def __init__(self) -> None:
-        self._wanted: set[str] = set()
+        self._wanted: Counter[str] = Counter()  # changes still to come, by claim
         self._claims: dict[str, _Claim] = {}
 
-    def want(self, claim_ids: Iterable[str]) -> None:
-        """Keep the state of these claims whenever a batch has it in memory."""
-        self._wanted.update(claim_ids)
+    def want(self, changes: Iterable[str] | Counter[str]) -> None:
+        """Announce changes to come: a claim id once per change, or a count of changes by claim."""
+        self._wanted.update(changes)
 
-    def take(self, claim_ids: set[str]) -> dict[str, _Claim]:
+    def take(self, claim_ids: Iterable[str]) -> dict[str, _Claim]:
         """The kept state of those of ``claim_ids`` that are kept, handed over to the next batch."""
-        return {c: self._claims.pop(c) for c in claim_ids.intersection(self._claims)}
+        kept = self._claims
+        return {c: kept.pop(c) for c in claim_ids if c in kept}
 
     def keep(self, batch: Batch) -> None:
-        """Keep the wanted claims of a batch whose events are applied, as they are once its rows
-        are written: open rows stored, to be closed by UPDATE (the rows themselves belong to the
-        batch, which may still be writing them)."""
-        for claim_id in self._wanted.intersection(batch.claims):
+        """Keep the claims of a batch whose events are applied that have changes still to come, as
+        they are once its rows are written: open rows stored, so that a later batch closes them by
+        UPDATE instead of editing dicts that this batch has already inserted (or handed to a
+        writer thread)."""
+        wanted = self._wanted
+        for claim_id in wanted.keys() & batch.claims.keys():
+            left = wanted[claim_id] - batch.changes[claim_id]
+            if left <= 0:
+                del wanted[claim_id]
+                continue
+            wanted[claim_id] = left
             claim = batch.claims[claim_id]
             claim.version, claim.period_rows = None, []
             claim.stored_version, claim.stored_periods = True, bool(claim.periods)
@@ -221,6 +234,7 @@ class Batch:
     def __init__(self, last_position: int) -> None:
         self.last_position = last_position
         self.claims: dict[str, _Claim] = {}
+        self.changes: Counter[str] = Counter()  # events changing each claim after its assertion
         self.rows: dict[str, list[dict[str, Any]]] = {table.name: [] for table in TABLES}
         self.closed_versions: list[dict[str, Any]] = []
         self.closed_periods: list[dict[str, Any]] = []

@@ -134,8 +134,8 @@ def _apply(uow: UnitOfWork, command: cmd.Command) -> handlers.Outcome:
     return handlers.lifecycle(uow, command, checked=True)
 
 
-# Lifecycle entries that change a claim's projection state (a verdict is only added beside it).
-_CHANGES_STANDING = cmd.RetractClaim | cmd.ReaffirmClaim | cmd.CorrectClaim
+# Lifecycle entries that change a claim after its assertion (a verdict is only recorded beside it).
+_CHANGING_COMMANDS = cmd.RetractClaim | cmd.ReaffirmClaim | cmd.CorrectClaim
 
 
 def _preload(uow: UnitOfWork, document: Document, declared: dict[str, set[str]]) -> None:
@@ -148,7 +148,7 @@ def _preload(uow: UnitOfWork, document: Document, declared: dict[str, set[str]])
         else:
             records.preload_registry(kind, idents)
     records.preload_streams(f"claim:{c}" for c in lifecycle_claims if records.claim(c) is not None)
-    uow.will_touch(e.command.claim for e in document.entries if isinstance(e.command, _CHANGES_STANDING))
+    uow.will_change(e.command.claim for e in document.entries if isinstance(e.command, _CHANGING_COMMANDS))
 
 
 def _declared(document: Document) -> dict[str, set[str]]:

@@ -3,7 +3,8 @@ the unit of work has accepted but not yet written.
 
 Handlers ask ``registered``, ``claim`` and ``stream``; answers come from a cache filled on a miss
 with one query, or in bulk by ``preload_*`` before a large import, so importing a million claims
-costs a few thousand queries rather than several million.
+costs a few thousand queries rather than several million. ``note`` takes in each event the unit
+accepts, and checks the version it expects of a stream the unit began (``Stream.begun_here``).
 """
 
 from __future__ import annotations
@@ -34,9 +35,11 @@ class Stream:
     only counted: no later event can equal it, and an import of a million claims would otherwise
     keep every payload until it commits.
 
-    ``begun_here``: the stream held nothing when this unit first read it or appended to it. Its
-    version is then known here for certain: the unit holds the log's lock, and another writer's
-    event in it would collide with the unit's own on the unique (stream, version) key."""
+    ``begun_here``: this unit began the stream. Either it read the stream empty (under the log's
+    lock, which it holds), or it appended the stream's first event without a read; then the unique
+    (stream, version) key refuses that event if the stream was not new after all. Either way the
+    stream holds only the unit's own events, whose count is the version known here for certain,
+    so it is checked here (``note``) and not read back from the log."""
 
     __slots__ = ("begun_here", "later", "version")
 
@@ -148,6 +151,7 @@ class Records:
         stream = self._streams.get(event.stream_id)
         if stream is None:
             stream = self._streams[event.stream_id] = Stream(begun_here=expected_version == 0)
+            stream.version = expected_version  # a stream appended to without a read: as the caller knows it
         elif stream.begun_here and stream.version != expected_version:
             found = f"{event.stream_id} is at version {stream.version}, not {expected_version}"
             raise ConflictError(f"{found}: it changed since it was read")

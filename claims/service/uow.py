@@ -106,9 +106,10 @@ class UnitOfWork:
             self._large = True
             self._page_cache = widen_page_cache(self.connection)
 
-    def will_touch(self, claim_ids: Iterable[str]) -> None:
-        """Announce claims that events appended later will touch (an importer knows them from its
-        document): their projection state is carried from batch to batch rather than read back
+    def will_change(self, claim_ids: Iterable[str]) -> None:
+        """Announce the changes that events appended later will make, a claim id once for each
+        retraction, reaffirmation or correction (an importer knows them from its document): the
+        claims' projection state is carried from batch to batch until then rather than read back
         (``projector.Carryover``)."""
         self._carried.want(claim_ids)
 
@@ -131,7 +132,9 @@ class UnitOfWork:
             connection.invalidate()
 
     def append(self, event: Event, expected_version: int) -> None:
-        """Accept an event whose stream must be at ``expected_version`` when it is written."""
+        """Accept an event whose stream must be at ``expected_version`` when it is written (a
+        stream this unit began is checked now, and a wrong expectation is a ConflictError here;
+        the log checks the others when the batch is written)."""
         payload = event.payload()
         self.records.note(event, payload, expected_version)
         self._pending.append(Pending(event, expected_version, payload))
@@ -155,7 +158,8 @@ class UnitOfWork:
         prepared = eventlog.prepare(self._connect, self._pending, self.recorded_by, after=self._head)
         # Streams this unit began were checked as their events were appended (``Records.note``);
         # the log checks the others (at 1M events, 130k lifecycle streams: 5 s of PostgreSQL's time).
-        expected = {s: v for s, v in prepared.expected.items() if not self.records.begun_here(s)}
+        records = self.records
+        expected = {s: v for s, v in prepared.expected.items() if not records.begun_here(s)}
         prepared = prepared._replace(expected=expected)
         pending, self._pending = self._pending, []
         decoded = [(position, p.event) for position, p in zip(prepared.positions, pending, strict=True)]

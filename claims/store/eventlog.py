@@ -117,7 +117,8 @@ def append(connection: Connection, pending: Sequence[Pending], recorded_by: str)
 
 class Prepared(NamedTuple):
     """An append computed but not yet written: the lines (each payload as its dict), the rows, and
-    the streams it expects to exist already, each at the version its first event expects."""
+    the streams it expects to exist already, each at the version its first event expects (those
+    that ``write`` checks: a unit of work leaves out the streams it began, checked as appended)."""
 
     lines: list[dict[str, Any]]
     rows: list[dict[str, Any]]

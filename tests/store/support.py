@@ -76,3 +76,45 @@ def refuse_claim_versions_of(connection: Connection, claim_id: str) -> None:
         connection.exec_driver_sql(
             f"ALTER TABLE claim_versions ADD CONSTRAINT refuse_one CHECK (claim_id <> '{claim_id}') NOT VALID"
         )
+
+
+def busy_lifecycles(claims_count: int = 300, busy: int = 30) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Two documents whose lifecycle entries reach everything a batch can carry or read back.
+
+    The first is a generated document (each of its changed claims changed once) with, on its first
+    ``busy`` claims, changes spread over many batches: a retraction and a reaffirmation on the day
+    said, a correction of the said date (the standing periods are recomputed), a correction of the
+    text, a verdict, then a second retraction and a reaffirmation from another source. The second
+    holds only changes to claims of the first: imported after it, they are read back or carried
+    from before the unit.
+    """
+    first = generate(claims_count)
+    busy_claims = first["claims"][:busy]
+    rounds: list[list[dict[str, Any]]] = [
+        [{"retract": c["id"], "on": c["said_on"], "source": "source-1", "reason": "withdrawn"} for c in busy_claims],
+        [{"reaffirm": c["id"], "on": c["said_on"], "source": "source-2"} for c in busy_claims],
+        [{"correct": c["id"], "said_on": "2018-01-01", "reason": "misdated"} for c in busy_claims],
+        [{"correct": c["id"], "text": f"Corrected again {c['id']}.", "reason": "typo"} for c in busy_claims],
+        [{"verdict": c["id"], "rating": "misleading", "by": "source-3"} for c in busy_claims],
+        [{"retract": c["id"], "on": c["said_on"], "source": "source-4", "reason": "denied"} for c in busy_claims],
+    ]
+    first["events"] = [entry for round_ in rounds for entry in round_] + first["events"]
+    later = [{"reaffirm": c["id"], "on": c["said_on"], "source": "source-5"} for c in first["claims"][busy : 2 * busy]]
+    second = {
+        "format": first["format"],
+        "events": [
+            *({"reaffirm": c["id"], "on": c["said_on"], "source": "source-6"} for c in busy_claims),
+            *later,
+            *({"correct": c["id"], "said_on": "2018-06-01", "reason": "misdated again"} for c in busy_claims),
+        ],
+    }
+    return first, second
+
+
+def write_documents(tmp_path: Path, *documents: dict[str, Any]) -> list[Path]:
+    paths = []
+    for number, document in enumerate(documents):
+        path = tmp_path / f"document-{number}.json"
+        path.write_text(json.dumps(document), encoding="utf-8")
+        paths.append(path)
+    return paths

@@ -6,7 +6,7 @@ even after a rolled-back append; the hash chain verifies and breaks where a line
 line's hash equals SPEC section 6's recipe computed here with hashlib and json alone; the database's
 own triggers refuse UPDATE and DELETE (and TRUNCATE on PostgreSQL) of the log; recorded_at is RFC
 3339 UTC with microseconds and ``Z`` and never decreases; events are stored by explicit type name
-and schema version.
+and schema version. A unit of work checks the streams it began in memory, the others in the log.
 """
 
 from __future__ import annotations
@@ -261,7 +261,8 @@ def test_a_unit_checks_in_memory_the_streams_it_began_and_in_the_log_the_others(
     before = raw_rows(filled)
     assertion = next(e for e in sample_events() if isinstance(e, ev.ClaimAsserted))
     with unit_of_work.UnitOfWork(filled.engine, "tester") as unit:
-        for claim in ("c2", "c3"):
+        assert unit.records.stream("claim:c3").version == 0  # read, as handlers do, and found empty
+        for claim in ("c2", "c3"):  # c2 is appended to without a read
             unit.append(replace(assertion, claim=claim), 0)
         for claim in ("c2", "c3"):  # a later batch than the assertions
             unit.append(ev.ClaimRetracted(claim=claim, on="2023-04-01", source="tass"), 1)
@@ -271,7 +272,7 @@ def test_a_unit_checks_in_memory_the_streams_it_began_and_in_the_log_the_others(
         with pytest.raises(ConflictError, match="claim:c2 is at version 2, not 1"):
             unit.append(ev.ClaimReaffirmed(claim="c2", on="2023-04-02", source="tass"), 1)
         verdict = ev.VerdictRecorded(claim="c1", rating="false", by="tass", url=None)
-        unit.append(verdict, 5)  # c1 was there before
+        unit.append(verdict, unit.records.stream("claim:c1").version)  # c1 was there before: 5
         unit.flush()
         unit.connection  # noqa: B018
         assert len(checks) == 1

@@ -18,16 +18,19 @@ from sqlalchemy import Connection
 import claims
 from bench.generate import generate
 from claims.api import Tracker
+from claims.domain import events as ev
 from claims.projections import projector
 from tests.conftest import new_database_url
 from tests.store.support import (
     SMALL_BATCH,
+    busy_lifecycles,
     claims_changed,
     contents,
     reads_back,
     refuse_claim_versions_of,
     statements_run,
     write_document,
+    write_documents,
 )
 
 
@@ -35,21 +38,23 @@ from tests.store.support import (
 def test_a_rebuild_in_small_batches_gives_the_projections_folded_on_import(
     backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, carry_limit: int
 ) -> None:
-    document = write_document(tmp_path)
-    changed = claims_changed(document)
+    """Claims changed several times over many batches, the last time by a second import."""
+    documents = write_documents(tmp_path, *busy_lifecycles())
+    changed = set().union(*map(claims_changed, documents))
     assert len(changed) > 5
     for url in new_database_url(backend, tmp_path):
         with claims.open_tracker(url, user="tester") as tracker:
             tracker.init()
-            report = tracker.import_file(document)
+            events = sum(tracker.import_file(document).events for document in documents)
             imported = contents(tracker)
             monkeypatch.setattr(projector, "REBUILD_BATCH", SMALL_BATCH)
             monkeypatch.setattr(projector, "CARRY_LIMIT", carry_limit)
             statements = statements_run(tracker)
-            assert tracker.rebuild_projections() == report.events
+            assert tracker.rebuild_projections() == events
             assert bool(reads_back(statements)) == (carry_limit < len(changed))
             assert contents(tracker) == imported
-    assert imported["claim_acts"] and any(row[2] is not None for row in imported["claim_versions"])
+    assert imported["claim_acts"] and imported["verdicts"]
+    assert any(row[2] is not None for row in imported["claim_versions"])
 
 
 def test_a_rebuild_that_fails_leaves_the_projections_as_they_were(
@@ -82,3 +87,25 @@ def test_the_garbage_collector_is_paused_only_while_a_rebuild_runs(
     assert tracker.rebuild_projections() == 1
     assert seen == [False]
     assert gc.isenabled()
+
+
+def test_a_carried_claim_is_let_go_after_its_last_announced_change() -> None:
+    """Carried claims are held only while changes to them are still to come (memory)."""
+    carried = projector.Carryover()
+    carried.want(["c1", "c1"])  # two changes to come
+    asserted = ev.ClaimAsserted(
+        claim="c1", party="russia", topic="g20", said_on="2023-03-02", source="tass", text="A claim."
+    )
+    retracted = ev.ClaimRetracted(claim="c1", on="2023-03-10", source="tass", reason=None)
+    reaffirmed = ev.ClaimReaffirmed(claim="c1", on="2023-03-15", source="tass")
+
+    def no_read() -> Connection:
+        raise AssertionError("read back from the database")
+
+    for decoded in ([(1, asserted), (2, retracted)], [(3, reaffirmed)]):
+        batch = projector.prepare(no_read, decoded, carried)  # the second batch finds c1 carried
+        batch.apply_all(decoded)
+        carried.keep(batch)
+    assert carried.take(["c1"]) == {}
+    with pytest.raises(AssertionError, match="read back"):
+        projector.prepare(no_read, [(4, retracted)], carried)
