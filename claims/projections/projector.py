@@ -167,7 +167,7 @@ def version_fields(row: Any) -> ClaimFields:
     return ClaimFields(*values)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Claim:
     """A claim's current projection state while a batch is folded.
 
