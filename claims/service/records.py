@@ -17,10 +17,10 @@ from sqlalchemy import Connection, Select, Table, bindparam, select
 
 from claims.domain import events as ev
 from claims.domain.claim import ClaimFields, apply_correction, fields_of_assertion
-from claims.domain.errors import ConflictError
 from claims.projections.lookups import REGISTRIES
 from claims.projections.projector import current_versions, version_fields
 from claims.projections.tables import claim_versions
+from claims.store.eventlog import stale_version
 from claims.store.hashing import load_payload
 from claims.store.schema import events
 
@@ -153,8 +153,7 @@ class Records:
             stream = self._streams[event.stream_id] = Stream(begun_here=expected_version == 0)
             stream.version = expected_version  # a stream appended to without a read: as the caller knows it
         elif stream.begun_here and stream.version != expected_version:
-            found = f"{event.stream_id} is at version {stream.version}, not {expected_version}"
-            raise ConflictError(f"{found}: it changed since it was read")
+            raise stale_version(event.stream_id, stream.version, expected_version)
         stream.add(event.TYPE, payload)
         match event:
             case ev.ClaimAsserted():  # most events: first

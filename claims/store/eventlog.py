@@ -157,9 +157,7 @@ def prepare(
         stream = item.event.stream_id
         version = versions.get(stream, item.expected_version) + 1
         if version != item.expected_version + 1:
-            raise ConflictError(
-                f"{stream} is at version {version - 1}, not {item.expected_version}: it changed since it was read"
-            )
+            raise stale_version(stream, version - 1, item.expected_version)
         if stream not in versions and item.expected_version > 0:
             expected[stream] = item.expected_version
         versions[stream] = version
@@ -199,9 +197,12 @@ def _check_expected(connection: Connection, expected: dict[str, int]) -> None:
         found.update({stream: int(version) for stream, version in connection.execute(query)})
     for stream in existing:
         if found.get(stream, 0) != expected[stream]:
-            raise ConflictError(
-                f"{stream} is at version {found.get(stream, 0)}, not {expected[stream]}: it changed since it was read"
-            )
+            raise stale_version(stream, found.get(stream, 0), expected[stream])
+
+
+def stale_version(stream: str, found: int, expected: int) -> ConflictError:
+    """The conflict of an event that expected its stream at another version than it is."""
+    return ConflictError(f"{stream} is at version {found}, not {expected}: it changed since it was read")
 
 
 def _record(

@@ -24,9 +24,8 @@ SAME_IN_EVERY_IMPORT = ("position", "stream_id", "stream_version", "type", "sche
 
 
 def write_document(tmp_path: Path, claims_count: int = 300) -> Path:
-    path = tmp_path / "document.json"
-    path.write_text(json.dumps(generate(claims_count)), encoding="utf-8")
-    return path
+    """A generated document of ``claims_count`` claims, written as JSON."""
+    return write_documents(tmp_path, generate(claims_count))[0]
 
 
 def claims_changed(document: Path) -> set[str]:
