@@ -1,9 +1,11 @@
 """Commands: what a user asks for, checked for shape before anything touches the log.
 
-Each command is a frozen dataclass named as an instruction. ``problems()`` returns every shape
-error as ``(field, message)`` pairs rather than stopping at the first, so that a claims document
-can report all of them by path. References to other records are checked by the handlers, which can
-see the database.
+Each command is a dataclass named as an instruction, treated as immutable once built (not frozen:
+a frozen dataclass sets each field through ``object.__setattr__``, which costs several µs a
+command, and an import builds one for every entry of its document). ``problems()`` returns every
+shape error as ``(field, message)`` pairs rather than stopping at the first, so that a claims
+document can report all of them by path. References to other records are checked by the
+handlers, which can see the database.
 """
 
 from __future__ import annotations
@@ -110,7 +112,7 @@ class Command:
             raise ValidationError(f"{name}: {message}" if not message.startswith(name) else message)
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(kw_only=True)
 class AddParty(Command):
     id: str
     name: str
@@ -127,7 +129,7 @@ class AddParty(Command):
         return ev.PartyRegistered(party=self.id, name=self.name, kind=self.kind)
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(kw_only=True)
 class AddSpeaker(Command):
     id: str
     name: str
@@ -146,7 +148,7 @@ class AddSpeaker(Command):
         return ev.SpeakerRegistered(speaker=self.id, name=self.name, party=self.party, role=self.role)
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(kw_only=True)
 class AddSource(Command):
     """Register a source; without a kind it is of kind ``other`` (SourceRegistered version 2)."""
 
@@ -158,7 +160,7 @@ class AddSource(Command):
 
     def __post_init__(self) -> None:
         if self.kind is None:
-            object.__setattr__(self, "kind", "other")
+            self.kind = "other"
 
     def problems(self) -> list[Problem]:
         found: list[Problem] = []
@@ -176,7 +178,7 @@ class AddSource(Command):
         )
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(kw_only=True)
 class AddTopic(Command):
     id: str
     title: str
@@ -191,7 +193,7 @@ class AddTopic(Command):
         return ev.TopicRegistered(topic=self.id, title=self.title)
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(kw_only=True)
 class AssertClaim(Command):
     """Record one assertion; ``id`` None means an id derived from party, said date and text."""
 
@@ -249,7 +251,7 @@ class AssertClaim(Command):
         )
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(kw_only=True)
 class RetractClaim(Command):
     claim: str
     on: str
@@ -268,7 +270,7 @@ class RetractClaim(Command):
         return ev.ClaimRetracted(claim=self.claim, on=self.on, source=self.source, reason=self.reason)
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(kw_only=True)
 class ReaffirmClaim(Command):
     claim: str
     on: str
@@ -285,7 +287,7 @@ class ReaffirmClaim(Command):
         return ev.ClaimReaffirmed(claim=self.claim, on=self.on, source=self.source)
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(kw_only=True)
 class CorrectClaim(Command):
     """Fix our own recording error in some of a claim's fields; the original stays in the log."""
 
@@ -318,7 +320,7 @@ class CorrectClaim(Command):
         return ev.ClaimCorrected(claim=self.claim, changes=changes, reason=self.reason)
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(kw_only=True)
 class RecordVerdict(Command):
     claim: str
     rating: str

@@ -55,6 +55,8 @@ def check_said_date(value: object, *, allow_future: bool = False) -> str:
 def period_end(value: object) -> str:
     """The ISO date on which a said date's period ends (future dates allowed); ValidationError
     when ``value`` is no date. What projections and ``--as-of`` compare by."""
+    if type(value) is str and (end := _period_end(value)) is not None:  # nearly always, first
+        return end
     text = str(value) if isinstance(value, str | int) and not isinstance(value, bool) else None
     if not text or text != text.strip():
         raise ValidationError(f"not a date: {value!r}")

@@ -15,6 +15,7 @@ from claims.domain.claim import CORRECTABLE_FIELDS, ClaimFields
 from claims.domain.dates import parse_said_date, period_start
 from claims.domain.errors import ConflictError, NotFoundError, ValidationError
 from claims.domain.ids import derive_claim_id
+from claims.service.records import Records
 from claims.service.uow import UnitOfWork
 
 RegistryCommand = cmd.AddParty | cmd.AddSpeaker | cmd.AddSource | cmd.AddTopic
@@ -46,7 +47,7 @@ def register(uow: UnitOfWork, command: RegistryCommand, *, checked: bool = False
         command.check()
     kind, compared = REGISTRY_KINDS[type(command)]
     if isinstance(command, cmd.AddSpeaker):
-        require(uow, "party", command.party)
+        require(uow.records, "party", command.party)
     existing = uow.records.registered(kind, command.id)
     if existing is not None:
         differences = [
@@ -61,11 +62,11 @@ def register(uow: UnitOfWork, command: RegistryCommand, *, checked: bool = False
     return Outcome(command.id, recorded=True)
 
 
-def require(uow: UnitOfWork, kind: str, ident: str | None) -> None:
+def require(records: Records, kind: str, ident: str | None) -> None:
     """Raise NotFoundError unless ``ident`` (when given) is a recorded ``kind``."""
     if ident is None:
         return
-    found = uow.records.claim(ident) if kind == "claim" else uow.records.registered(kind, ident)
+    found = records.claim(ident) if kind == "claim" else records.registered(kind, ident)
     if found is None:
         raise NotFoundError(f"unknown {kind}: {ident}")
 
@@ -77,25 +78,26 @@ def assert_claim(
     if not checked:
         command.check()
     claim_id = command.id or derive_claim_id(command.party, command.said_on, command.text)
-    if uow.records.claim(claim_id) is not None:
+    records = uow.records
+    if records.claim(claim_id) is not None:
         if existing_id_is_error:
             raise ConflictError(f"claim {claim_id} is already recorded")
         return Outcome(claim_id, recorded=False)
     for kind, ident in (("party", command.party), ("topic", command.topic), ("source", command.source)):
-        require(uow, kind, ident)
+        require(records, kind, ident)
     for relay in command.via:
-        require(uow, "source", relay)
-    require(uow, "claim", command.responds_to)
-    _check_speaker(uow, command.speaker, command.party)
+        require(records, "source", relay)
+    require(records, "claim", command.responds_to)
+    _check_speaker(records, command.speaker, command.party)
     uow.append(command.event(claim_id), expected_version=0)
     return Outcome(claim_id, recorded=True)
 
 
-def _check_speaker(uow: UnitOfWork, speaker_id: str | None, party: str) -> None:
+def _check_speaker(records: Records, speaker_id: str | None, party: str) -> None:
     """A claim's speaker must be recorded and speak for the claim's party."""
     if speaker_id is None:
         return
-    speaker = uow.records.registered("speaker", speaker_id)
+    speaker = records.registered("speaker", speaker_id)
     if speaker is None:
         raise NotFoundError(f"unknown speaker: {speaker_id}")
     if speaker["party"] != party:
@@ -117,11 +119,11 @@ def lifecycle(uow: UnitOfWork, command: LifecycleCommand, *, checked: bool = Fal
     if stream.holds(event.TYPE, event.payload()):
         return Outcome(command.claim, recorded=False)
     if isinstance(command, cmd.RetractClaim | cmd.ReaffirmClaim):
-        require(uow, "source", command.source)
+        require(uow.records, "source", command.source)
         if parse_said_date(command.on).end < period_start(current.said_on):
             raise ValidationError(f"date {command.on} is before the claim was said ({current.said_on})")
     elif isinstance(command, cmd.RecordVerdict):
-        require(uow, "source", command.by)
+        require(uow.records, "source", command.by)
     else:
         _check_correction(uow, command, current)
     uow.append(event, expected_version=stream.version)
@@ -133,11 +135,11 @@ def _check_correction(uow: UnitOfWork, command: cmd.CorrectClaim, current: Claim
     # then counts from the said date (claims.domain.claim.standing_periods), and refusing would
     # leave no way to fix a wrong said date, since acts themselves cannot be corrected.
     if "source" in command.changes:
-        require(uow, "source", command.changes["source"])
+        require(uow.records, "source", command.changes["source"])
     for relay in command.changes.get("via") or []:
-        require(uow, "source", relay)
+        require(uow.records, "source", relay)
     if "speaker" in command.changes:
-        _check_speaker(uow, command.changes["speaker"], current.party)
+        _check_speaker(uow.records, command.changes["speaker"], current.party)
     recorded = {name: getattr(current, name) for name in CORRECTABLE_FIELDS}
     recorded["via"] = list(current.via)
     if all(recorded[k] == (list(v) if isinstance(v, tuple) else v) for k, v in command.changes.items()):

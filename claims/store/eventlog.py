@@ -25,9 +25,10 @@ if TYPE_CHECKING:
     from claims.domain.events import Event, Payload
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Pending:
-    """An event to append, with the version its stream must be at before it (0: a new stream)."""
+    """An event to append, with the version its stream must be at before it (0: a new stream).
+    Not frozen, like the events themselves: a unit of work makes one for every event."""
 
     event: Event
     expected_version: int
