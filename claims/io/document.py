@@ -115,7 +115,9 @@ def _add(document: Document, path: str, item: dict[str, Any], build: Callable[..
     except TypeError as error:
         document.problems.append(f"{path}: {error}")
         return
-    document.problems.extend(f"{path}.{name}: {message}" for name, message in command.problems())
+    found = command.problems()
+    if found:
+        document.problems.extend(f"{path}.{name}: {message}" for name, message in found)
     # Kept even when it has problems, so that its references are checked too: one pass shows all.
     document.entries.append(Entry(path, command))
 

@@ -81,7 +81,7 @@ def _import(
     report = ImportReport()
     with UnitOfWork(engine, recorded_by) as uow:
         _preload(uow, document, declared)
-        entries = _in_apply_order(document.entries)
+        entries = _in_apply_order(document.entries, declared["claim"])
         for done, entry in enumerate(entries, start=1):
             if progress and (done % 500 == 0 or done == len(entries)):
                 progress(done, len(entries))
@@ -105,9 +105,22 @@ def _summary(name: str, problems: list[str]) -> str:
     return f"{name}: invalid claims document ({len(problems)} problem{'s' * (len(problems) != 1)})"
 
 
-def _in_apply_order(entries: list[Entry]) -> list[Entry]:
+def _in_apply_order(entries: list[Entry], asserted_ids: set[str]) -> list[Entry]:
     """The document's entries with each claim after the claim it responds to, when that one is
-    asserted in the same document (a reference may point anywhere inside the document)."""
+    asserted in the same document (``asserted_ids``; a reference may point anywhere inside it).
+    Entries already in that order, as most documents are, are returned as they are."""
+    seen: set[str] = set()
+    for entry in entries:
+        c = entry.command
+        if isinstance(c, cmd.AssertClaim):
+            if c.responds_to in asserted_ids and c.responds_to not in seen:
+                return _reordered(entries)
+            seen.add(claim_id_of(c))
+    return entries
+
+
+def _reordered(entries: list[Entry]) -> list[Entry]:
+    """``_in_apply_order`` for entries of which some respond to a claim asserted after them."""
     asserted = {claim_id_of(e.command): e for e in entries if isinstance(e.command, cmd.AssertClaim)}
     ordered: list[Entry] = []
     placed: set[int] = set()

@@ -115,12 +115,13 @@ class Records:
             self._registry.setdefault((kind, ident), None)
 
     def preload_claims(self, idents: Iterable[str]) -> None:
-        wanted = sorted({i for i in idents if i not in self._claims})
+        # Set operations and dict.fromkeys: a first import asks for its 870k claims at once.
+        wanted = set(idents).difference(self._claims)
+        found = {}
         if wanted and self._any_claim_recorded():
-            for row in current_versions(self._connect(), wanted):
-                self._claims[row.claim_id] = version_fields(row)
-        for ident in wanted:
-            self._claims.setdefault(ident, None)
+            found = {row.claim_id: version_fields(row) for row in current_versions(self._connect(), sorted(wanted))}
+        self._claims.update(dict.fromkeys(wanted))
+        self._claims.update(found)
 
     def _any_claim_recorded(self) -> bool:
         """Whether the database held any claim when this unit began: the first import into a new

@@ -25,7 +25,7 @@ from claims.api import Tracker
 from claims.domain import events as ev
 from claims.domain.errors import ConflictError
 from claims.projections.projector import TABLES
-from claims.projections.tables import claim_acts, parties
+from claims.projections.tables import claim_acts, claim_periods, claim_versions, parties
 from claims.service import uow as unit_of_work
 from claims.store import bulk
 from claims.store.background import BackgroundWriter
@@ -243,3 +243,56 @@ def test_an_interrupt_while_closing_is_raised_once_the_running_write_has_finishe
     interrupter.join()
     assert slow.done == ["slow"]
     assert _writer_threads() == []
+
+
+def test_the_claims_an_import_changes_have_their_rows_written_once_closed_never_updated(
+    tracker: Tracker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A carried claim's open rows wait for the batch that changes it, instead of being written
+    open and closed by an UPDATE (which rewrites the row and its index entries)."""
+    document = write_documents(tmp_path, busy_lifecycles()[0])[0]
+    monkeypatch.setattr(unit_of_work, "FLUSH_EVERY", SMALL_BATCH)
+    statements = statements_run(tracker)
+    tracker.import_file(document)
+    assert len(statements) > 2 * (300 // SMALL_BATCH)
+    assert [s for s in statements if s.lstrip().upper().startswith("UPDATE CLAIM_")] == []
+    with tracker.engine.connect() as connection:
+        closed = [row for row in rows_of(connection, claim_versions) if row[2] is not None]
+    assert len(closed) >= 2 * 30  # the busy claims' corrections closed their versions
+
+
+@pytest.mark.parametrize("events_count", [4, 5], ids=["nothing pending at commit", "some pending at commit"])
+def test_rows_held_for_a_change_that_never_comes_are_written_at_commit(
+    tracker: Tracker, monkeypatch: pytest.MonkeyPatch, events_count: int
+) -> None:
+    """A change announced and never made (a repeated lifecycle entry is recorded once) leaves the
+    claim's rows held back until the commit, which writes them, even when no event is left to
+    write with them."""
+    tracker.add_party("russia", name="Russia", kind="state")
+    tracker.add_topic("g20", title="G20")
+    tracker.add_source("tass", name="TASS")
+    monkeypatch.setattr(unit_of_work, "FLUSH_EVERY", 2)
+    claims_ids = [f"c{number}" for number in range(events_count)]
+    with unit_of_work.UnitOfWork(tracker.engine, "tester") as unit:
+        unit.will_change(["c0", "c0", "c1"])  # c0 changed once of twice, c1 never
+        for claim in claims_ids[:-1]:
+            unit.append(
+                ev.ClaimAsserted(
+                    claim=claim,
+                    party="russia",
+                    topic="g20",
+                    said_on="2023-03-02",
+                    source="tass",
+                    text=f"Claim {claim}.",
+                ),
+                0,
+            )
+        unit.append(ev.ClaimRetracted(claim="c0", on="2023-03-05", source="tass"), 1)
+        unit.commit()
+    with tracker.engine.connect() as connection:
+        versions = {row[0] for row in rows_of(connection, claim_versions) if row[2] is None}
+        periods = {row[0] for row in rows_of(connection, claim_periods)}
+    assert versions == periods == set(claims_ids[:-1])
+    imported = contents(tracker)
+    tracker.rebuild_projections()
+    assert contents(tracker) == imported

@@ -134,6 +134,30 @@ def test_claim_field_problems_name_their_path(field: str, value: Any, problem: s
     assert any(p.startswith(problem) for p in read.problems), read.problems
 
 
+@pytest.mark.parametrize(
+    ("fields", "problem"),
+    [
+        ({"id": "Not A Slug"}, "claims[0].id: claim id must be a lowercase slug"),
+        ({"speaker": "Lavrov"}, "claims[0].speaker: speaker must be a lowercase slug"),
+        ({"quote": ["a", "list"]}, "claims[0].quote: quote must be text"),
+        ({"proposition": "Bad Prop", "stance": "supports"}, "claims[0].proposition: proposition must be a lowercase"),
+        ({"proposition": "p", "stance": "maybe"}, "claims[0].stance: stance must be one of affirms, denies"),
+        ({"responds_to": {"claim": "Bad", "relation": "supports"}}, "claims[0].responds_to: responds_to claim must"),
+        ({"responds_to": {"claim": "c1", "relation": "likes"}}, "claims[0].relation: relation must be one of"),
+    ],
+)
+def test_an_optional_field_given_is_checked(fields: dict[str, Any], problem: str) -> None:
+    read = read_document(document(claims=[claim(**fields)]))
+    assert any(p.startswith(problem) for p in read.problems), read.problems
+
+
+def test_optional_fields_left_out_or_empty_are_no_problem() -> None:
+    assert read_document(document(claims=[claim(quote="")])).problems == []
+    full = claim(id="c1", speaker="lavrov", quote="q", proposition="p", stance="denies", via=["ap"])
+    full["responds_to"] = {"claim": "c0", "relation": "contradicts"}
+    assert read_document(document(claims=[full])).problems == []
+
+
 def test_a_partial_or_numeric_year_said_on_is_accepted() -> None:
     read = read_document(document(claims=[claim(said_on=2022), claim(said_on="2023-02", text="other")]))
     assert read.problems == []
