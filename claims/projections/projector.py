@@ -53,7 +53,8 @@ def fold(
     on ``connection``; returns the rows inserted into each projection table. ``last``: no batch
     follows, so ``carried`` holds no rows back (``Carryover.keep``)."""
     if not decoded:
-        assert not carried.holding, "held rows need a batch to be written with"
+        if carried.holding:
+            raise RuntimeError("rows held back by carried claims need a batch to be written with")
         return {}
     batch = prepare(lambda: connection, decoded, carried)
     batch.apply_all(decoded)
@@ -110,6 +111,8 @@ def rebuild(connection: Connection, progress: Callable[[int], None] | None = Non
                 progress(count)
         batch.append((record.position, record.event()))
     fold(connection, batch, carried, last=True)
+    if carried.holding:  # every held row must be written inside the rebuild's transaction
+        raise RuntimeError("a rebuild ended with rows held back")
     count += len(batch)
     if progress:
         progress(count)

@@ -154,8 +154,11 @@ class UnitOfWork:
 
         In the background (``write_in_background``) the rows are written while this goes on: the
         events' while their projection rows are computed, the projections' while the caller
-        prepares the next batch. ``last`` (``commit``): no rows are held back for a later batch
-        (``projector.Carryover``)."""
+        prepares the next batch. Until the last flush (``last``, by ``commit``) the rows of claims
+        carried for a change still to come may be held back (``projector.Carryover``): inside the
+        unit's transaction the projection tables can lack them while the checkpoint is past their
+        events. Nothing in a unit reads them back (``Records`` keeps the unit's own claims in
+        memory); a reader added inside a unit must not rely on them before the commit."""
         if not self._pending:
             if last and self._carried.holding:  # the rows held back, with no event left to carry them
                 assert self._head is not None  # rows are held back only by a batch this unit wrote
@@ -194,4 +197,6 @@ class UnitOfWork:
 
     def commit(self) -> None:
         self.flush(last=True)
+        if self._carried.holding:  # every held row must be written before the commit
+            raise RuntimeError("the unit's last flush left rows held back")
         self.connection.commit()
