@@ -160,7 +160,7 @@ class ClaimCorrected(ClaimEvent):
     reason: str
 
     def payload(self) -> Payload:
-        changes = {k: list(v) if isinstance(v, tuple) else v for k, v in self.changes.items()}
+        changes = {k: _as_list(v) for k, v in self.changes.items()}
         return {"claim": self.claim, "changes": changes, "reason": self.reason}
 
 

@@ -177,7 +177,7 @@ def _declared(document: Document) -> dict[str, set[str]]:
 
 def _unresolved(connection: Connection, document: Document, declared: dict[str, set[str]]) -> list[str]:
     """Every reference that resolves neither inside the document (``declared``) nor in the database."""
-    wanted = _wanted(document)
+    wanted = _wanted(document, declared)
     resolved = {kind: set(ids) for kind, ids in declared.items()}
     for kind, ids in resolved.items():
         ids |= lookups.known_ids(connection, kind, wanted[kind] - ids)
@@ -203,11 +203,11 @@ _ASSERTION_REFERENCES = (
 )
 
 
-def _wanted(document: Document) -> dict[str, set[str]]:
-    """The ids of each kind the document's entries refer to: ``_references`` without the paths.
+def _wanted(document: Document, kinds: Iterable[str]) -> dict[str, set[str]]:
+    """The ids of each of ``kinds`` the document's entries refer to: ``_references`` without the paths.
     Assertions, most entries, are read a field at a time into sets (a third of the time at 100k
     claims), and a reference that is not a slug is left out as there."""
-    wanted: dict[str, set[str]] = {kind: set() for kind in ("party", "speaker", "source", "topic", "claim")}
+    wanted: dict[str, set[str]] = {kind: set() for kind in kinds}
     assertions = [e.command for e in document.entries if isinstance(e.command, cmd.AssertClaim)]
     for kind, name in _ASSERTION_REFERENCES:
         if name == "via":

@@ -12,7 +12,7 @@ from collections import defaultdict
 from typing import Any
 
 from claims.io.document import read_document
-from claims.service.importer import _references, _wanted
+from claims.service.importer import _declared, _references, _wanted
 
 
 def assertion(**fields: Any) -> dict[str, Any]:
@@ -53,7 +53,8 @@ def by_kind_from_paths() -> dict[str, set[str]]:
 
 
 def test_the_ids_looked_up_are_exactly_the_references_named_by_path() -> None:
-    wanted = _wanted(read_document(DOCUMENT))
+    document = read_document(DOCUMENT)
+    wanted = _wanted(document, _declared(document))
     named = by_kind_from_paths()
     assert {kind: ids for kind, ids in wanted.items() if ids} == named
     assert named == {
