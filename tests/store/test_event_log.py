@@ -15,6 +15,7 @@ import contextlib
 import hashlib
 import json
 import re
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields, replace
@@ -581,17 +582,38 @@ def test_a_lone_surrogate_in_the_recorder_is_a_validation_error(tracker: Tracker
     assert read_all(tracker) == []
 
 
-def test_event_ids_are_random_version_4_uuids_in_their_usual_text() -> None:
+def test_event_ids_are_version_7_uuids_in_their_usual_text_each_greater_than_the_last() -> None:
+    before = time.time_ns() // 1_000_000
     ids = eventlog.new_event_ids(5000)
+    after = time.time_ns() // 1_000_000
     assert len(eventlog.new_event_ids(1)) == 1 and eventlog.new_event_ids(0) == []
-    assert len(set(ids)) == len(ids)
-    for ident in ids[:500]:
+    for ident in ids[:500] + ids[-500:]:
         parsed = uuid.UUID(ident)
-        assert (parsed.version, parsed.variant) == (4, uuid.RFC_4122)
+        assert (parsed.version, parsed.variant) == (7, uuid.RFC_4122)
         assert str(parsed) == ident
-    # Every hex digit outside the fixed version and variant bits is used.
-    assert {ident[0] for ident in ids} == set("0123456789abcdef")
-    assert {ident[19] for ident in ids} == set("89ab")
+        assert before <= parsed.int >> 80 <= after  # the millisecond they were made in
+    # Ordered as text too, so that the unique index appends them; and ordered across calls.
+    later = eventlog.new_event_ids(3)
+    assert ids + later == sorted(set(ids + later))
+    # Random beyond the timestamp: two batches in one millisecond would still not collide.
+    starts = {uuid.UUID(eventlog.new_event_ids(1)[0]).int & (1 << 74) - 1 for _ in range(50)}
+    assert len({start >> 62 for start in starts}) > 1  # the 12 random bits above the counter
+
+
+def test_event_ids_stay_ordered_when_the_clock_steps_back_or_the_counter_runs_over(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ids = eventlog.new_event_ids(3)
+    monkeypatch.setattr(eventlog.time, "time_ns", lambda: 0)  # a clock set back to 1970
+    assert eventlog.new_event_ids(2)[0] > ids[-1]
+    # A counter three short of its end carries into the bits above it, and the ids stay valid
+    # (a last id issued in the year 6429, so that the clock is behind it).
+    generator = eventlog._TimeOrderedIds()
+    generator._last = (1 << 47 << 74 | 5 << 62 | (1 << 62) - 3) - 1
+    carried = generator.take(4)
+    assert carried == sorted(carried) and len(set(carried)) == 4
+    assert [uuid.UUID(ident).int >> 64 & 0xFFF for ident in carried] == [5, 5, 5, 6]
+    assert {(uuid.UUID(ident).version, uuid.UUID(ident).variant) for ident in carried} == {(7, uuid.RFC_4122)}
 
 
 def test_a_large_unit_on_sqlite_widens_the_page_cache_only_while_it_runs(
