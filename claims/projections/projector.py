@@ -18,7 +18,7 @@ from dataclasses import fields as dataclass_fields
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, delete, func, insert, select, update
 
 from claims.domain import events as ev
 from claims.domain.claim import Act, ClaimFields, apply_correction, fields_of_assertion, standing_periods
@@ -35,7 +35,7 @@ from claims.projections.tables import (
     verdicts,
 )
 from claims.store import eventlog
-from claims.store.bulk import insert_rows
+from claims.store.bulk import check_column_order, insert_rows
 from claims.store.hashing import canonical_bytes, load_payload
 from claims.store.schema import events as log
 from claims.store.statistics import GrowingTables
@@ -178,7 +178,7 @@ class _Claim:
     """A claim's current projection state while a batch is folded.
 
     ``periods`` are the standing periods as (start, end); ``version`` and ``period_rows`` are the
-    open rows as dicts about to be inserted (with this batch, or with a later one when a
+    open rows about to be inserted (with this batch, or with a later one when a
     ``Carryover`` holds them back), or None and [] when the open rows are already in the database
     (``stored_*`` then says so, and a change closes them by UPDATE).
     """
@@ -187,8 +187,8 @@ class _Claim:
     asserted_at: int
     acts: list[Act]
     periods: list[tuple[str, str | None]]
-    version: dict[str, Any] | None = None
-    period_rows: list[dict[str, Any]] = field(default_factory=list)
+    version: list[Any] | None = None
+    period_rows: list[list[Any]] = field(default_factory=list)
     stored_version: bool = False
     stored_periods: bool = False
 
@@ -265,7 +265,7 @@ class Batch:
         self.last_position = last_position
         self.claims: dict[str, _Claim] = {}
         self.changes: Counter[str] = Counter()  # events changing each claim after its assertion
-        self.rows: dict[str, list[dict[str, Any]]] = {table.name: [] for table in TABLES}
+        self.rows: dict[str, list[Sequence[Any]]] = {table.name: [] for table in TABLES}
         self.closed_versions: list[dict[str, Any]] = []
         self.closed_periods: list[dict[str, Any]] = []
 
@@ -334,15 +334,7 @@ class Batch:
                 kind = "retracted" if isinstance(event, ev.ClaimRetracted) else "reaffirmed"
                 on_end = period_end(event.on)
                 self.rows[claim_acts.name].append(
-                    {
-                        "position": position,
-                        "claim_id": event.claim,
-                        "kind": kind,
-                        "on_date": event.on,
-                        "on_end": on_end,
-                        "source": event.source,
-                        "reason": getattr(event, "reason", None),
-                    }
+                    (position, event.claim, kind, event.on, on_end, event.source, getattr(event, "reason", None))
                 )
                 claim = self.claims[event.claim]
                 claim.acts.append(Act(kind, on_end, position))
@@ -356,47 +348,39 @@ class Batch:
                 if claim.fields.said_end != before:
                     self._refresh_periods(claim, position)
             case ev.VerdictRecorded():
-                self.rows[verdicts.name].append(
-                    {
-                        "position": position,
-                        "claim_id": event.claim,
-                        "rating": event.rating,
-                        "by_source": event.by,
-                        "url": event.url,
-                    }
-                )
+                self.rows[verdicts.name].append((position, event.claim, event.rating, event.by, event.url))
 
-    def _registry(self, table: Any, **row: Any) -> None:
-        self.rows[table.name].append(row)
+    def _registry(self, table: Table, **row: Any) -> None:
+        self.rows[table.name].append(tuple(row[column.name] for column in table.columns))
 
     def _open_version(self, claim: _Claim, position: int, correction: str | None) -> None:
         f = claim.fields
-        row = {
-            "claim_id": f.claim,
-            "rec_from": position,
-            "rec_to": None,
-            "party": f.party,
-            "topic": f.topic,
-            "speaker": f.speaker,
-            "said_on": f.said_on,
-            "said_end": f.said_end,
-            "source": f.source,
-            "via": canonical_bytes(list(f.via)).decode("utf-8") if f.via else "[]",
-            "text": f.text,
-            "quote": f.quote,
-            "proposition": f.proposition,
-            "stance": f.stance,
-            "responds_to": f.responds_to,
-            "relation": f.relation,
-            "asserted_at": claim.asserted_at,
-            "correction": correction,
-        }
+        row = [  # _VERSION_COLUMNS
+            f.claim,
+            position,
+            None,
+            f.party,
+            f.topic,
+            f.speaker,
+            f.said_on,
+            f.said_end,
+            f.source,
+            canonical_bytes(list(f.via)).decode("utf-8") if f.via else "[]",
+            f.text,
+            f.quote,
+            f.proposition,
+            f.stance,
+            f.responds_to,
+            f.relation,
+            claim.asserted_at,
+            correction,
+        ]
         self.rows[claim_versions.name].append(row)
         claim.version = row
 
     def _close_version(self, claim: _Claim, position: int) -> None:
         if claim.version is not None:
-            claim.version["rec_to"] = position
+            claim.version[_VERSION_REC_TO] = position
         elif claim.stored_version:
             self.closed_versions.append({"c": claim.fields.claim, "to": position})
             claim.stored_version = False
@@ -407,15 +391,13 @@ class Batch:
         if wanted == claim.periods:
             return
         for row in claim.period_rows:
-            row["rec_to"] = position
+            row[_PERIOD_REC_TO] = position
         if claim.stored_periods:
             self.closed_periods.append({"c": claim.fields.claim, "to": position})
             claim.stored_periods = False
         claim.periods = wanted
-        claim.period_rows = [
-            {"claim_id": claim.fields.claim, "rec_from": position, "rec_to": None, "valid_from": start, "valid_to": end}
-            for start, end in wanted
-        ]
+        claim_id = claim.fields.claim
+        claim.period_rows = [[claim_id, position, start, None, end] for start, end in wanted]  # _PERIOD_COLUMNS
         self.rows[claim_periods.name].extend(claim.period_rows)
 
     def counts(self) -> dict[str, int]:
@@ -441,7 +423,40 @@ class Batch:
         _set_checkpoint(connection, self.last_position)
 
 
-_BY_CLAIM = itemgetter("claim_id")
+# Rows are sequences of values in their table's column order (``bulk.insert_rows``), built by
+# ``Batch`` in the order these name (registry rows by name, being few). A claim's open rows are
+# lists: the change that closes one sets its rec_to.
+_VERSION_COLUMNS = (
+    "claim_id",
+    "rec_from",
+    "rec_to",
+    "party",
+    "topic",
+    "speaker",
+    "said_on",
+    "said_end",
+    "source",
+    "via",
+    "text",
+    "quote",
+    "proposition",
+    "stance",
+    "responds_to",
+    "relation",
+    "asserted_at",
+    "correction",
+)
+_PERIOD_COLUMNS = ("claim_id", "rec_from", "valid_from", "rec_to", "valid_to")
+for _table, _names in (
+    (claim_versions, _VERSION_COLUMNS),
+    (claim_periods, _PERIOD_COLUMNS),
+    (claim_acts, ("position", "claim_id", "kind", "on_date", "on_end", "source", "reason")),
+    (verdicts, ("position", "claim_id", "rating", "by_source", "url")),
+):
+    check_column_order(_table, _names)
+_VERSION_REC_TO = _VERSION_COLUMNS.index("rec_to")
+_PERIOD_REC_TO = _PERIOD_COLUMNS.index("rec_to")
+_BY_CLAIM = itemgetter(0)  # claim_id, first in claim_versions and claim_periods
 
 _MOVE_CHECKPOINT = (
     update(checkpoints).where(checkpoints.c.name == PROJECTION).values(position=bindparam("checkpoint_position"))

@@ -1,19 +1,18 @@
 """Inserting many rows at the driver's own speed.
 
 SQLAlchemy's executemany builds a parameter dictionary per row; for the log and the projections,
-which write several rows per event, that alone costs more than the database. Here the rows go to
-the driver as tuples: SQLite's ``executemany`` of a statement compiled once by hand, and
-PostgreSQL's ``COPY … FROM STDIN`` (psycopg), which is several times faster than its INSERTs. Both
-run inside the caller's transaction, and a failure surfaces as SQLAlchemy's own exception
+which write several rows per event, that alone costs more than the database. Here the rows are
+built as sequences of values in their table's column order, and go to the driver as they are:
+SQLite's ``executemany`` of a statement compiled once by hand, and PostgreSQL's ``COPY … FROM
+STDIN`` (psycopg), which is several times faster than its INSERTs. Both run inside the caller's transaction, and a failure surfaces as SQLAlchemy's own exception
 (``IntegrityError`` for a duplicate), as ``Connection.execute`` would raise it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import cache, lru_cache
 from itertools import chain
-from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Table
@@ -44,15 +43,21 @@ def _copy(table: Table) -> str:
     return f'COPY "{table.name}" ({quoted}) FROM STDIN'
 
 
-@cache
-def _values_of(table: Table) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
-    return itemgetter(*_columns(table))  # type: ignore[return-value]  # several columns: always a tuple
+def check_column_order(table: Table, names: Sequence[str]) -> None:
+    """Refuse, at import time, a row layout that no longer matches its table: a builder of rows
+    names the columns it fills in order, and a column added, removed or moved in the table would
+    otherwise put values into the wrong columns."""
+    if tuple(names) != _columns(table):
+        raise RuntimeError(f"rows for {table.name} are built as {tuple(names)}, but its columns are {_columns(table)}")
 
 
 def insert_rows(
-    connection: Connection, table: Table, rows: Sequence[dict[str, Any]], *, many_per_statement: bool = False
+    connection: Connection, table: Table, rows: Sequence[Sequence[Any]], *, many_per_statement: bool = False
 ) -> None:
-    """Insert ``rows`` (dicts with a value, or None, for every column of ``table``) in one batch.
+    """Insert ``rows`` in one batch, each a sequence of a value (or None) for every column of
+    ``table``, in the table's column order (``check_column_order``). Built that way rather than as
+    dicts, a 1M-event import makes no dict per row on the importing thread and picks no values out
+    of one on the writer thread: about 4 s less work under the interpreter lock.
 
     ``many_per_statement`` asks SQLite for many rows per INSERT, for a writer thread that runs
     while another computes (``claims.store.background``): the driver lets go of the interpreter
@@ -61,13 +66,12 @@ def insert_rows(
     """
     if not rows:
         return
-    values = list(map(_values_of(table), rows))
     if connection.dialect.driver == "psycopg":
-        _copy_rows(connection, table, values)
-    elif many_per_statement and len(values) > 1:
-        _insert_many_per_statement(connection, table, values)
-    else:
-        connection.exec_driver_sql(_insert(table, connection.dialect.paramstyle), values)
+        _copy_rows(connection, table, rows)
+    elif many_per_statement and len(rows) > 1:
+        _insert_many_per_statement(connection, table, rows)
+    else:  # SQLAlchemy takes a list of tuples for an executemany, not of lists
+        connection.exec_driver_sql(_insert(table, connection.dialect.paramstyle), list(map(tuple, rows)))
 
 
 # Rows per SQLite INSERT when many are asked for, at most: fewer statements are fewer waits for
@@ -75,7 +79,7 @@ def insert_rows(
 ROWS_PER_STATEMENT = 2000
 
 
-def _insert_many_per_statement(connection: Connection, table: Table, values: list[tuple[Any, ...]]) -> None:
+def _insert_many_per_statement(connection: Connection, table: Table, values: Sequence[Sequence[Any]]) -> None:
     driver = connection.connection.driver_connection
     assert driver is not None
     limit = driver.getlimit(connection.dialect.loaded_dbapi.SQLITE_LIMIT_VARIABLE_NUMBER)
@@ -90,7 +94,7 @@ def _insert_many_per_statement(connection: Connection, table: Table, values: lis
         connection.exec_driver_sql(statement, tuple(chain.from_iterable(chunk)))
 
 
-def _copy_rows(connection: Connection, table: Table, values: list[tuple[Any, ...]]) -> None:
+def _copy_rows(connection: Connection, table: Table, values: Sequence[Sequence[Any]]) -> None:
     statement = _copy(table)
     driver = connection.connection.driver_connection
     assert driver is not None

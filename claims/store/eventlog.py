@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError as DBIntegrityError
 
 from claims.domain.dates import utc_now
 from claims.domain.errors import ConflictError, ValidationError
-from claims.store.bulk import insert_rows
+from claims.store.bulk import check_column_order, insert_rows
 from claims.store.hashing import GENESIS, LINE_FIELDS, canonical_bytes, line_hash, load_payload, stored_payload
 from claims.store.schema import events
 
@@ -124,7 +124,7 @@ class Prepared(NamedTuple):
     that ``write`` checks: a unit of work leaves out the streams it began, checked as appended)."""
 
     lines: list[dict[str, Any]]
-    rows: list[dict[str, Any]]
+    rows: list[list[Any]]
     expected: dict[str, int]
 
     @property
@@ -154,7 +154,7 @@ def prepare(
     versions: dict[str, int] = {}
     expected: dict[str, int] = {}
     lines: list[dict[str, Any]] = []
-    rows: list[dict[str, Any]] = []
+    rows: list[list[Any]] = []
     prev_hash, position = last.hash, last.position
     for item, event_id in zip(pending, new_event_ids(len(pending)), strict=True):
         stream = item.event.stream_id
@@ -210,7 +210,7 @@ def stale_version(stream: str, found: int, expected: int) -> ConflictError:
 
 def _record(
     item: Pending, position: int, event_id: str, version: int, recorded_at: str, recorded_by: str, prev_hash: str
-) -> tuple[dict[str, Any], dict[str, Any]]:
+) -> tuple[dict[str, Any], list[Any]]:
     """The event's line as stored (its payload as a dict) and its row; the payload is serialized
     once, into the canonical text that is both stored and hashed inside the line."""
     event = item.event
@@ -236,7 +236,8 @@ def _record(
         line["hash"] = line_hash(line)
     except TypeError:  # orjson refused a lone surrogate outside the payload (a recorder, an id)
         raise ValidationError("text is not valid Unicode (a lone surrogate)") from None
-    row = {**line, "payload": text.decode("utf-8")}
+    row = list(line.values())  # in LINE_FIELDS order, the log's columns' (checked below)
+    row[_PAYLOAD_AT] = text.decode("utf-8")
     line["payload"] = payload
     return line, row
 
@@ -295,6 +296,7 @@ def new_event_ids(count: int) -> list[str]:
 
 _LINE_COLUMNS = [events.c[name] for name in LINE_FIELDS]
 _PAYLOAD_AT = LINE_FIELDS.index("payload")
+check_column_order(events, LINE_FIELDS)  # a line's values, in order, are its row's
 
 
 def _from_row(row: Sequence[Any]) -> StoredEvent:

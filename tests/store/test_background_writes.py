@@ -154,7 +154,7 @@ def test_a_conflict_found_by_the_writer_reaches_the_caller_and_the_unit_cannot_c
 
 @pytest.mark.parametrize("backend", ["sqlite"])
 def test_many_rows_per_insert_stay_within_the_drivers_parameter_limit(tracker: Tracker) -> None:
-    rows = [{"id": f"p{number}", "name": f"P {number}", "kind": "state", "position": number} for number in range(50)]
+    rows = [(f"p{number}", f"P {number}", "state", number) for number in range(50)]
     with tracker.engine.begin() as connection:
         driver = connection.connection.driver_connection
         assert driver is not None
@@ -165,7 +165,7 @@ def test_many_rows_per_insert_stay_within_the_drivers_parameter_limit(tracker: T
             bulk.insert_rows(connection, parties, rows, many_per_statement=True)
         finally:
             driver.setlimit(limit, default)
-        assert rows_of(connection, parties) == sorted(tuple(row.values()) for row in rows)
+        assert rows_of(connection, parties) == sorted(rows)
 
 
 def test_the_writer_runs_writes_in_order_and_none_after_a_failure() -> None:

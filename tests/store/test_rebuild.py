@@ -120,7 +120,7 @@ def test_a_carried_claim_is_let_go_after_its_last_announced_change() -> None:
         batch = projector.prepare(no_read, decoded, carried)  # the second batch finds c1 carried
         batch.apply_all(decoded)
         carried.keep(batch)
-        assert [row["claim_id"] for row in batch.rows["claim_versions"]] == written
+        assert [row[0] for row in batch.rows["claim_versions"]] == written  # claim_id
     assert not carried.holding
     with pytest.raises(AssertionError, match="read back"):
         projector.prepare(no_read, [(4, retracted)], carried)
