@@ -4,8 +4,9 @@ SQLAlchemy's executemany builds a parameter dictionary per row; for the log and 
 which write several rows per event, that alone costs more than the database. Here the rows are
 built as sequences of values in their table's column order, and go to the driver as they are:
 SQLite's ``executemany`` of a statement compiled once by hand, and PostgreSQL's ``COPY … FROM
-STDIN`` (psycopg), which is several times faster than its INSERTs. Both run inside the caller's transaction, and a failure surfaces as SQLAlchemy's own exception
-(``IntegrityError`` for a duplicate), as ``Connection.execute`` would raise it.
+STDIN`` (psycopg), which is several times faster than its INSERTs. Both run inside the caller's
+transaction, and a failure surfaces as SQLAlchemy's own exception (``IntegrityError`` for a
+duplicate), as ``Connection.execute`` would raise it.
 """
 
 from __future__ import annotations
