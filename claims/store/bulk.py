@@ -2,7 +2,7 @@
 
 SQLAlchemy's executemany builds a parameter dictionary per row; for the log and the projections,
 which write several rows per event, that alone costs more than the database. Here the rows are
-built as sequences of values in their table's column order, and go to the driver as they are:
+built as sequences of values in their table's column order, and go to the driver that way:
 SQLite's ``executemany`` of a statement compiled once by hand, and PostgreSQL's ``COPY … FROM
 STDIN`` (psycopg), which is several times faster than its INSERTs. Both run inside the caller's
 transaction, and a failure surfaces as SQLAlchemy's own exception (``IntegrityError`` for a
@@ -45,9 +45,10 @@ def _copy(table: Table) -> str:
 
 
 def check_column_order(table: Table, names: Sequence[str]) -> None:
-    """Refuse, at import time, a row layout that no longer matches its table: a builder of rows
-    names the columns it fills in order, and a column added, removed or moved in the table would
-    otherwise put values into the wrong columns."""
+    """Refuse, when a module that builds rows is imported, a table whose columns are no longer the
+    ``names`` its rows are built in: a column added, removed or moved in the table would otherwise
+    put values into the wrong columns. That each builder fills its columns in the order of its
+    ``names`` is for tests to hold (tests/store/test_row_layout.py)."""
     if tuple(names) != _columns(table):
         raise RuntimeError(f"rows for {table.name} are built as {tuple(names)}, but its columns are {_columns(table)}")
 
@@ -58,8 +59,8 @@ def insert_rows(
     """Insert ``rows`` in one batch, each a sequence of a value (or None) for every column of
     ``table``, in the table's column order (``check_column_order``). Built that way rather than as
     dicts, a 1M-event import makes no dict per row on the importing thread and picks no values out
-    of one on the writer thread (on PostgreSQL, 53.9 s to 50.7 s; both threads need the
-    interpreter lock for that work).
+    of one on the writer thread (a 1M-event import on PostgreSQL, 53.9 s to 50.8 s, the means of
+    two interleaved runs each; both threads need the interpreter lock for that work).
 
     ``many_per_statement`` asks SQLite for many rows per INSERT, for a writer thread that runs
     while another computes (``claims.store.background``): the driver lets go of the interpreter

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import re
 import time
 import uuid
@@ -595,9 +596,33 @@ def test_event_ids_are_version_7_uuids_in_their_usual_text_each_greater_than_the
     # Ordered as text too, so that the unique index appends them; and ordered across calls.
     later = eventlog.new_event_ids(3)
     assert ids + later == sorted(set(ids + later))
-    # Random beyond the timestamp: two batches in one millisecond would still not collide.
-    starts = {uuid.UUID(eventlog.new_event_ids(1)[0]).int & (1 << 74) - 1 for _ in range(50)}
+    # Random beyond the timestamp: two processes in one millisecond would still not collide. (New
+    # generators, as in new processes: one generator counts on from its last id within a millisecond.)
+    starts = [uuid.UUID(eventlog._TimeOrderedIds().take(1)[0]).int & (1 << 74) - 1 for _ in range(50)]
     assert len({start >> 62 for start in starts}) > 1  # the 12 random bits above the counter
+    assert len(set(starts)) == 50
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this system")
+def test_a_forked_process_does_not_count_on_from_its_parents_last_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A child that inherited the parent's last id and drew a lower start in the same millisecond
+    would issue the very ids the parent issues next: after a fork, the child starts afresh."""
+    monkeypatch.setattr(eventlog, "_event_ids", eventlog._TimeOrderedIds())
+    monkeypatch.setattr(eventlog.time, "time_ns", lambda: 1_000_000_000)  # one millisecond throughout
+    monkeypatch.setattr(eventlog.os, "urandom", lambda n: bytes(n))  # the lowest start there is
+    first = eventlog.new_event_ids(1)[0]
+    reading, writing = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child: its first id, through the pipe, and out without pytest's clean-up
+        os.write(writing, eventlog.new_event_ids(1)[0].encode())
+        os._exit(0)
+    os.close(writing)
+    with os.fdopen(reading) as pipe:
+        from_child = pipe.read()
+    os.waitpid(child, 0)
+    from_parent = eventlog.new_event_ids(1)[0]
+    assert from_parent > first  # the parent counts on from its last id
+    assert from_child == first != from_parent  # the child drew afresh (here: the same lowest start)
 
 
 def test_event_ids_stay_ordered_when_the_clock_steps_back_or_the_counter_runs_over(
