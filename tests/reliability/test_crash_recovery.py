@@ -5,9 +5,11 @@ A document of many claims with their lifecycle events is imported by the install
 command (in batches small enough that it writes them on its writer thread), which is killed with
 SIGKILL at a random moment: before, during or after its one write transaction. One trial per
 backend waits until the importer holds the write lock, so that at least one kill surely lands
-inside the transaction. Afterwards the database holds either everything of the document or
-nothing of it (never a part), the chain verifies, the projections equal a rebuild, and importing
-the same document again completes with exactly the events of a clean import.
+inside the transaction (that importer waits 20 ms before writing each batch: on a fast machine the
+whole transaction took less than the wait before the kill). Afterwards the database holds either
+everything of the document or nothing of it (never a part), the chain verifies, the projections
+equal a rebuild, and importing the same document again completes with exactly the events of a
+clean import.
 """
 
 from __future__ import annotations
@@ -71,7 +73,7 @@ def test_kill_9_during_a_large_import_leaves_all_or_nothing(
     for trial in range(TRIALS):
         with fresh_database(backend, tmp_path / f"trial-{trial}") as url:
             seeded = _prepare(url)
-            importer = _import(url, path)
+            importer = _import(url, path, slow=trial == 0)
             if trial == 0:
                 _wait_until_writing(url, importer)
             else:
@@ -99,16 +101,18 @@ def _prepare(url: str) -> int:
 
 # The command's own entry point, with batches small enough that the import writes most of them on
 # its writer thread (claims.store.background), so that kills land there too.
-_IMPORTER = [
-    str(CLAIMS_BIN.parent / "python"),
-    "-c",
-    f"from claims.service import uow; uow.FLUSH_EVERY = {BATCH}; from claims.cli import main; main()",
-]
+_SMALL_BATCHES = f"from claims.service import uow; uow.FLUSH_EVERY = {BATCH}; "
+_SLOW_WRITES = (
+    "import time; from claims.store import eventlog; _write = eventlog.write; "
+    "eventlog.write = lambda *args, **options: (time.sleep(0.02), _write(*args, **options))[1]; "
+)
+_MAIN = "from claims.cli import main; main()"
 
 
-def _import(url: str, path: Path) -> subprocess.Popen[bytes]:
+def _import(url: str, path: Path, *, slow: bool = False) -> subprocess.Popen[bytes]:
+    code = _SMALL_BATCHES + (_SLOW_WRITES if slow else "") + _MAIN
     return subprocess.Popen(
-        [*_IMPORTER, "--db", url, "--as-user", "importer", "import", str(path)],
+        [str(CLAIMS_BIN.parent / "python"), "-c", code, "--db", url, "--as-user", "importer", "import", str(path)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         env=cli_environment(),
