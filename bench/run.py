@@ -14,8 +14,8 @@ Environment: BENCH_EVENTS (size), BENCH_BACKENDS (``sqlite,postgresql``), BENCH_
 results go), BENCH_WORK (scratch files and cached documents), BENCH_SINGLE (claims written one per
 transaction), BENCH_QUERY_RUNS and BENCH_STARTUP_RUNS (repetitions per median), BENCH_ES_EVENTS
 (cap on the eventsourcing bulk baseline, default 1,000,000 events: the same size as ours up to the
-full run), BENCH_ES_BATCH (aggregates per
-``save`` in that baseline), BENCH_NO_EVENTSOURCING (skip the peer as if it were not installed).
+full run), BENCH_ES_BATCH (aggregates per ``save`` in that baseline), BENCH_NO_EVENTSOURCING (skip
+the peer as if it were not installed).
 """
 
 from __future__ import annotations

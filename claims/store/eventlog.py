@@ -236,7 +236,7 @@ def _record(
         line["hash"] = line_hash(line)
     except TypeError:  # orjson refused a lone surrogate outside the payload (a recorder, an id)
         raise ValidationError("text is not valid Unicode (a lone surrogate)") from None
-    row = list(line.values())  # in LINE_FIELDS order, the log's columns' (checked below)
+    row = list(line.values())  # the line is built in LINE_FIELDS order, the log's columns' (below)
     row[_PAYLOAD_AT] = text.decode("utf-8")
     line["payload"] = payload
     return line, row
