@@ -35,7 +35,7 @@ from claims.projections.tables import (
     verdicts,
 )
 from claims.store import eventlog
-from claims.store.bulk import check_column_order, insert_rows
+from claims.store.bulk import insert_rows
 from claims.store.hashing import canonical_bytes, load_payload
 from claims.store.schema import events as log
 from claims.store.statistics import GrowingTables
@@ -355,7 +355,7 @@ class Batch:
 
     def _open_version(self, claim: _Claim, position: int, correction: str | None) -> None:
         f = claim.fields
-        row = [  # _VERSION_COLUMNS
+        row = [  # claim_versions' columns, in order
             f.claim,
             position,
             None,
@@ -397,7 +397,7 @@ class Batch:
             claim.stored_periods = False
         claim.periods = wanted
         claim_id = claim.fields.claim
-        claim.period_rows = [[claim_id, position, start, None, end] for start, end in wanted]  # _PERIOD_COLUMNS
+        claim.period_rows = [[claim_id, position, start, None, end] for start, end in wanted]  # claim_periods' order
         self.rows[claim_periods.name].extend(claim.period_rows)
 
     def counts(self) -> dict[str, int]:
@@ -423,39 +423,12 @@ class Batch:
         _set_checkpoint(connection, self.last_position)
 
 
-# Rows are sequences of values in their table's column order (``bulk.insert_rows``), built by
-# ``Batch`` in the order these name (registry rows by name, being few). A claim's open rows are
-# lists: the change that closes one sets its rec_to.
-_VERSION_COLUMNS = (
-    "claim_id",
-    "rec_from",
-    "rec_to",
-    "party",
-    "topic",
-    "speaker",
-    "said_on",
-    "said_end",
-    "source",
-    "via",
-    "text",
-    "quote",
-    "proposition",
-    "stance",
-    "responds_to",
-    "relation",
-    "asserted_at",
-    "correction",
-)
-_PERIOD_COLUMNS = ("claim_id", "rec_from", "valid_from", "rec_to", "valid_to")
-for _table, _names in (
-    (claim_versions, _VERSION_COLUMNS),
-    (claim_periods, _PERIOD_COLUMNS),
-    (claim_acts, ("position", "claim_id", "kind", "on_date", "on_end", "source", "reason")),
-    (verdicts, ("position", "claim_id", "rating", "by_source", "url")),
-):
-    check_column_order(_table, _names)
-_VERSION_REC_TO = _VERSION_COLUMNS.index("rec_to")
-_PERIOD_REC_TO = _PERIOD_COLUMNS.index("rec_to")
+# Rows are sequences of values in their table's column order (``bulk.insert_rows``), the order of
+# claims/projections/tables.py, built by ``Batch`` positionally (registry rows by name, being few);
+# tests/store/test_row_layout.py holds each builder to its table. A claim's open rows are lists:
+# the change that closes one sets its rec_to.
+_VERSION_REC_TO = claim_versions.columns.keys().index("rec_to")
+_PERIOD_REC_TO = claim_periods.columns.keys().index("rec_to")
 _BY_CLAIM = itemgetter(0)  # claim_id, first in claim_versions and claim_periods
 
 _MOVE_CHECKPOINT = (

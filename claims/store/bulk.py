@@ -45,10 +45,11 @@ def _copy(table: Table) -> str:
 
 
 def check_column_order(table: Table, names: Sequence[str]) -> None:
-    """Refuse, when a module that builds rows is imported, a table whose columns are no longer the
-    ``names`` its rows are built in: a column added, removed or moved in the table would otherwise
-    put values into the wrong columns. That each builder fills its columns in the order of its
-    ``names`` is for tests to hold (tests/store/test_row_layout.py)."""
+    """Refuse, when a module that builds rows from another list of names is imported (the log's
+    lines, in the order the hash chain names their fields), a table whose columns are no longer
+    those ``names``: a column added, removed or moved in the table would otherwise put values into
+    the wrong columns. That each builder fills its columns in order is for tests to hold
+    (tests/store/test_row_layout.py)."""
     if tuple(names) != _columns(table):
         raise RuntimeError(f"rows for {table.name} are built as {tuple(names)}, but its columns are {_columns(table)}")
 

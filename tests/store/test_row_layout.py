@@ -1,6 +1,6 @@
 """Rows are built as sequences in their table's column order (``bulk.insert_rows``), by positional
-literals; ``bulk.check_column_order`` holds only the tables to the names. These tests hold each
-builder to its names: every value of an event lands in the column named for it."""
+literals. These tests hold each builder to its table: every value of an event lands in the column
+named for it, and a column added, removed or moved in a table fails them until its builder follows."""
 
 from __future__ import annotations
 
