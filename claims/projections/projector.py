@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, and_, bindparam, delete, func, insert, select, update
 
 from claims.domain import events as ev
-from claims.domain.claim import Act, ClaimFields, apply_correction, fields_of_assertion, standing_periods
+from claims.domain.claim import Act, ClaimFields, apply_correction, standing_periods
 from claims.domain.dates import period_end
 from claims.projections.tables import (
     checkpoints,
@@ -181,9 +181,13 @@ class _Claim:
     open rows about to be inserted (with this batch, or with a later one when a
     ``Carryover`` holds them back), or None and [] when the open rows are already in the database
     (``stored_*`` then says so, and a change closes them by UPDATE).
+
+    ``fields`` are what the open version says. A claim asserted in the batch has only its row
+    until a later event asks for them (most never do: at 1M events, 870k claims, 130k of them
+    changed later), so that an import builds no ClaimFields for the others.
     """
 
-    fields: ClaimFields
+    claim_id: str
     asserted_at: int
     acts: list[Act]
     periods: list[tuple[str, str | None]]
@@ -191,6 +195,18 @@ class _Claim:
     period_rows: list[list[Any]] = field(default_factory=list)
     stored_version: bool = False
     stored_periods: bool = False
+    known_fields: ClaimFields | None = None  # None: read them from ``version`` when asked
+
+    @property
+    def fields(self) -> ClaimFields:
+        if self.known_fields is None:
+            assert self.version is not None  # a claim without its row in memory was loaded with its fields
+            self.known_fields = version_fields(self.version)
+        return self.known_fields
+
+    @fields.setter
+    def fields(self, value: ClaimFields) -> None:
+        self.known_fields = value
 
 
 class Carryover:
@@ -277,7 +293,13 @@ class Batch:
             p, a = claim_periods, claim_acts
             for row in current_versions(connection, chunk):
                 self.claims[row.claim_id] = _Claim(
-                    version_fields(row), row.asserted_at, [], [], stored_version=True, stored_periods=True
+                    row.claim_id,
+                    row.asserted_at,
+                    [],
+                    [],
+                    stored_version=True,
+                    stored_periods=True,
+                    known_fields=version_fields(row),
                 )
             for row in connection.execute(
                 select(a.c.claim_id, a.c.kind, a.c.on_end, a.c.position).where(a.c.claim_id.in_(chunk))
@@ -291,7 +313,7 @@ class Batch:
 
     def add_claim(self, claim: _Claim) -> None:
         """Take in a claim carried from an earlier batch, with the open rows it held back."""
-        self.claims[claim.fields.claim] = claim
+        self.claims[claim.claim_id] = claim
         if claim.version is not None:
             self.rows[claim_versions.name].append(claim.version)
         self.rows[claim_periods.name].extend(claim.period_rows)
@@ -308,10 +330,7 @@ class Batch:
     def apply(self, position: int, event: ev.Event) -> None:
         match event:
             case ev.ClaimAsserted():  # most events: first
-                claim = _Claim(fields_of_assertion(event), position, [], [])
-                self.claims[event.claim] = claim
-                self._open_version(claim, position, correction=None)
-                self._refresh_periods(claim, position)
+                self._assert(position, event)
             case ev.PartyRegistered():
                 self._registry(parties, id=event.party, name=event.name, kind=event.kind, position=position)
             case ev.SpeakerRegistered():
@@ -350,31 +369,23 @@ class Batch:
             case ev.VerdictRecorded():
                 self.rows[verdicts.name].append((position, event.claim, event.rating, event.by, event.url))
 
+    def _assert(self, position: int, event: ev.ClaimAsserted) -> None:
+        """A new claim's open rows, straight from its event: its first version, and the one standing
+        period of a claim without acts, from its said date on (``standing_periods``). This runs for
+        most events of an import."""
+        claim_id, said_end = event.claim, period_end(event.said_on)
+        version = _version_row(event, said_end, position, position, None)
+        period = [claim_id, position, said_end, None, None]  # claim_periods' order
+        self.claims[claim_id] = _Claim(claim_id, position, [], [(said_end, None)], version, [period])
+        self.rows[claim_versions.name].append(version)
+        self.rows[claim_periods.name].append(period)
+
     def _registry(self, table: Table, **row: Any) -> None:
         self.rows[table.name].append(tuple(row[column.name] for column in table.columns))
 
     def _open_version(self, claim: _Claim, position: int, correction: str | None) -> None:
         f = claim.fields
-        row = [  # claim_versions' columns, in order
-            f.claim,
-            position,
-            None,
-            f.party,
-            f.topic,
-            f.speaker,
-            f.said_on,
-            f.said_end,
-            f.source,
-            canonical_bytes(list(f.via)).decode("utf-8") if f.via else "[]",
-            f.text,
-            f.quote,
-            f.proposition,
-            f.stance,
-            f.responds_to,
-            f.relation,
-            claim.asserted_at,
-            correction,
-        ]
+        row = _version_row(f, f.said_end, position, claim.asserted_at, correction)
         self.rows[claim_versions.name].append(row)
         claim.version = row
 
@@ -382,7 +393,7 @@ class Batch:
         if claim.version is not None:
             claim.version[_VERSION_REC_TO] = position
         elif claim.stored_version:
-            self.closed_versions.append({"c": claim.fields.claim, "to": position})
+            self.closed_versions.append({"c": claim.claim_id, "to": position})
             claim.stored_version = False
 
     def _refresh_periods(self, claim: _Claim, position: int) -> None:
@@ -393,10 +404,10 @@ class Batch:
         for row in claim.period_rows:
             row[_PERIOD_REC_TO] = position
         if claim.stored_periods:
-            self.closed_periods.append({"c": claim.fields.claim, "to": position})
+            self.closed_periods.append({"c": claim.claim_id, "to": position})
             claim.stored_periods = False
         claim.periods = wanted
-        claim_id = claim.fields.claim
+        claim_id = claim.claim_id
         claim.period_rows = [[claim_id, position, start, None, end] for start, end in wanted]  # claim_periods' order
         self.rows[claim_periods.name].extend(claim.period_rows)
 
@@ -421,6 +432,33 @@ class Batch:
                 rows.sort(key=_BY_CLAIM)
             insert_rows(connection, table, rows, many_per_statement=many_per_statement)
         _set_checkpoint(connection, self.last_position)
+
+
+def _version_row(
+    f: ClaimFields | ev.ClaimAsserted, said_end: str, position: int, asserted_at: int, correction: str | None
+) -> list[Any]:
+    """A claim_versions row, open, in its columns' order: the fields ``f`` (a claim's, or those an
+    assertion gives it) as recorded from ``position`` on."""
+    return [
+        f.claim,
+        position,
+        None,
+        f.party,
+        f.topic,
+        f.speaker,
+        f.said_on,
+        said_end,
+        f.source,
+        canonical_bytes(list(f.via)).decode("utf-8") if f.via else "[]",
+        f.text,
+        f.quote,
+        f.proposition,
+        f.stance,
+        f.responds_to,
+        f.relation,
+        asserted_at,
+        correction,
+    ]
 
 
 # Rows are sequences of values in their table's column order (``bulk.insert_rows``), the order of

@@ -43,8 +43,8 @@ class Stream:
 
     __slots__ = ("begun_here", "later", "version")
 
-    def __init__(self, *, begun_here: bool = False) -> None:
-        self.version = 0
+    def __init__(self, version: int = 0, *, begun_here: bool = False) -> None:
+        self.version = version
         # None until a second event: most streams (a claim never changed) hold one (no list: 56 bytes each).
         self.later: list[tuple[str, dict[str, Any]]] | None = None
         self.begun_here = begun_here
@@ -152,12 +152,12 @@ class Records:
         """Take an accepted event (and its payload) into account before it is written; an event
         that expects another version of a stream this unit began is a ConflictError here, as the
         log would refuse it (the log checks only streams that were there before the unit)."""
-        stream = self._streams.get(event.stream_id)
-        if stream is None:
-            stream = self._streams[event.stream_id] = Stream(begun_here=expected_version == 0)
-            stream.version = expected_version  # a stream appended to without a read: as the caller knows it
+        stream_id = event.stream_id
+        stream = self._streams.get(stream_id)
+        if stream is None:  # a stream appended to without a read: at the version the caller knows
+            stream = self._streams[stream_id] = Stream(expected_version, begun_here=expected_version == 0)
         elif stream.begun_here and stream.version != expected_version:
-            raise stale_version(event.stream_id, stream.version, expected_version)
+            raise stale_version(stream_id, stream.version, expected_version)
         stream.add(event.TYPE, payload)
         match event:
             case ev.ClaimAsserted():  # most events: first

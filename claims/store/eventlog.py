@@ -165,7 +165,7 @@ def prepare(
             expected[stream] = item.expected_version
         versions[stream] = version
         position += 1
-        line, row = _record(item, position, event_id, version, recorded_at, recorded_by, prev_hash)
+        line, row = _record(item, stream, position, event_id, version, recorded_at, recorded_by, prev_hash)
         lines.append(line)
         rows.append(row)
         prev_hash = line["hash"]
@@ -209,10 +209,18 @@ def stale_version(stream: str, found: int, expected: int) -> ConflictError:
 
 
 def _record(
-    item: Pending, position: int, event_id: str, version: int, recorded_at: str, recorded_by: str, prev_hash: str
+    item: Pending,
+    stream_id: str,
+    position: int,
+    event_id: str,
+    version: int,
+    recorded_at: str,
+    recorded_by: str,
+    prev_hash: str,
 ) -> tuple[dict[str, Any], list[Any]]:
     """The event's line as stored (its payload as a dict) and its row; the payload is serialized
-    once, into the canonical text that is both stored and hashed inside the line."""
+    once, into the canonical text that is both stored and hashed inside the line. ``stream_id`` is
+    the event's, computed once by the caller."""
     event = item.event
     payload = item.payload if item.payload is not None else event.payload()
     try:
@@ -222,7 +230,7 @@ def _record(
     line: dict[str, Any] = {
         "position": position,
         "event_id": event_id,
-        "stream_id": event.stream_id,
+        "stream_id": stream_id,
         "stream_version": version,
         "type": event.TYPE,
         "schema_version": event.SCHEMA_VERSION,
