@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine
 
@@ -73,14 +73,15 @@ def _import(
     name: str,
     progress: Callable[[int, int], None] | None,
 ) -> ImportReport:
-    declared = _declared(document)
+    commands = _by_purpose(document)
+    declared = _declared(commands)
     with engine.connect() as connection:
-        problems = [*document.problems, *_unresolved(connection, document, declared)]
+        problems = [*document.problems, *_unresolved(connection, document, commands, declared)]
     if problems:
         raise DocumentError(_summary(name, problems), problems)
     report = ImportReport()
     with UnitOfWork(engine, recorded_by) as uow:
-        _preload(uow, document, declared)
+        _preload(uow, commands, declared)
         entries = _in_apply_order(document.entries, declared["claim"])
         for done, entry in enumerate(entries, start=1):
             if progress and (done % 500 == 0 or done == len(entries)):
@@ -151,33 +152,62 @@ def _apply(uow: UnitOfWork, command: cmd.Command) -> handlers.Outcome:
 _CHANGING_COMMANDS = cmd.RetractClaim | cmd.ReaffirmClaim | cmd.CorrectClaim
 
 
-def _preload(uow: UnitOfWork, document: Document, declared: dict[str, set[str]]) -> None:
+def _preload(uow: UnitOfWork, commands: _Commands, declared: dict[str, set[str]]) -> None:
     """Load in bulk everything the handlers will ask about, so that they never query one by one."""
     records = uow.records
-    lifecycle_claims = {e.command.claim for e in document.entries if isinstance(e.command, handlers.LifecycleCommand)}
+    lifecycle_claims = {c.claim for c in commands.lifecycle}
     for kind, idents in declared.items():
         if kind == "claim":
             records.preload_claims(idents | lifecycle_claims)
         else:
             records.preload_registry(kind, idents)
     records.preload_streams(f"claim:{c}" for c in lifecycle_claims if records.claim(c) is not None)
-    uow.will_change(e.command.claim for e in document.entries if isinstance(e.command, _CHANGING_COMMANDS))
+    uow.will_change(c.claim for c in commands.lifecycle if isinstance(c, _CHANGING_COMMANDS))
 
 
-def _declared(document: Document) -> dict[str, set[str]]:
-    """The ids the document itself gives each kind of record: registry entries and claims."""
-    declared: dict[str, set[str]] = {kind: set() for kind in ("party", "speaker", "source", "topic")}
+class _Commands(NamedTuple):
+    """A document's commands by what they do, each kind in document order, sorted in one pass over
+    its entries, so that each check below walks only the entries it concerns (a 1M-event document:
+    870k assertions, 130k lifecycle entries, a hundred registrations)."""
+
+    assertions: list[cmd.AssertClaim]
+    registrations: list[handlers.RegistryCommand]
+    lifecycle: list[handlers.LifecycleCommand]
+    others: list[Entry]  # the entries of every command but the assertions
+
+
+def _by_purpose(document: Document) -> _Commands:
+    """The document's commands sorted by what they do (``_Commands``)."""
+    commands = _Commands([], [], [], [])
     for entry in document.entries:
         c = entry.command
-        if isinstance(c, handlers.RegistryCommand) and isinstance(c.id, str):
+        if isinstance(c, cmd.AssertClaim):  # most entries: first
+            commands.assertions.append(c)
+            continue
+        commands.others.append(entry)
+        if isinstance(c, handlers.RegistryCommand):
+            commands.registrations.append(c)
+        elif isinstance(c, handlers.LifecycleCommand):
+            commands.lifecycle.append(c)
+    return commands
+
+
+def _declared(commands: _Commands) -> dict[str, set[str]]:
+    """The ids the document itself gives each kind of record: registry entries and claims (those
+    ``Document.claim_ids`` gives, without their paths)."""
+    declared: dict[str, set[str]] = {kind: set() for kind in ("party", "speaker", "source", "topic")}
+    for c in commands.registrations:
+        if isinstance(c.id, str):
             declared[_KINDS[type(c)]].add(c.id)
-    declared["claim"] = set(document.claim_ids())
+    declared["claim"] = {ident for c in commands.assertions if isinstance(ident := claim_id_of(c), str)}
     return declared
 
 
-def _unresolved(connection: Connection, document: Document, declared: dict[str, set[str]]) -> list[str]:
+def _unresolved(
+    connection: Connection, document: Document, commands: _Commands, declared: dict[str, set[str]]
+) -> list[str]:
     """Every reference that resolves neither inside the document (``declared``) nor in the database."""
-    wanted = _wanted(document, declared)
+    wanted = _wanted(commands, declared)
     resolved = {kind: set(ids) for kind, ids in declared.items()}
     for kind, ids in resolved.items():
         ids |= lookups.known_ids(connection, kind, wanted[kind] - ids)
@@ -203,20 +233,19 @@ _ASSERTION_REFERENCES = (
 )
 
 
-def _wanted(document: Document, kinds: Iterable[str]) -> dict[str, set[str]]:
+def _wanted(commands: _Commands, kinds: Iterable[str]) -> dict[str, set[str]]:
     """The ids of each of ``kinds`` the document's entries refer to: ``_references`` without the paths.
     Assertions, most entries, are read a field at a time into sets (a third of the time at 100k
     claims), and a reference that is not a slug is left out as there."""
     wanted: dict[str, set[str]] = {kind: set() for kind in kinds}
-    assertions = [e.command for e in document.entries if isinstance(e.command, cmd.AssertClaim)]
+    assertions = commands.assertions
     for kind, name in _ASSERTION_REFERENCES:
         if name == "via":
             values = {relay for c in assertions for relay in c.via if isinstance(relay, str)}
         else:
             values = {value for c in assertions if isinstance(value := getattr(c, name), str)}
         wanted[kind].update(ident for ident in values if SLUG.match(ident))
-    others = (e for e in document.entries if not isinstance(e.command, cmd.AssertClaim))
-    for kind, ident, _, _ in _references(others):
+    for kind, ident, _, _ in _references(commands.others):
         wanted[kind].add(ident)
     return wanted
 

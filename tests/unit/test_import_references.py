@@ -12,7 +12,7 @@ from collections import defaultdict
 from typing import Any
 
 from claims.io.document import read_document
-from claims.service.importer import _declared, _references, _wanted
+from claims.service.importer import _by_purpose, _declared, _references, _wanted
 
 
 def assertion(**fields: Any) -> dict[str, Any]:
@@ -34,6 +34,8 @@ DOCUMENT = {
             id="c3", party="", speaker="\ud800", via="single-relay", responds_to={"claim": 7, "relation": "contradicts"}
         ),
         assertion(id="c4", topic="g20-2024", source="ria"),
+        assertion(text="An id derived from the content."),
+        assertion(id=["not", "an", "id"]),
     ],
     "events": [
         {"retract": "c1", "on": "2023-03-10", "source": "kremlin"},
@@ -54,7 +56,10 @@ def by_kind_from_paths() -> dict[str, set[str]]:
 
 def test_the_ids_looked_up_are_exactly_the_references_named_by_path() -> None:
     document = read_document(DOCUMENT)
-    wanted = _wanted(document, _declared(document))
+    commands = _by_purpose(document)
+    declared = _declared(commands)
+    assert declared["claim"] == set(document.claim_ids())
+    wanted = _wanted(commands, declared)
     named = by_kind_from_paths()
     assert {kind: ids for kind, ids in wanted.items() if ids} == named
     assert named == {
