@@ -59,7 +59,8 @@ def _text(value: object, what: str, *, limit: int, required: bool = True) -> Non
         raise ValidationError(f"{what} must be text")
     if len(value) > limit:
         raise ValidationError(f"{what} is longer than {limit} characters")
-    bad = _FORBIDDEN.search(value)
+    # A printable text (most are) has neither: only then is the pattern needed, to find which.
+    bad = None if value.isprintable() else _FORBIDDEN.search(value)
     if bad:
         problem = "is not valid Unicode" if bad.group() >= "\ud800" else "contains control characters"
         raise ValidationError(f"{what} {problem}")
