@@ -26,6 +26,7 @@ from claims.store.schema import events
 
 Entry = dict[str, Any]
 _CHUNK = 500
+_UNKNOWN: Any = object()  # not asked about yet (None is an answer: no such record); one lookup per question
 
 
 class Stream:
@@ -79,15 +80,18 @@ class Records:
     def registered(self, kind: str, ident: str) -> Entry | None:
         """The party, speaker, source or topic ``ident`` as recorded, or None."""
         key = (kind, ident)
-        if key not in self._registry:
+        found = self._registry.get(key, _UNKNOWN)
+        if found is _UNKNOWN:
             self.preload_registry(kind, [ident])
-        return self._registry[key]
+            found = self._registry[key]
+        return found  # type: ignore[return-value]
 
     def claim(self, ident: str) -> ClaimFields | None:
         """The claim's fields as recorded now, or None when there is no such claim."""
-        if ident not in self._claims:
+        found = self._claims.get(ident, _UNKNOWN)
+        if found is _UNKNOWN:
             self.preload_claims([ident])
-        found = self._claims[ident]
+            found = self._claims[ident]
         if isinstance(found, ev.ClaimAsserted):
             found = self._claims[ident] = fields_of_assertion(found)
         return found

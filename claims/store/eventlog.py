@@ -114,28 +114,30 @@ def append(connection: Connection, pending: Sequence[Pending], recorded_by: str)
     """
     prepared = prepare(lambda: connection, pending, recorded_by)
     write(connection, prepared)
-    # Each line is in LINE_FIELDS order, as StoredEvent is.
-    return [StoredEvent(*line.values()) for line in prepared.lines]
+    return [_from_row(row) for row in prepared.rows]
 
 
 class Prepared(NamedTuple):
-    """An append computed but not yet written: the lines (each payload as its dict), the rows, and
+    """An append computed but not yet written: the log's rows (each payload as its stored text), and
     the streams it expects to exist already, each at the version its first event expects (those
-    that ``write`` checks: a unit of work leaves out the streams it began, checked as appended)."""
+    that ``write`` checks: a unit of work leaves out the streams it began, checked as appended).
 
-    lines: list[dict[str, Any]]
+    Only the rows are kept, not each line as a dict beside its row: a line lives only while its
+    hash is computed, so that a large unit's writer thread, which drops a batch once written, has
+    a dict and a payload fewer per event to free (objects made seconds before, out of the cache)."""
+
     rows: list[list[Any]]
     expected: dict[str, int]
 
     @property
     def positions(self) -> list[int]:
-        return [line["position"] for line in self.lines]
+        return [row[_POSITION_AT] for row in self.rows]
 
     @property
     def head(self) -> Head:
         """The head of the log once these rows are written."""
-        last = self.lines[-1]
-        return Head(last["position"], last["hash"], last["recorded_at"])
+        last = self.rows[-1]
+        return Head(last[_POSITION_AT], last[_HASH_AT], last[_RECORDED_AT_AT])
 
 
 def prepare(
@@ -148,12 +150,11 @@ def prepare(
     meanwhile); ``write`` checks the expectations against the log, then inserts the rows.
     """
     if not pending:
-        return Prepared([], [], {})
+        return Prepared([], {})
     last = after or head(connect())
     recorded_at = max(utc_now(), last.recorded_at)
     versions: dict[str, int] = {}
     expected: dict[str, int] = {}
-    lines: list[dict[str, Any]] = []
     rows: list[list[Any]] = []
     prev_hash, position = last.hash, last.position
     for item, event_id in zip(pending, new_event_ids(len(pending)), strict=True):
@@ -165,11 +166,10 @@ def prepare(
             expected[stream] = item.expected_version
         versions[stream] = version
         position += 1
-        line, row = _record(item, stream, position, event_id, version, recorded_at, recorded_by, prev_hash)
-        lines.append(line)
+        row = _record(item, stream, position, event_id, version, recorded_at, recorded_by, prev_hash)
         rows.append(row)
-        prev_hash = line["hash"]
-    return Prepared(lines, rows, expected)
+        prev_hash = row[_HASH_AT]
+    return Prepared(rows, expected)
 
 
 def write(connection: Connection, prepared: Prepared, *, many_per_statement: bool = False) -> None:
@@ -217,10 +217,10 @@ def _record(
     recorded_at: str,
     recorded_by: str,
     prev_hash: str,
-) -> tuple[dict[str, Any], list[Any]]:
-    """The event's line as stored (its payload as a dict) and its row; the payload is serialized
-    once, into the canonical text that is both stored and hashed inside the line. ``stream_id`` is
-    the event's, computed once by the caller."""
+) -> list[Any]:
+    """The event's row, its line's values in order with the hash that closes the line; the payload
+    is serialized once, into the canonical text that is both stored and hashed inside the line.
+    ``stream_id`` is the event's, computed once by the caller."""
     event = item.event
     payload = item.payload if item.payload is not None else event.payload()
     try:
@@ -246,8 +246,7 @@ def _record(
         raise ValidationError("text is not valid Unicode (a lone surrogate)") from None
     row = list(line.values())  # the line is built in LINE_FIELDS order, the log's columns' (below)
     row[_PAYLOAD_AT] = text.decode("utf-8")
-    line["payload"] = payload
-    return line, row
+    return row
 
 
 class _TimeOrderedIds:
@@ -316,6 +315,7 @@ def new_event_ids(count: int) -> list[str]:
 
 _LINE_COLUMNS = [events.c[name] for name in LINE_FIELDS]
 _PAYLOAD_AT = LINE_FIELDS.index("payload")
+_POSITION_AT, _HASH_AT, _RECORDED_AT_AT = (LINE_FIELDS.index(name) for name in ("position", "hash", "recorded_at"))
 check_column_order(events, LINE_FIELDS)  # a line's values, in order, are its row's
 
 
