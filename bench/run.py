@@ -15,7 +15,8 @@ results go), BENCH_WORK (scratch files and cached documents), BENCH_SINGLE (clai
 transaction), BENCH_QUERY_RUNS and BENCH_STARTUP_RUNS (repetitions per median), BENCH_ES_EVENTS
 (cap on the eventsourcing bulk baseline, default 1,000,000 events: the same size as ours up to the
 full run), BENCH_ES_BATCH (aggregates per ``save`` in that baseline), BENCH_NO_EVENTSOURCING (skip
-the peer as if it were not installed).
+the peer as if it were not installed), BENCH_IMPORT_ROUNDS (rounds of the bulk import and of its
+baselines, the best of each counted; default 2).
 """
 
 from __future__ import annotations
@@ -152,6 +153,7 @@ class Settings:
     startup_runs: int
     es_events: int
     es_batch: int
+    import_rounds: int
     profile: bool
     keep: bool
 
@@ -194,6 +196,7 @@ def settings_from(argv: list[str] | None) -> Settings:
         startup_runs=int(environment.get("BENCH_STARTUP_RUNS", 9)),
         es_events=int(environment.get("BENCH_ES_EVENTS", 1_000_000)),
         es_batch=int(environment.get("BENCH_ES_BATCH", 5000)),
+        import_rounds=max(1, int(environment.get("BENCH_IMPORT_ROUNDS", 2))),
         profile=args.profile,
         keep=args.keep,
     )
@@ -401,39 +404,69 @@ class Run:
                 self.single(backend, url)
 
     def bulk_import(self, backend: str, url: str, small_url: str, big: Path, small: Path) -> None:
+        """The import against the limit, the ceiling and the peer, each the best of ``import_rounds``
+        rounds run in turn (ours, the limit, the ceiling, the peer; then again), so that a slow spell
+        of a shared machine falls on one round of one side rather than on the ratio: on 2026-11-28
+        the same code's 1M-event SQLite import took 48 to 72 s in full runs, the peer's bulk save
+        74.4 to 74.5 s. The first round imports into ``url``, which the later steps query."""
         s, key = self.settings, backend
         profile = s.results / "profiles" / f"import-{backend}.txt" if s.profile else None
         child, result = self.import_child(url, big, profile)
         events = result["events"]
-        ours = rate(events, result["seconds"])
         small_child, small_result = self.import_child(small_url, small, None)
 
-        # the limit: the very rows our import wrote, written again by the bare driver
+        # the limit: the very rows our import wrote, written again by the bare driver; the ceiling
+        # under it: hashing each line into the chain (orjson), then the same write
         if backend == "sqlite":
             path = Path(url)
             columns, rows = baselines.sqlite_rows(path)
-            seconds = baselines.sqlite_executemany(path, self.run_dir / "raw-executemany.db", columns, rows)
-            label = f"raw sqlite3 executemany, {len(rows):,} rows, one transaction"
+
+            def limit_seconds(chained: bool) -> float:
+                target = self.run_dir / ("raw-chain.db" if chained else "raw-executemany.db")
+                return baselines.sqlite_executemany(path, target, columns, rows, chained=chained)
+
+            limit_label = f"raw sqlite3 executemany, {len(rows):,} rows, one transaction"
         else:
             driver_url = url.replace("postgresql+psycopg://", "postgresql://", 1)
             columns, rows = baselines.pg_rows(driver_url)
-            seconds = baselines.pg_copy(driver_url, columns, rows)
-            label = f"psycopg COPY, {len(rows):,} rows"
-        limit = 0.15 if backend == "sqlite" else 0.25
-        self.ratio_at_least(f"{key}.import.raw", ours, rate(len(rows), seconds), label, limit)
 
-        # the ceiling under the limit: hashing each line into the chain (orjson), then the same write
-        if backend == "sqlite":
-            seconds = baselines.sqlite_executemany(path, self.run_dir / "raw-chain.db", columns, rows, chained=True)
-        else:
-            seconds = baselines.pg_copy(driver_url, columns, rows, chained=True)
-        chain = rate(len(rows), seconds)
-        label = "orjson canonical JSON and SHA-256 per event, then the bare driver's write"
-        self.table.set(f"{key}.import.chain", fmt_rate(ours), f"{fmt_rate(chain)} ({label})", f"{ours / chain:.2f}x")
-        del rows
+            def limit_seconds(chained: bool) -> float:
+                return baselines.pg_copy(driver_url, columns, rows, chained=chained)
 
-        # memory: the import process's own peak at both sizes; the difference per 100k claims is
-        # what the import holds per claim, start-up and fixed costs cancelled out
+            limit_label = f"psycopg COPY, {len(rows):,} rows"
+
+        # the peer's fastest bulk path, on the same events: at the same size up to BENCH_ES_EVENTS,
+        # since a store's rate falls as its indexes grow (the peer's on SQLite: 19,770 events/s at
+        # 100k, 13,200 at 1M), so that a rate at 100k flatters the peer against ours at 1M
+        document = None
+        if not self.peer_reason:
+            document = generate(s.es_claims) if s.es_claims != s.claims else json.loads(big.read_text(encoding="utf-8"))
+        ours: list[float] = [result["seconds"]]
+        limit: list[float] = []
+        chain: list[float] = []
+        peer_seconds: list[float] = []
+        peer_events = 0
+        for round_ in range(s.import_rounds):
+            if round_:
+                log(f"{LABEL[backend]}: bulk import again, round {round_ + 1} of {s.import_rounds}")
+                ours.append(self.import_again(backend, big, round_))
+            limit.append(limit_seconds(False))
+            chain.append(limit_seconds(True))
+            if document is not None:
+                log(f"{LABEL[backend]}: eventsourcing bulk save of {event_count(document):,} events")
+                seconds, peer_events = self.peer_bulk(backend, document)
+                peer_seconds.append(seconds)
+        each = f"best of {s.import_rounds} rounds each" if s.import_rounds > 1 else "one round"
+        best = rate(events, min(ours))
+        target = 0.15 if backend == "sqlite" else 0.25
+        self.ratio_at_least(f"{key}.import.raw", best, rate(len(rows), min(limit)), f"{limit_label}; {each}", target)
+        label = f"orjson canonical JSON and SHA-256 per event, then the bare driver's write; {each}"
+        ceiling = rate(len(rows), min(chain))
+        ratio = f"{best / ceiling:.2f}x"
+        self.table.set(f"{key}.import.chain", fmt_rate(best), f"{fmt_rate(ceiling)} ({label})", ratio)
+
+        # memory: the import process's own peak at both sizes (the first round's); the difference
+        # per 100k claims is what the import holds per claim, start-up and fixed costs cancelled out
         per_claim = (child.peak_bytes - small_child.peak_bytes) / max(1, s.claims - s.small_claims)
         text_per_claim = big.stat().st_size / s.claims
         self.table.set(
@@ -444,18 +477,21 @@ class Run:
             f"{child.peak_bytes / small_child.peak_bytes:.2f}x",
         )
 
-        # the peer's fastest bulk path, on the same events: at the same size up to BENCH_ES_EVENTS,
-        # since a store's rate falls as its indexes grow (the peer's on SQLite: 19,770 events/s at
-        # 100k, 13,200 at 1M), so that a rate at 100k flatters the peer against ours at 1M
         if self.peer_reason:
-            self.table.set(f"{key}.import.peer", fmt_rate(ours), f"n/a ({self.peer_reason})", "n/a", "n/a")
+            self.table.set(f"{key}.import.peer", fmt_rate(best), f"n/a ({self.peer_reason})", "n/a", "n/a")
             return
-        document = generate(s.es_claims) if s.es_claims != s.claims else json.loads(big.read_text(encoding="utf-8"))
-        log(f"{LABEL[backend]}: eventsourcing bulk save of {event_count(document):,} events")
-        peer_seconds, peer_events = self.peer_bulk(backend, document)
         size = "same size" if s.es_claims == s.claims else f"at {peer_events:,} events, as a rate"
-        label = f"eventsourcing Application.save of {s.es_batch:,} aggregates per call, {size}"
-        self.ratio_at_least(f"{key}.import.peer", ours, rate(peer_events, peer_seconds), label, 1.5)
+        label = f"eventsourcing Application.save of {s.es_batch:,} aggregates per call, {size}; {each}"
+        self.ratio_at_least(f"{key}.import.peer", best, rate(peer_events, min(peer_seconds)), label, 1.5)
+
+    def import_again(self, backend: str, document: Path, round_: int) -> float:
+        """Seconds of one more import of ``document`` into a new, empty database, dropped after."""
+        with database(backend, self.run_dir, f"{backend}-round-{round_}") as url:
+            _, result = self.import_child(url, document, None)
+            if backend == "sqlite":
+                for suffix in ("", "-wal", "-shm"):
+                    Path(url + suffix).unlink(missing_ok=True)
+        return float(result["seconds"])
 
     def import_child(self, url: str, document: Path, profile: Path | None) -> tuple[Any, dict[str, Any]]:
         argv = [sys.executable, "-m", "bench.worker", "import", url, str(document)]
