@@ -32,6 +32,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -215,6 +216,12 @@ def document_file(settings: Settings, claims: int) -> Path:
         temporary.write_text(json.dumps(document), encoding="utf-8")
         temporary.replace(path)
     return path
+
+
+def _remove_sqlite(path: Path) -> None:
+    """Delete an SQLite database with its write-ahead log and shared-memory files."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
@@ -415,56 +422,6 @@ class Run:
         events = result["events"]
         small_child, small_result = self.import_child(small_url, small, None)
 
-        # the limit: the very rows our import wrote, written again by the bare driver; the ceiling
-        # under it: hashing each line into the chain (orjson), then the same write
-        if backend == "sqlite":
-            path = Path(url)
-            columns, rows = baselines.sqlite_rows(path)
-
-            def limit_seconds(chained: bool) -> float:
-                target = self.run_dir / ("raw-chain.db" if chained else "raw-executemany.db")
-                return baselines.sqlite_executemany(path, target, columns, rows, chained=chained)
-
-            limit_label = f"raw sqlite3 executemany, {len(rows):,} rows, one transaction"
-        else:
-            driver_url = url.replace("postgresql+psycopg://", "postgresql://", 1)
-            columns, rows = baselines.pg_rows(driver_url)
-
-            def limit_seconds(chained: bool) -> float:
-                return baselines.pg_copy(driver_url, columns, rows, chained=chained)
-
-            limit_label = f"psycopg COPY, {len(rows):,} rows"
-
-        # the peer's fastest bulk path, on the same events: at the same size up to BENCH_ES_EVENTS,
-        # since a store's rate falls as its indexes grow (the peer's on SQLite: 19,770 events/s at
-        # 100k, 13,200 at 1M), so that a rate at 100k flatters the peer against ours at 1M
-        document = None
-        if not self.peer_reason:
-            document = generate(s.es_claims) if s.es_claims != s.claims else json.loads(big.read_text(encoding="utf-8"))
-        ours: list[float] = [result["seconds"]]
-        limit: list[float] = []
-        chain: list[float] = []
-        peer_seconds: list[float] = []
-        peer_events = 0
-        for round_ in range(s.import_rounds):
-            if round_:
-                log(f"{LABEL[backend]}: bulk import again, round {round_ + 1} of {s.import_rounds}")
-                ours.append(self.import_again(backend, big, round_))
-            limit.append(limit_seconds(False))
-            chain.append(limit_seconds(True))
-            if document is not None:
-                log(f"{LABEL[backend]}: eventsourcing bulk save of {event_count(document):,} events")
-                seconds, peer_events = self.peer_bulk(backend, document)
-                peer_seconds.append(seconds)
-        each = f"best of {s.import_rounds} rounds each" if s.import_rounds > 1 else "one round"
-        best = rate(events, min(ours))
-        target = 0.15 if backend == "sqlite" else 0.25
-        self.ratio_at_least(f"{key}.import.raw", best, rate(len(rows), min(limit)), f"{limit_label}; {each}", target)
-        label = f"orjson canonical JSON and SHA-256 per event, then the bare driver's write; {each}"
-        ceiling = rate(len(rows), min(chain))
-        ratio = f"{best / ceiling:.2f}x"
-        self.table.set(f"{key}.import.chain", fmt_rate(best), f"{fmt_rate(ceiling)} ({label})", ratio)
-
         # memory: the import process's own peak at both sizes (the first round's); the difference
         # per 100k claims is what the import holds per claim, start-up and fixed costs cancelled out
         per_claim = (child.peak_bytes - small_child.peak_bytes) / max(1, s.claims - s.small_claims)
@@ -477,6 +434,64 @@ class Run:
             f"{child.peak_bytes / small_child.peak_bytes:.2f}x",
         )
 
+        # the limit: the very rows our import wrote, written again by the bare driver; the ceiling
+        # under it: hashing each line into the chain (orjson), then the same write. The rows are
+        # read again each round and freed before the peer runs in this process.
+        if backend == "sqlite":
+            path = Path(url)
+            read_rows = partial(baselines.sqlite_rows, path)
+
+            def limit_seconds(columns: list[str], rows: list[Any], chained: bool) -> float:
+                target = self.run_dir / ("raw-chain.db" if chained else "raw-executemany.db")
+                return baselines.sqlite_executemany(path, target, columns, rows, chained=chained)
+
+            limit_label = "raw sqlite3 executemany, {:,} rows, one transaction"
+        else:
+            driver_url = url.replace("postgresql+psycopg://", "postgresql://", 1)
+            read_rows = partial(baselines.pg_rows, driver_url)
+
+            def limit_seconds(columns: list[str], rows: list[Any], chained: bool) -> float:
+                return baselines.pg_copy(driver_url, columns, rows, chained=chained)
+
+            limit_label = "psycopg COPY, {:,} rows"
+
+        # the peer's fastest bulk path, on the same events: at the same size up to BENCH_ES_EVENTS,
+        # since a store's rate falls as its indexes grow (the peer's on SQLite: 19,770 events/s at
+        # 100k, 13,200 at 1M), so that a rate at 100k flatters the peer against ours at 1M. Its
+        # document is parsed for each round and freed after it, as our import parses its own.
+        def peer_document() -> dict[str, Any]:
+            return generate(s.es_claims) if s.es_claims != s.claims else json.loads(big.read_text(encoding="utf-8"))
+
+        ours: list[float] = [result["seconds"]]
+        limit: list[float] = []
+        chain: list[float] = []
+        peer_seconds: list[float] = []
+        peer_events = count = 0
+        for round_ in range(s.import_rounds):
+            if round_:
+                log(f"{LABEL[backend]}: bulk import again, round {round_ + 1} of {s.import_rounds}")
+                ours.append(self.import_again(backend, big, round_))
+            columns, rows = read_rows()
+            count = len(rows)
+            limit.append(limit_seconds(columns, rows, False))
+            chain.append(limit_seconds(columns, rows, True))
+            del rows
+            if not self.peer_reason:
+                document = peer_document()
+                log(f"{LABEL[backend]}: eventsourcing bulk save of {event_count(document):,} events")
+                seconds, peer_events = self.peer_bulk(backend, document)
+                peer_seconds.append(seconds)
+                del document
+        each = f"best of {s.import_rounds} rounds each" if s.import_rounds > 1 else "one round"
+        best = rate(events, min(ours))
+        target = 0.15 if backend == "sqlite" else 0.25
+        label = f"{limit_label.format(count)}; {each}"
+        self.ratio_at_least(f"{key}.import.raw", best, rate(count, min(limit)), label, target)
+        label = f"orjson canonical JSON and SHA-256 per event, then the bare driver's write; {each}"
+        ceiling = rate(count, min(chain))
+        ratio = f"{best / ceiling:.2f}x"
+        self.table.set(f"{key}.import.chain", fmt_rate(best), f"{fmt_rate(ceiling)} ({label})", ratio)
+
         if self.peer_reason:
             self.table.set(f"{key}.import.peer", fmt_rate(best), f"n/a ({self.peer_reason})", "n/a", "n/a")
             return
@@ -487,10 +502,11 @@ class Run:
     def import_again(self, backend: str, document: Path, round_: int) -> float:
         """Seconds of one more import of ``document`` into a new, empty database, dropped after."""
         with database(backend, self.run_dir, f"{backend}-round-{round_}") as url:
-            _, result = self.import_child(url, document, None)
-            if backend == "sqlite":
-                for suffix in ("", "-wal", "-shm"):
-                    Path(url + suffix).unlink(missing_ok=True)
+            try:
+                _, result = self.import_child(url, document, None)
+            finally:
+                if backend == "sqlite":
+                    _remove_sqlite(Path(url))
         return float(result["seconds"])
 
     def import_child(self, url: str, document: Path, profile: Path | None) -> tuple[Any, dict[str, Any]]:
@@ -501,8 +517,14 @@ class Run:
         return child, json.loads(child.stdout.strip().splitlines()[-1])
 
     def peer_bulk(self, backend: str, document: dict[str, Any]) -> tuple[float, int]:
+        """The peer's bulk save into a new, empty database (each round's its own, as ours are)."""
         if backend == "sqlite":
-            return peer.bulk(document, "sqlite", str(self.run_dir / "peer-bulk.db"), self.settings.es_batch)
+            target = self.run_dir / "peer-bulk.db"
+            _remove_sqlite(target)
+            try:
+                return peer.bulk(document, "sqlite", str(target), self.settings.es_batch)
+            finally:
+                _remove_sqlite(target)
         with pg_database("peer") as name:
             return peer.bulk(document, "postgresql", name, self.settings.es_batch)
 

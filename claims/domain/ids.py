@@ -28,8 +28,12 @@ def check_slug(value: object, what: str = "id") -> str:
 
 
 def derive_claim_id(party: str, said_on: str, text: str) -> str:
-    """A stable id from the party, said date and text: the same claim imported twice gets the same id."""
-    digest = hashlib.sha256(f"{party}\x1f{said_on}\x1f{text}".encode()).hexdigest()[:10]
+    """A stable id from the party, said date and text: the same claim imported twice gets the same id.
+
+    A lone surrogate (no valid claim has one; the shape checks refuse it) is hashed as it stands
+    rather than raised on, so that a document holding one is reported with its problems, not
+    stopped by a traceback while its ids are derived."""
+    digest = hashlib.sha256(f"{party}\x1f{said_on}\x1f{text}".encode("utf-8", "surrogatepass")).hexdigest()[:10]
     words = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-").split("-")
     gist = "-".join(w for w in words[:6] if w)[:48].strip("-")
     day = re.sub(r"[^0-9]+", "-", said_on[:10]).strip("-")

@@ -252,3 +252,12 @@ def test_lifecycle_problems_name_their_path(entry: dict[str, Any], problem: str)
 )
 def test_a_document_of_the_wrong_shape_says_so(data: Any, problems: list[str]) -> None:
     assert read_document(data).problems == problems
+
+
+@pytest.mark.parametrize("field", ["party", "said_on", "text"])
+def test_a_lone_surrogate_in_a_claim_without_an_id_is_a_problem_not_a_crash(field: str) -> None:
+    claim = {"party": "russia", "topic": "g20", "said_on": "2023", "source": "tass", "text": "fine"}
+    claim[field] += "\ud800"
+    read = read_document({"format": "claims/v1", "claims": [claim]})
+    assert read.problems and all(problem.startswith("claims[0].") for problem in read.problems)
+    assert len(read.claim_ids()) == 1  # the id is still derived, and checks go on
