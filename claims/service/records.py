@@ -84,7 +84,7 @@ class Records:
         if found is _UNKNOWN:
             self.preload_registry(kind, [ident])
             found = self._registry[key]
-        return found  # type: ignore[return-value]
+        return found
 
     def claim(self, ident: str) -> ClaimFields | None:
         """The claim's fields as recorded now, or None when there is no such claim."""
