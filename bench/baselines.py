@@ -46,9 +46,14 @@ def _sqlite_shape(source: Path) -> list[str]:
     return [sql for (sql,) in found]
 
 
-def _fresh_sqlite(source: Path, target: Path) -> sqlite3.Connection:
+def remove_sqlite(path: Path) -> None:
+    """Delete an SQLite database with its write-ahead log and shared-memory files."""
     for suffix in ("", "-wal", "-shm"):
-        Path(f"{target}{suffix}").unlink(missing_ok=True)
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def _fresh_sqlite(source: Path, target: Path) -> sqlite3.Connection:
+    remove_sqlite(target)
     connection = sqlite3.connect(target, isolation_level=None)
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=NORMAL")
@@ -116,8 +121,7 @@ def sqlite_projection_rows(source: Path, target: Path, tables: Sequence[str]) ->
     """Rows in ``tables`` of the claims database at ``source``, and the seconds to write them again
     with one ``executemany`` per table, in one transaction, into fresh tables of the same shape
     (keys and indexes): the ceiling of a projection rebuild."""
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{target}{suffix}").unlink(missing_ok=True)
+    remove_sqlite(target)
     with sqlite3.connect(source) as reading:
         marks = ", ".join("?" for _ in tables)
         shape = reading.execute(

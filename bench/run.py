@@ -218,12 +218,6 @@ def document_file(settings: Settings, claims: int) -> Path:
     return path
 
 
-def _remove_sqlite(path: Path) -> None:
-    """Delete an SQLite database with its write-ahead log and shared-memory files."""
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-
-
 @contextlib.contextmanager
 def database(backend: str, run_dir: Path, label: str) -> Iterator[str]:
     """An empty database of claims, initialised; yields its URL (SQLAlchemy form)."""
@@ -506,7 +500,7 @@ class Run:
                 _, result = self.import_child(url, document, None)
             finally:
                 if backend == "sqlite":
-                    _remove_sqlite(Path(url))
+                    baselines.remove_sqlite(Path(url))
         return float(result["seconds"])
 
     def import_child(self, url: str, document: Path, profile: Path | None) -> tuple[Any, dict[str, Any]]:
@@ -520,11 +514,11 @@ class Run:
         """The peer's bulk save into a new, empty database (each round's its own, as ours are)."""
         if backend == "sqlite":
             target = self.run_dir / "peer-bulk.db"
-            _remove_sqlite(target)
+            baselines.remove_sqlite(target)
             try:
                 return peer.bulk(document, "sqlite", str(target), self.settings.es_batch)
             finally:
-                _remove_sqlite(target)
+                baselines.remove_sqlite(target)
         with pg_database("peer") as name:
             return peer.bulk(document, "postgresql", name, self.settings.es_batch)
 
