@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from claims.service.audit import ExportSummary
     from claims.service.handlers import Outcome
     from claims.service.importer import ImportReport
+    from claims.service.records import Registered
     from claims.service.uow import UnitOfWork
     from claims.store.chain import ChainReport
 
@@ -105,6 +106,9 @@ class Tracker:
         self.user = user
         self._engine: Engine | None = None
         self._schema_seen = False
+        # Registry entries committed in this database, for the units after (``Records``); forgotten
+        # with the schema. Like ``_schema_seen``, it trusts that no one drops the tables underneath.
+        self._registered: Registered = {}
 
     @property
     def engine(self) -> Engine:
@@ -142,6 +146,7 @@ class Tracker:
 
         migrations.downgrade(self.engine, revision)
         self._schema_seen = False
+        self._registered.clear()
         return migrations.current(self.engine)
 
     def schema_revisions(self) -> tuple[str | None, str | None]:
@@ -192,7 +197,7 @@ class Tracker:
             if not self._schema_seen:
                 with self.engine.connect() as connection:
                     self._require_schema(connection)
-            with UnitOfWork(self.engine, self.user) as uow:
+            with UnitOfWork(self.engine, self.user, registered=self._registered) as uow:
                 outcome = action(uow)
                 uow.commit()
             return outcome

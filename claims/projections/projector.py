@@ -145,6 +145,9 @@ def projection_counts(connection: Connection) -> Iterable[tuple[str, int]]:
 
 
 _VERSIONS_OF = select(claim_versions).where(claim_versions.c.claim_id.in_(bindparam("ids", expanding=True)))
+# One id (a single add's lookup) is compared for equality: an expanding list is rendered into the
+# SQL at each execution.
+_VERSIONS_OF_ONE = select(claim_versions).where(claim_versions.c.claim_id == bindparam("id"))
 
 
 def current_versions(connection: Connection, claim_ids: Sequence[str]) -> Iterator[Any]:
@@ -154,7 +157,12 @@ def current_versions(connection: Connection, claim_ids: Sequence[str]) -> Iterat
     PostgreSQL may AND in an index scan over every open version of every claim.
     """
     for start in range(0, len(claim_ids), _CHUNK):
-        for row in connection.execute(_VERSIONS_OF, {"ids": list(claim_ids[start : start + _CHUNK])}).all():
+        chunk = list(claim_ids[start : start + _CHUNK])
+        if len(chunk) == 1:
+            rows = connection.execute(_VERSIONS_OF_ONE, {"id": chunk[0]}).all()
+        else:
+            rows = connection.execute(_VERSIONS_OF, {"ids": chunk}).all()
+        for row in rows:
             if row.rec_to is None:
                 yield row
 

@@ -5,11 +5,16 @@ Handlers ask ``registered``, ``claim`` and ``stream``; answers come from a cache
 with one query, or in bulk by ``preload_*`` before a large import, so importing a million claims
 costs a few thousand queries rather than several million. ``note`` takes in each event the unit
 accepts, and checks the version it expects of a stream the unit began (``Stream.begun_here``).
+
+Registry entries outlive the unit (``Registered``): the log is append-only and an entry, once
+recorded, is never changed (the same id with other fields is refused), so an entry a committed
+unit knew is still true for every unit after it, and a tracker adding claims one at a time does not
+look its parties, topics, sources and speakers up again for each one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from functools import cache
 from typing import Any
 
@@ -25,6 +30,8 @@ from claims.store.hashing import load_payload
 from claims.store.schema import events
 
 Entry = dict[str, Any]
+Registered = dict[tuple[str, str], Entry]
+"""Registry entries known to be committed, by (kind, id): shared by the units of one tracker."""
 _CHUNK = 500
 _UNKNOWN: Any = object()  # not asked about yet (None is an answer: no such record); one lookup per question
 
@@ -65,9 +72,10 @@ class Stream:
 class Records:
     """A read-through cache of registry entries, claims and claim streams for one transaction."""
 
-    def __init__(self, connect: Callable[[], Connection]) -> None:
+    def __init__(self, connect: Callable[[], Connection], committed: Registered | None = None) -> None:
         # Asked for the connection on each read: a large unit's writes in flight finish first.
         self._connect = connect
+        self._committed: Registered = {} if committed is None else committed  # read here, never written
         self._registry: dict[tuple[str, str], Entry | None] = {}
         # A claim asserted in this unit is kept as its event until asked about (rarely, in a
         # large import), so that its fields are not computed here and again by the projector.
@@ -81,6 +89,8 @@ class Records:
         """The party, speaker, source or topic ``ident`` as recorded, or None."""
         key = (kind, ident)
         found = self._registry.get(key, _UNKNOWN)
+        if found is _UNKNOWN:
+            found = self._committed.get(key, _UNKNOWN)
         if found is _UNKNOWN:
             self.preload_registry(kind, [ident])
             found = self._registry[key]
@@ -102,6 +112,10 @@ class Records:
             self.preload_streams([stream_id])
         return self._streams[stream_id]
 
+    def registry_entries(self) -> Iterator[tuple[tuple[str, str], Entry]]:
+        """The registry entries this unit read or recorded (for ``Registered``, once it commits)."""
+        return ((key, entry) for key, entry in self._registry.items() if entry is not None)
+
     def begun_here(self, stream_id: str) -> bool:
         """Whether the stream is one this unit began (``Stream.begun_here``), without a read."""
         stream = self._streams.get(stream_id)
@@ -111,9 +125,10 @@ class Records:
 
     def preload_registry(self, kind: str, idents: Iterable[str]) -> None:
         table = REGISTRIES[kind]
-        wanted = sorted({i for i in idents if (kind, i) not in self._registry})
+        registry, committed = self._registry, self._committed
+        wanted = sorted({i for i in idents if (kind, i) not in registry and (kind, i) not in committed})
         for chunk in _chunks(wanted):
-            for row in self._connect().execute(_rows_by_id(table), {"ids": chunk}):
+            for row in self._connect().execute(*_rows_by_id(table, chunk)):
                 self._registry[(kind, row.id)] = dict(row._mapping)
         for ident in wanted:
             self._registry.setdefault((kind, ident), None)
@@ -122,18 +137,20 @@ class Records:
         # Set operations and dict.fromkeys: a first import asks for its 870k claims at once.
         wanted = set(idents).difference(self._claims)
         found = {}
-        if wanted and self._any_claim_recorded():
+        if wanted and self._may_be_recorded(len(wanted)):
             found = {row.claim_id: version_fields(row) for row in current_versions(self._connect(), sorted(wanted))}
         self._claims.update(dict.fromkeys(wanted))
         self._claims.update(found)
 
-    def _any_claim_recorded(self) -> bool:
-        """Whether the database held any claim when this unit began: the first import into a new
-        database then looks none of its claims up (870k lookups for a 1M-event document). The
-        unit holds the write lock, and the claims it records itself are noted, never looked up."""
-        if self._claims_in_database is None:
+    def _may_be_recorded(self, asked: int) -> bool:
+        """Whether claims asked about may be in the database: not when it held none as this unit
+        began. A first import into a new database then looks none of its claims up (870k lookups
+        for a 1M-event document). One claim (a single add's) is looked up without asking first:
+        its lookup is one query, as the question would be. The unit holds the write lock, and the
+        claims it records itself are noted, never looked up."""
+        if self._claims_in_database is None and asked > 1:
             self._claims_in_database = self._connect().execute(_ANY_CLAIM).first() is not None
-        return self._claims_in_database
+        return self._claims_in_database is not False
 
     def preload_streams(self, stream_ids: Iterable[str]) -> None:
         wanted = sorted({s for s in stream_ids if s not in self._streams})
@@ -184,8 +201,21 @@ class Records:
 _ANY_CLAIM = select(claim_versions.c.claim_id).limit(1)
 
 
+def _rows_by_id(table: Table, ids: list[str]) -> tuple[Select[Any], dict[str, Any]]:
+    """The statement and parameters that read the rows of ``ids``; one id (a single add's lookup)
+    is compared for equality, as an expanding list is rendered into the SQL at each execution."""
+    if len(ids) == 1:
+        return _one_by_id(table), {"id": ids[0]}
+    return _many_by_id(table), {"ids": ids}
+
+
 @cache
-def _rows_by_id(table: Table) -> Select[Any]:
+def _one_by_id(table: Table) -> Select[Any]:
+    return select(table).where(table.c.id == bindparam("id"))
+
+
+@cache
+def _many_by_id(table: Table) -> Select[Any]:
     return select(table).where(table.c.id.in_(bindparam("ids", expanding=True)))
 
 

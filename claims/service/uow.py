@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from claims.domain.events import Event
 from claims.projections import projector
-from claims.service.records import Records
+from claims.service.records import Records, Registered
 from claims.store import eventlog
 from claims.store.engine import begin_write, restore_page_cache, widen_page_cache
 from claims.store.eventlog import Pending
@@ -38,9 +38,12 @@ FLUSH_EVERY = 20_000
 class UnitOfWork:
     """``with UnitOfWork(engine, user) as uow: …; uow.commit()``."""
 
-    def __init__(self, engine: Engine, recorded_by: str) -> None:
+    def __init__(self, engine: Engine, recorded_by: str, *, registered: Registered | None = None) -> None:
+        """``registered``: the registry entries known to be committed in this database (shared
+        with the units before and after this one); this unit adds what it knew once it commits."""
         self._engine = engine
         self.recorded_by = recorded_by
+        self._registered = registered
         self._connection: Connection | None = None
         self._records: Records | None = None
         self._pending: list[Pending] = []
@@ -73,7 +76,7 @@ class UnitOfWork:
     def records(self) -> Records:
         """What is recorded, including events appended to this unit but not yet written."""
         if self._records is None:
-            self._records = Records(self._connect)
+            self._records = Records(self._connect, self._registered)
         return self._records
 
     def __enter__(self) -> UnitOfWork:
@@ -198,3 +201,5 @@ class UnitOfWork:
     def commit(self) -> None:
         self.flush(last=True)
         self.connection.commit()
+        if self._registered is not None and self._records is not None:
+            self._registered.update(self._records.registry_entries())

@@ -1,0 +1,116 @@
+"""Claims added one per transaction, as ``claims add`` and a script's loop of ``add_claim`` do.
+
+Parties, topics, sources and speakers are never changed once recorded (the log is append-only and
+the same id with other fields is refused), so a tracker remembers the entries its committed units
+knew and does not read them again for every claim. What it must not remember: an entry of a unit
+that rolled back, or anything of a schema dropped since. Run on SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import claims
+from claims.api import Tracker
+from claims.domain.commands import AddParty
+from claims.domain.errors import ConflictError, NotFoundError
+from claims.projections.lookups import REGISTRIES
+from claims.projections.tables import claim_versions
+from claims.service import handlers
+from claims.service.records import Registered
+from claims.service.uow import UnitOfWork
+from tests.store.support import statements_run
+
+REGISTRY_TABLES = tuple(table.name for table in REGISTRIES.values())
+
+
+def _register(tracker: Tracker) -> None:
+    tracker.add_party("russia", name="Russia", kind="state")
+    tracker.add_speaker("lavrov", name="Sergei Lavrov", party="russia")
+    tracker.add_topic("g20", title="G20")
+    tracker.add_source("tass", name="TASS")
+    tracker.add_source("ria", name="RIA Novosti")
+
+
+def _add(tracker: Tracker, number: int, party: str = "russia") -> None:
+    tracker.add_claim(
+        party=party,
+        speaker="lavrov" if party == "russia" else None,
+        topic="g20",
+        said_on="2023-03-02",
+        source="tass",
+        via=["ria"],
+        text=f"claim number {number}",
+    )
+
+
+def _reads_of(statements: list[str], table: str) -> list[str]:
+    return [s for s in statements if s.lstrip().upper().startswith("SELECT") and f"FROM {table}" in s]
+
+
+def test_a_loop_of_adds_reads_each_registry_entry_once(db_url: str) -> None:
+    with claims.open_tracker(db_url, user="tester") as first:
+        first.init()
+        _register(first)
+    with claims.open_tracker(db_url, user="tester") as tracker:  # knows nothing of the registrations
+        statements = statements_run(tracker)
+        _add(tracker, 1)
+        assert all(_reads_of(statements, table) for table in REGISTRY_TABLES)  # each read once
+        statements.clear()
+        for number in range(2, 6):
+            _add(tracker, number)
+        assert not any(_reads_of(statements, table) for table in REGISTRY_TABLES)
+        # Each add still looks its own claim up, with one query by equality (no expanded list,
+        # no "is any claim recorded?" first).
+        lookups = _reads_of(statements, claim_versions.name)
+        assert len(lookups) == 4
+        assert all(" IN " not in s.upper() and "LIMIT" not in s.upper() for s in lookups)
+        assert [c["text"] for c in tracker.narrative("russia")] == [f"claim number {n}" for n in range(1, 6)]
+
+
+def test_a_loop_of_adds_sees_entries_another_tracker_registers_meanwhile(tracker: Tracker, db_url: str) -> None:
+    _register(tracker)
+    _add(tracker, 1)
+    with claims.open_tracker(db_url, user="other") as other:
+        other.add_party("china", name="China", kind="state")
+    _add(tracker, 2, party="china")
+    assert [c["text"] for c in tracker.narrative("china")] == ["claim number 2"]
+
+
+def test_a_unit_hands_on_its_registry_entries_only_when_it_commits(tracker: Tracker) -> None:
+    registered: Registered = {}
+    with UnitOfWork(tracker.engine, "tester", registered=registered) as unit:
+        handlers.register(unit, AddParty(id="russia", name="Russia", kind="state"))
+        # rolled back: never committed
+    assert registered == {}
+    with UnitOfWork(tracker.engine, "tester", registered=registered) as unit:
+        with pytest.raises(NotFoundError, match="unknown party: russia"):
+            handlers.require(unit.records, "party", "russia")
+        unit.commit()
+    assert registered == {}
+    with UnitOfWork(tracker.engine, "tester", registered=registered) as unit:
+        handlers.register(unit, AddParty(id="russia", name="Russia", kind="state"))
+        unit.commit()
+    assert registered[("party", "russia")]["name"] == "Russia"
+
+
+def test_a_tracker_forgets_its_registry_entries_with_the_schema(tracker: Tracker) -> None:
+    _register(tracker)
+    _add(tracker, 1)
+    tracker.downgrade("base")
+    tracker.init()
+    with pytest.raises(NotFoundError, match="unknown party: russia"):
+        _add(tracker, 2)
+    _register(tracker)
+    _add(tracker, 2)
+    assert [c["text"] for c in tracker.narrative("russia")] == ["claim number 2"]
+
+
+def test_a_claim_recorded_by_another_tracker_is_found_by_a_single_add(tracker: Tracker, db_url: str) -> None:
+    _register(tracker)
+    with claims.open_tracker(db_url, user="other") as other:
+        other.add_claim(id="c-1", party="russia", topic="g20", said_on="2023-03-02", source="tass", text="first")
+    outcome = tracker.add_claim(party="russia", topic="g20", said_on="2023-03-02", source="tass", text="second")
+    assert outcome.recorded
+    with pytest.raises(ConflictError, match="claim c-1 is already recorded"):
+        tracker.add_claim(id="c-1", party="russia", topic="g20", said_on="2023-03-02", source="tass", text="again")
