@@ -101,7 +101,7 @@ def rebuild(connection: Connection, progress: Callable[[int], None] | None = Non
     count = 0
     batch: list[tuple[int, ev.Event]] = []
     growing = GrowingTables(connection.dialect.name)  # the tables refill from empty inside this one transaction
-    for record in eventlog.read(connection, batch=REBUILD_BATCH):
+    for position, event in eventlog.replay(connection, batch=REBUILD_BATCH):
         if len(batch) >= REBUILD_BATCH:  # folded once the next event is read: the last batch is never empty
             growing.wrote(fold(connection, batch, carried))
             growing.refresh(connection)
@@ -109,7 +109,7 @@ def rebuild(connection: Connection, progress: Callable[[int], None] | None = Non
             batch = []
             if progress:
                 progress(count)
-        batch.append((record.position, record.event()))
+        batch.append((position, event))
     fold(connection, batch, carried, last=True)
     count += len(batch)
     if progress:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy.exc import IntegrityError as DBIntegrityError
 
 from claims.domain.dates import utc_now
@@ -333,6 +333,30 @@ def read(
     for rows in _pages(connection, since, limit, batch):
         for row in rows:
             yield _from_row(row)
+
+
+def replay(connection: Connection, *, batch: int = 5000) -> Iterator[tuple[int, Event]]:
+    """Every event of the log as (position, domain event), in position order, fetched in batches:
+    what a projection rebuild folds. It reads only the four columns that make the event (a
+    StoredEvent of every line cost a rebuild several percent of its time)."""
+    from claims.domain.events import from_stored  # the read path of queries never needs it
+
+    since = 0
+    while True:
+        rows = connection.execute(_REPLAY, {"since": since, "size": batch}).all()
+        for position, type_name, schema_version, payload in rows:
+            yield position, from_stored(type_name, schema_version, load_payload(payload))
+        if len(rows) < batch:
+            return
+        since = rows[-1][0]
+
+
+_REPLAY = (
+    select(events.c.position, events.c.type, events.c.schema_version, events.c.payload)
+    .where(events.c.position > bindparam("since"))
+    .order_by(events.c.position)
+    .limit(bindparam("size"))
+)
 
 
 def read_lines(connection: Connection, *, since: int = 0, batch: int = 5000) -> Iterator[dict[str, Any]]:

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from typing import Any
 
 import orjson
 
 GENESIS = "0" * 64
-_LONG_NUMBER = re.compile(r"\d{19}")
 LINE_FIELDS = (
     "position",
     "event_id",
@@ -52,15 +50,31 @@ def canonical_bytes(obj: Any) -> bytes:
 
 
 def load_payload(text: str) -> Any:
-    """A stored payload parsed: by orjson, or by the standard library when the text holds a run of
-    19 digits or more (orjson reads an integer beyond 64 bits as a float, losing digits) or when
-    orjson refuses it."""
-    if _LONG_NUMBER.search(text) is None:
-        try:
-            return orjson.loads(text)
-        except orjson.JSONDecodeError:
-            pass
-    return json.loads(text)
+    """A stored payload parsed: by orjson, and again by the standard library when orjson refuses
+    the text or reads a float from it. orjson reads an integer beyond 64 bits as a float, losing
+    digits, so a payload with no float in orjson's reading holds no such integer and is exactly
+    what the standard library would read. (A regex that looked for a run of 19 digits first cost
+    four times the parse: a sixth of a rebuild.)"""
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+    return json.loads(text) if _holds_float(value) else value
+
+
+def _holds_float(value: Any) -> bool:
+    kind = type(value)
+    if kind is dict:
+        items: Any = value.values()
+    elif kind is list:
+        items = value
+    else:
+        return kind is float
+    for item in items:
+        kind = type(item)
+        if kind is float or ((kind is dict or kind is list) and _holds_float(item)):
+            return True
+    return False
 
 
 def stored_payload(text: str | bytes) -> orjson.Fragment:
