@@ -191,8 +191,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
 
 
 @functools.cache
-def _field_names(cls: type[Event]) -> tuple[str, ...]:
-    return tuple(f.name for f in fields(cls))
+def _field_names(cls: type[Event]) -> frozenset[str]:
+    return frozenset(f.name for f in fields(cls))
 
 
 @functools.cache
@@ -251,7 +251,9 @@ def from_stored(type_name: str, version: int, payload: Payload) -> Event:
         raise ValueError(f"unknown event type: {type_name}")
     data = upcast(type_name, version, payload)  # upcasters return new dicts: the payload is never changed
     known = _field_names(cls)
-    kwargs = {k: v for k, v in data.items() if k in known}
-    if isinstance(kwargs.get("via"), list):
-        kwargs["via"] = tuple(kwargs["via"])
-    return cls(**kwargs)
+    if not data.keys() <= known:  # a field no longer in the class: dropped (checked in one set operation)
+        data = {k: v for k, v in data.items() if k in known}
+    via = data.get("via")
+    if isinstance(via, list):
+        data = {**data, "via": tuple(via)}
+    return cls(**data)
