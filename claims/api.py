@@ -106,9 +106,9 @@ class Tracker:
         self.user = user
         self._engine: Engine | None = None
         self._schema_seen = False
-        # Registry entries committed in this database, for the units after (``Records``); forgotten
-        # with the schema. Like ``_schema_seen``, it trusts that no one drops the tables underneath.
-        self._registered: Registered = {}
+        # Registry entries known to be committed, for the units after (``Records``): made by the
+        # first write, dropped when the schema may have changed or the engine is let go.
+        self._registered: Registered | None = None
 
     @property
     def engine(self) -> Engine:
@@ -120,6 +120,7 @@ class Tracker:
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
+        self._registered = None
 
     def __enter__(self) -> Tracker:
         return self
@@ -138,6 +139,7 @@ class Tracker:
         from claims.store import migrations
 
         migrations.upgrade(self.engine, revision)
+        self._registered = None
         return migrations.current(self.engine)
 
     def downgrade(self, revision: str) -> str | None:
@@ -146,7 +148,7 @@ class Tracker:
 
         migrations.downgrade(self.engine, revision)
         self._schema_seen = False
-        self._registered.clear()
+        self._registered = None
         return migrations.current(self.engine)
 
     def schema_revisions(self) -> tuple[str | None, str | None]:
@@ -189,15 +191,19 @@ class Tracker:
         because another writer was in the way (busy, locked, deadlock) is run again from the start
         (``claims.service.retry``)."""
         from claims.domain.commands import check_recorder
+        from claims.service.records import Registered
         from claims.service.uow import UnitOfWork
 
         check_recorder(self.user)
+        if self._registered is None:
+            self._registered = Registered()
+        registered = self._registered
 
         def attempt() -> Outcome:
             if not self._schema_seen:
                 with self.engine.connect() as connection:
                     self._require_schema(connection)
-            with UnitOfWork(self.engine, self.user, registered=self._registered) as uow:
+            with UnitOfWork(self.engine, self.user, registered=registered) as uow:
                 outcome = action(uow)
                 uow.commit()
             return outcome

@@ -6,15 +6,13 @@ with one query, or in bulk by ``preload_*`` before a large import, so importing 
 costs a few thousand queries rather than several million. ``note`` takes in each event the unit
 accepts, and checks the version it expects of a stream the unit began (``Stream.begun_here``).
 
-Registry entries outlive the unit (``Registered``): the log is append-only and an entry, once
-recorded, is never changed (the same id with other fields is refused), so an entry a committed
-unit knew is still true for every unit after it, and a tracker adding claims one at a time does not
-look its parties, topics, sources and speakers up again for each one.
+Registry entries outlive the unit (``Registered``), so that a tracker adding claims one at a time
+does not look its parties, topics, sources and speakers up again for each one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from functools import cache
 from typing import Any
 
@@ -30,8 +28,6 @@ from claims.store.hashing import load_payload
 from claims.store.schema import events
 
 Entry = dict[str, Any]
-Registered = dict[tuple[str, str], Entry]
-"""Registry entries known to be committed, by (kind, id): shared by the units of one tracker."""
 _CHUNK = 500
 _UNKNOWN: Any = object()  # not asked about yet (None is an answer: no such record); one lookup per question
 
@@ -69,13 +65,51 @@ class Stream:
         return self.later is not None and (type_name, payload) in self.later
 
 
+class Registered:
+    """Registry entries known to be committed, by (kind, id), shared by the units of one tracker.
+
+    The log is append-only and an entry, once recorded, is never changed (the same id with other
+    fields is refused), so an entry a committed unit knew holds for every unit after it, in the
+    same log. But the tracker's database may since have been dropped and made again, or restored
+    from a copy. So the entries are kept with a line of the log (position and hash) that the unit
+    which committed them had read or written, and trusted only while the log still holds that
+    line: through the hash chain, the line stands for the whole history before it. The check is
+    one query, made once per unit, and only by a unit that asks a registry question.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[str, str], Entry] = {}
+        self._line: tuple[int, str] | None = None  # (position, hash): None while there are no entries
+
+    def trusted(self, connection: Connection) -> dict[tuple[str, str], Entry]:
+        """The entries, if the log on ``connection`` still holds their line; else none (forgotten)."""
+        if self._line is not None:
+            position, hash_ = self._line
+            if connection.execute(_HASH_AT, {"position": position}).scalar() == hash_:
+                return self._entries
+        self.forget()
+        return self._entries
+
+    def forget(self) -> None:
+        self._entries, self._line = {}, None
+
+    def committed(self, entries: Iterable[tuple[tuple[str, str], Entry]], line: tuple[int, str] | None) -> None:
+        """Take in the entries of a unit that trusted these and has just committed; ``line``: the
+        last it wrote, None when it wrote nothing (the line it checked still stands for the log)."""
+        if line is not None:
+            self._line = line
+        if self._line is not None:
+            self._entries.update(entries)
+
+
 class Records:
     """A read-through cache of registry entries, claims and claim streams for one transaction."""
 
-    def __init__(self, connect: Callable[[], Connection], committed: Registered | None = None) -> None:
+    def __init__(self, connect: Callable[[], Connection], registered: Registered | None = None) -> None:
         # Asked for the connection on each read: a large unit's writes in flight finish first.
         self._connect = connect
-        self._committed: Registered = {} if committed is None else committed  # read here, never written
+        self._registered = registered
+        self._committed: dict[tuple[str, str], Entry] | None = None  # registered's, once trusted (read only)
         self._registry: dict[tuple[str, str], Entry | None] = {}
         # A claim asserted in this unit is kept as its event until asked about (rarely, in a
         # large import), so that its fields are not computed here and again by the projector.
@@ -90,7 +124,7 @@ class Records:
         key = (kind, ident)
         found = self._registry.get(key, _UNKNOWN)
         if found is _UNKNOWN:
-            found = self._committed.get(key, _UNKNOWN)
+            found = self._trusted().get(key, _UNKNOWN)
         if found is _UNKNOWN:
             self.preload_registry(kind, [ident])
             found = self._registry[key]
@@ -112,9 +146,19 @@ class Records:
             self.preload_streams([stream_id])
         return self._streams[stream_id]
 
-    def registry_entries(self) -> Iterator[tuple[tuple[str, str], Entry]]:
-        """The registry entries this unit read or recorded (for ``Registered``, once it commits)."""
-        return ((key, entry) for key, entry in self._registry.items() if entry is not None)
+    def _trusted(self) -> dict[tuple[str, str], Entry]:
+        """The tracker's committed registry entries, checked against this unit's log once."""
+        if self._committed is None:
+            self._committed = {} if self._registered is None else self._registered.trusted(self._connect())
+        return self._committed
+
+    def committed(self, last_written: tuple[int, str] | None) -> None:
+        """Hand the registry entries this unit read or recorded to the tracker's ``Registered``,
+        once the unit has committed (``last_written``: its last line, None when it wrote none).
+        Only a unit that checked them has anything to add: every registry question does."""
+        if self._registered is not None and self._committed is not None:
+            entries = ((key, entry) for key, entry in self._registry.items() if entry is not None)
+            self._registered.committed(entries, last_written)
 
     def begun_here(self, stream_id: str) -> bool:
         """Whether the stream is one this unit began (``Stream.begun_here``), without a read."""
@@ -125,7 +169,7 @@ class Records:
 
     def preload_registry(self, kind: str, idents: Iterable[str]) -> None:
         table = REGISTRIES[kind]
-        registry, committed = self._registry, self._committed
+        registry, committed = self._registry, self._trusted()
         wanted = sorted({i for i in idents if (kind, i) not in registry and (kind, i) not in committed})
         for chunk in _chunks(wanted):
             for row in self._connect().execute(*_rows_by_id(table, chunk)):
@@ -143,11 +187,12 @@ class Records:
         self._claims.update(found)
 
     def _may_be_recorded(self, asked: int) -> bool:
-        """Whether claims asked about may be in the database: not when it held none as this unit
-        began. A first import into a new database then looks none of its claims up (870k lookups
-        for a 1M-event document). One claim (a single add's) is looked up without asking first:
-        its lookup is one query, as the question would be. The unit holds the write lock, and the
-        claims it records itself are noted, never looked up."""
+        """Whether claims asked about may be in the database: not when it held none when this unit
+        was first asked about several claims at once. A first import into a new database then
+        looks none of its claims up (870k lookups for a 1M-event document). One claim (a single
+        add's) is looked up without asking first: its lookup is one query, as the question would
+        be. The unit holds the write lock, and the claims it records itself are noted, never
+        looked up."""
         if self._claims_in_database is None and asked > 1:
             self._claims_in_database = self._connect().execute(_ANY_CLAIM).first() is not None
         return self._claims_in_database is not False
@@ -199,6 +244,7 @@ class Records:
 
 
 _ANY_CLAIM = select(claim_versions.c.claim_id).limit(1)
+_HASH_AT = select(events.c.hash).where(events.c.position == bindparam("position"))
 
 
 def _rows_by_id(table: Table, ids: list[str]) -> tuple[Select[Any], dict[str, Any]]:

@@ -39,8 +39,8 @@ class UnitOfWork:
     """``with UnitOfWork(engine, user) as uow: …; uow.commit()``."""
 
     def __init__(self, engine: Engine, recorded_by: str, *, registered: Registered | None = None) -> None:
-        """``registered``: the registry entries known to be committed in this database (shared
-        with the units before and after this one); this unit adds what it knew once it commits."""
+        """``registered``: the registry entries known to be committed (shared with the units
+        before and after this one, ``Records``); this unit adds what it knew once it commits."""
         self._engine = engine
         self.recorded_by = recorded_by
         self._registered = registered
@@ -201,5 +201,5 @@ class UnitOfWork:
     def commit(self) -> None:
         self.flush(last=True)
         self.connection.commit()
-        if self._registered is not None and self._records is not None:
-            self._registered.update(self._records.registry_entries())
+        if self._records is not None:
+            self._records.committed(None if self._head is None else (self._head.position, self._head.hash))
