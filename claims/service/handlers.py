@@ -115,8 +115,9 @@ def lifecycle(uow: UnitOfWork, command: LifecycleCommand, *, checked: bool = Fal
     if current is None:
         raise NotFoundError(f"unknown claim: {command.claim}")
     event = command.event()
+    payload = event.payload()
     stream = uow.records.stream(event.stream_id)
-    if stream.holds(event.TYPE, event.payload()):
+    if stream.holds(event.TYPE, payload):
         return Outcome(command.claim, recorded=False)
     if isinstance(command, cmd.RetractClaim | cmd.ReaffirmClaim):
         require(uow.records, "source", command.source)
@@ -126,7 +127,7 @@ def lifecycle(uow: UnitOfWork, command: LifecycleCommand, *, checked: bool = Fal
         require(uow.records, "source", command.by)
     else:
         _check_correction(uow, command, current)
-    uow.append(event, expected_version=stream.version)
+    uow.append(event, expected_version=stream.version, payload=payload)
     return Outcome(command.claim, recorded=True)
 
 

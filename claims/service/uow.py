@@ -136,11 +136,13 @@ class UnitOfWork:
         except (connection.dialect.loaded_dbapi.Error, SQLAlchemyError):
             connection.invalidate()
 
-    def append(self, event: Event, expected_version: int) -> None:
+    def append(self, event: Event, expected_version: int, payload: dict[str, Any] | None = None) -> None:
         """Accept an event whose stream must be at ``expected_version`` when it is written (a
         stream this unit began is checked now, and a wrong expectation is a ConflictError here;
-        the log checks the others when the batch is written)."""
-        payload = event.payload()
+        the log checks the others when the batch is written). ``payload``: ``event.payload()``,
+        when the caller has made it already."""
+        if payload is None:
+            payload = event.payload()
         self.records.note(event, payload, expected_version)
         self._pending.append(Pending(event, expected_version, payload))
         self.count += 1

@@ -23,7 +23,7 @@ from claims.service.uow import UnitOfWork
 from claims.store import migrations
 from tests.reliability.support import assert_consistent
 from tests.reliability.test_schema_evolution import V1_SOURCES, write_as_version_1
-from tests.store.support import statements_run
+from tests.store.support import refuse_claim_versions_of, statements_run
 
 REGISTRY_TABLES = tuple(table.name for table in REGISTRIES.values())
 
@@ -102,6 +102,21 @@ def test_a_unit_hands_on_its_registry_entries_only_when_it_commits(tracker: Trac
         handlers.register(unit, AddParty(id="russia", name="Russia", kind="state"))
         unit.commit()
     assert _known(tracker, registered)[("party", "russia")]["name"] == "Russia"
+
+
+def test_an_add_the_database_refuses_hands_on_no_registry_entry(db_url: str) -> None:
+    with claims.open_tracker(db_url, user="tester") as first:
+        first.init()
+        _register(first)
+        with first.engine.begin() as connection:
+            refuse_claim_versions_of(connection, "refused")
+    with claims.open_tracker(db_url, user="tester") as tracker:
+        statements = statements_run(tracker)
+        with pytest.raises(Exception, match=r"refused by the test|refuse_one"):
+            tracker.add_claim(id="refused", party="russia", topic="g20", said_on="2023-03-02", source="tass", text="x")
+        statements.clear()
+        _add(tracker, 1)  # nothing was committed: the entries are read again
+        assert all(_reads_of(statements, table) for table in REGISTRY_TABLES)
 
 
 def test_a_tracker_forgets_its_registry_entries_with_the_schema(tracker: Tracker) -> None:
