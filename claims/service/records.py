@@ -12,11 +12,12 @@ does not look its parties, topics, sources and speakers up again for each one.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Select, Table, bindparam, select
+from sqlalchemy import Connection, Select, Table, bindparam, column, func, select, table
 
 from claims.domain import events as ev
 from claims.domain.claim import ClaimFields, apply_correction, fields_of_assertion
@@ -70,35 +71,48 @@ class Registered:
 
     The log is append-only and an entry, once recorded, is never changed (the same id with other
     fields is refused), so an entry a committed unit knew holds for every unit after it, in the
-    same log. But the tracker's database may since have been dropped and made again, or restored
-    from a copy. So the entries are kept with a line of the log (position and hash) that the unit
-    which committed them had read or written, and trusted only while the log still holds that
-    line: through the hash chain, the line stands for the whole history before it. The check is
-    one query, made once per unit, and only by a unit that asks a registry question.
+    same log and schema. But the tracker's database may since have been dropped and made again,
+    restored from a copy, or migrated by another process (0002 gave sources a kind). So the
+    entries are kept with a line of the log (position and hash) written after they were read, and
+    the schema revision they were read at, and trusted only while the log still holds that line
+    (through the hash chain, the line stands for the whole history before it) and the schema is at
+    that revision. The check is one query, made once per unit, and only by a unit that asks a
+    registry question; units on other threads of the tracker share the entries under a lock.
     """
 
     def __init__(self) -> None:
+        self._lock = threading.Lock()
         self._entries: dict[tuple[str, str], Entry] = {}
         self._line: tuple[int, str] | None = None  # (position, hash): None while there are no entries
+        self._revision: str | None = None
 
-    def trusted(self, connection: Connection) -> dict[tuple[str, str], Entry]:
-        """The entries, if the log on ``connection`` still holds their line; else none (forgotten)."""
-        if self._line is not None:
-            position, hash_ = self._line
-            if connection.execute(_HASH_AT, {"position": position}).scalar() == hash_:
-                return self._entries
-        self.forget()
-        return self._entries
+    def trusted(self, connection: Connection) -> tuple[dict[tuple[str, str], Entry], str | None]:
+        """The entries, if the database on ``connection`` still holds their line and revision (else
+        none, and they are forgotten), with the revision it is at: the unit hands it back with its
+        own entries (``committed``)."""
+        with self._lock:
+            line, revision, entries = self._line, self._revision, self._entries
+        found, current = connection.execute(_CHECK, {"position": 0 if line is None else line[0]}).one()
+        if line is not None and found == line[1] and current == revision:
+            return entries, current
+        with self._lock:
+            if self._line == line:  # not replaced meanwhile by a unit of another thread
+                self._entries, self._line, self._revision = {}, None, None
+        return {}, current
 
-    def forget(self) -> None:
-        self._entries, self._line = {}, None
-
-    def committed(self, entries: Iterable[tuple[tuple[str, str], Entry]], line: tuple[int, str] | None) -> None:
-        """Take in the entries of a unit that trusted these and has just committed; ``line``: the
-        last it wrote, None when it wrote nothing (the line it checked still stands for the log)."""
-        if line is not None:
-            self._line = line
-        if self._line is not None:
+    def committed(
+        self, entries: Iterable[tuple[tuple[str, str], Entry]], line: tuple[int, str] | None, revision: str | None
+    ) -> None:
+        """Take in the entries a unit read or recorded, once it has committed: ``line``, the last it
+        wrote (a unit that wrote nothing hands nothing on: no line of its own comes after what it
+        read); ``revision``, the one ``trusted`` told it."""
+        if line is None:
+            return
+        with self._lock:
+            if revision != self._revision:
+                self._entries, self._line, self._revision = {}, None, revision
+            if self._line is None or line[0] > self._line[0]:
+                self._line = line
             self._entries.update(entries)
 
 
@@ -110,6 +124,7 @@ class Records:
         self._connect = connect
         self._registered = registered
         self._committed: dict[tuple[str, str], Entry] | None = None  # registered's, once trusted (read only)
+        self._revision: str | None = None  # the schema revision the trusted check saw
         self._registry: dict[tuple[str, str], Entry | None] = {}
         # A claim asserted in this unit is kept as its event until asked about (rarely, in a
         # large import), so that its fields are not computed here and again by the projector.
@@ -149,7 +164,10 @@ class Records:
     def _trusted(self) -> dict[tuple[str, str], Entry]:
         """The tracker's committed registry entries, checked against this unit's log once."""
         if self._committed is None:
-            self._committed = {} if self._registered is None else self._registered.trusted(self._connect())
+            if self._registered is None:
+                self._committed = {}
+            else:
+                self._committed, self._revision = self._registered.trusted(self._connect())
         return self._committed
 
     def committed(self, last_written: tuple[int, str] | None) -> None:
@@ -158,7 +176,7 @@ class Records:
         Only a unit that checked them has anything to add: every registry question does."""
         if self._registered is not None and self._committed is not None:
             entries = ((key, entry) for key, entry in self._registry.items() if entry is not None)
-            self._registered.committed(entries, last_written)
+            self._registered.committed(entries, last_written, self._revision)
 
     def begun_here(self, stream_id: str) -> bool:
         """Whether the stream is one this unit began (``Stream.begun_here``), without a read."""
@@ -244,7 +262,13 @@ class Records:
 
 
 _ANY_CLAIM = select(claim_versions.c.claim_id).limit(1)
-_HASH_AT = select(events.c.hash).where(events.c.position == bindparam("position"))
+# The hash of one line of the log, and the schema revision (Alembic's table: one row, one linear
+# history; max() only so that the subquery is a scalar on every backend).
+_ALEMBIC_VERSION = table("alembic_version", column("version_num"))
+_CHECK = select(
+    select(events.c.hash).where(events.c.position == bindparam("position")).scalar_subquery(),
+    select(func.max(_ALEMBIC_VERSION.c.version_num)).scalar_subquery(),
+)
 
 
 def _rows_by_id(table: Table, ids: list[str]) -> tuple[Select[Any], dict[str, Any]]:
