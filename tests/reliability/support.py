@@ -1,4 +1,5 @@
-"""What the reliability tests share: the scale knob, fresh databases, and the one consistency check.
+"""What the reliability tests share: the scale knob, fresh databases, the one consistency check,
+and a database as version 1 code left it (``write_as_version_1``).
 
 ``CLAIMS_STRESS_SCALE`` (default 1) scales the suite: 1 keeps ``make test`` quick; ``make stress``
 runs 50 (2,000 claims per concurrent writer, 10 crash trials per backend, 4,000-claim documents,
@@ -14,6 +15,7 @@ import math
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,9 @@ from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
 from claims.api import Tracker
+from claims.domain.dates import utc_now
+from claims.store import eventlog
+from claims.store.hashing import GENESIS, canonical_json, line_hash
 from tests.conftest import new_database_url
 
 SCALE = float(os.environ.get("CLAIMS_STRESS_SCALE", "1") or 1)
@@ -214,3 +219,66 @@ def large_document(claims: int, *, prefix: str = "bulk") -> dict[str, Any]:
 def document_events(document: dict[str, Any]) -> int:
     """How many events a clean import of ``document`` into an empty database records."""
     return sum(len(document.get(section, [])) for section in ("parties", "topics", "sources", "claims", "events"))
+
+
+# -- a database as version 1 code left it (schema evolution) ------------------------------------
+
+V1_SOURCES = [
+    {"source": "old-wire", "name": "Old wire service", "kind": None, "url": None, "published": None},
+    {
+        "source": "old-paper",
+        "name": "Old paper",
+        "kind": "newspaper",
+        "url": "https://paper.example",
+        "published": "1999",
+    },
+]
+
+
+def write_as_version_1(tracker: Tracker, payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Append version 1 SourceRegistered events and their projection rows, as 0001-era code did."""
+    with tracker.engine.begin() as connection:
+        head = eventlog.head(connection)
+        prev_hash, position = head.hash or GENESIS, head.position
+        lines = []
+        for payload in payloads:
+            position += 1
+            line = {
+                "position": position,
+                "event_id": str(uuid.uuid4()),
+                "stream_id": f"source:{payload['source']}",
+                "stream_version": 1,
+                "type": "SourceRegistered",
+                "schema_version": 1,
+                "said_at": None,
+                "recorded_at": max(utc_now(), head.recorded_at),
+                "recorded_by": "version-1",
+                "payload": payload,
+                "prev_hash": prev_hash,
+            }
+            line["hash"] = prev_hash = line_hash(line)
+            lines.append(line)
+            connection.execute(
+                text(
+                    "INSERT INTO events (position, event_id, stream_id, stream_version, type, schema_version, said_at, "
+                    "recorded_at, recorded_by, payload, prev_hash, hash) VALUES (:position, :event_id, :stream_id, "
+                    ":stream_version, :type, :schema_version, :said_at, :recorded_at, :recorded_by, :payload, "
+                    ":prev_hash, :hash)"
+                ),
+                {**line, "payload": canonical_json(payload)},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO sources (id, name, kind, url, published, position) "
+                    "VALUES (:source, :name, :kind, :url, :published, :position)"
+                ),
+                {**payload, "position": position},
+            )
+        updated = connection.execute(
+            text("UPDATE projection_checkpoints SET position = :p WHERE name = 'claims'"), {"p": position}
+        ).rowcount
+        if not updated:
+            connection.execute(
+                text("INSERT INTO projection_checkpoints (name, position) VALUES ('claims', :p)"), {"p": position}
+            )
+    return lines

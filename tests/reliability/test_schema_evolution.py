@@ -15,8 +15,6 @@ and the append-only triggers still hold.
 from __future__ import annotations
 
 import json
-import uuid
-from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -26,73 +24,19 @@ import claims
 from claims.api import Tracker
 from claims.cli import cli
 from claims.domain import events as ev
-from claims.domain.dates import utc_now
 from claims.domain.errors import StorageError
-from claims.store import eventlog, migrations
-from claims.store.hashing import GENESIS, canonical_json, line_hash
+from claims.store import migrations
 from tests.conftest import SEED
-from tests.reliability.support import assert_consistent, assert_rewrites_refused, log_rows, projection_snapshot
+from tests.reliability.support import (
+    V1_SOURCES,
+    assert_consistent,
+    assert_rewrites_refused,
+    log_rows,
+    projection_snapshot,
+    write_as_version_1,
+)
 
 RUNNER = CliRunner(env={"CLAIMS_DATABASE_URL": None, "CLAIMS_USER": None})
-V1_SOURCES = [
-    {"source": "old-wire", "name": "Old wire service", "kind": None, "url": None, "published": None},
-    {
-        "source": "old-paper",
-        "name": "Old paper",
-        "kind": "newspaper",
-        "url": "https://paper.example",
-        "published": "1999",
-    },
-]
-
-
-def write_as_version_1(tracker: Tracker, payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Append version 1 SourceRegistered events and their projection rows, as 0001-era code did."""
-    with tracker.engine.begin() as connection:
-        head = eventlog.head(connection)
-        prev_hash, position = head.hash or GENESIS, head.position
-        lines = []
-        for payload in payloads:
-            position += 1
-            line = {
-                "position": position,
-                "event_id": str(uuid.uuid4()),
-                "stream_id": f"source:{payload['source']}",
-                "stream_version": 1,
-                "type": "SourceRegistered",
-                "schema_version": 1,
-                "said_at": None,
-                "recorded_at": max(utc_now(), head.recorded_at),
-                "recorded_by": "version-1",
-                "payload": payload,
-                "prev_hash": prev_hash,
-            }
-            line["hash"] = prev_hash = line_hash(line)
-            lines.append(line)
-            connection.execute(
-                text(
-                    "INSERT INTO events (position, event_id, stream_id, stream_version, type, schema_version, said_at, "
-                    "recorded_at, recorded_by, payload, prev_hash, hash) VALUES (:position, :event_id, :stream_id, "
-                    ":stream_version, :type, :schema_version, :said_at, :recorded_at, :recorded_by, :payload, "
-                    ":prev_hash, :hash)"
-                ),
-                {**line, "payload": canonical_json(payload)},
-            )
-            connection.execute(
-                text(
-                    "INSERT INTO sources (id, name, kind, url, published, position) "
-                    "VALUES (:source, :name, :kind, :url, :published, :position)"
-                ),
-                {**payload, "position": position},
-            )
-        updated = connection.execute(
-            text("UPDATE projection_checkpoints SET position = :p WHERE name = 'claims'"), {"p": position}
-        ).rowcount
-        if not updated:
-            connection.execute(
-                text("INSERT INTO projection_checkpoints (name, position) VALUES ('claims', :p)"), {"p": position}
-            )
-    return lines
 
 
 def source_kinds(tracker: Tracker) -> dict[str, str | None]:

@@ -21,8 +21,7 @@ from claims.service import handlers
 from claims.service.records import Registered
 from claims.service.uow import UnitOfWork
 from claims.store import migrations
-from tests.reliability.support import assert_consistent
-from tests.reliability.test_schema_evolution import V1_SOURCES, write_as_version_1
+from tests.reliability.support import V1_SOURCES, assert_consistent, write_as_version_1
 from tests.store.support import refuse_claim_versions_of, statements_run
 
 REGISTRY_TABLES = tuple(table.name for table in REGISTRIES.values())
