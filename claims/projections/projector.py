@@ -23,6 +23,7 @@ from sqlalchemy import Connection, Table, and_, bindparam, delete, func, insert,
 from claims.domain import events as ev
 from claims.domain.claim import Act, ClaimFields, apply_correction, standing_periods
 from claims.domain.dates import period_end
+from claims.projections.lookups import rows_with
 from claims.projections.tables import (
     checkpoints,
     claim_acts,
@@ -144,12 +145,6 @@ def projection_counts(connection: Connection) -> Iterable[tuple[str, int]]:
         yield table.name, int(connection.execute(select(func.count()).select_from(table)).scalar() or 0)
 
 
-_VERSIONS_OF = select(claim_versions).where(claim_versions.c.claim_id.in_(bindparam("ids", expanding=True)))
-# One id (a single add's lookup) is compared for equality: an expanding list is rendered into the
-# SQL at each execution.
-_VERSIONS_OF_ONE = select(claim_versions).where(claim_versions.c.claim_id == bindparam("id"))
-
-
 def current_versions(connection: Connection, claim_ids: Sequence[str]) -> Iterator[Any]:
     """The current claim_versions row of each of ``claim_ids`` that has one, _CHUNK ids a query.
 
@@ -158,11 +153,7 @@ def current_versions(connection: Connection, claim_ids: Sequence[str]) -> Iterat
     """
     for start in range(0, len(claim_ids), _CHUNK):
         chunk = list(claim_ids[start : start + _CHUNK])
-        if len(chunk) == 1:
-            rows = connection.execute(_VERSIONS_OF_ONE, {"id": chunk[0]}).all()
-        else:
-            rows = connection.execute(_VERSIONS_OF, {"ids": chunk}).all()
-        for row in rows:
+        for row in connection.execute(*rows_with(claim_versions, "claim_id", chunk)).all():
             if row.rec_to is None:
                 yield row
 

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Select, Table, bindparam, column, func, select, table
+from sqlalchemy import Connection, bindparam, column, func, select, table
 
 from claims.domain import events as ev
 from claims.domain.claim import ClaimFields, apply_correction, fields_of_assertion
-from claims.projections.lookups import REGISTRIES
+from claims.projections.lookups import REGISTRIES, rows_with
 from claims.projections.projector import current_versions, version_fields
 from claims.projections.tables import claim_versions
 from claims.store.eventlog import stale_version
@@ -190,7 +189,7 @@ class Records:
         registry, committed = self._registry, self._trusted()
         wanted = sorted({i for i in idents if (kind, i) not in registry and (kind, i) not in committed})
         for chunk in _chunks(wanted):
-            for row in self._connect().execute(*_rows_by_id(table, chunk)):
+            for row in self._connect().execute(*rows_with(table, "id", chunk)):
                 self._registry[(kind, row.id)] = dict(row._mapping)
         for ident in wanted:
             self._registry.setdefault((kind, ident), None)
@@ -259,8 +258,6 @@ class Records:
 
 # The lookups are built once: a single add makes several, and building a statement costs more
 # than running it.
-
-
 _ANY_CLAIM = select(claim_versions.c.claim_id).limit(1)
 # The hash of one line of the log, and the schema revision (Alembic's table: one row, one linear
 # history; max() only so that the subquery is a scalar on every backend).
@@ -269,24 +266,6 @@ _CHECK = select(
     select(events.c.hash).where(events.c.position == bindparam("position")).scalar_subquery(),
     select(func.max(_ALEMBIC_VERSION.c.version_num)).scalar_subquery(),
 )
-
-
-def _rows_by_id(table: Table, ids: list[str]) -> tuple[Select[Any], dict[str, Any]]:
-    """The statement and parameters that read the rows of ``ids``; one id (a single add's lookup)
-    is compared for equality, as an expanding list is rendered into the SQL at each execution."""
-    if len(ids) == 1:
-        return _one_by_id(table), {"id": ids[0]}
-    return _many_by_id(table), {"ids": ids}
-
-
-@cache
-def _one_by_id(table: Table) -> Select[Any]:
-    return select(table).where(table.c.id == bindparam("id"))
-
-
-@cache
-def _many_by_id(table: Table) -> Select[Any]:
-    return select(table).where(table.c.id.in_(bindparam("ids", expanding=True)))
 
 
 def _chunks(items: list[str]) -> Iterable[list[str]]:

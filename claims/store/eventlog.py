@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import IntegrityError as DBIntegrityError
 
 from claims.domain.dates import utc_now
@@ -341,22 +341,12 @@ def replay(connection: Connection, *, batch: int = 5000) -> Iterator[tuple[int, 
     StoredEvent of every line cost a rebuild several percent of its time)."""
     from claims.domain.events import from_stored  # the read path of queries never needs it
 
-    since = 0
-    while True:
-        rows = connection.execute(_REPLAY, {"since": since, "size": batch}).all()
+    for rows in _pages(connection, 0, None, batch, _REPLAY_COLUMNS):
         for position, type_name, schema_version, payload in rows:
             yield position, from_stored(type_name, schema_version, load_payload(payload))
-        if len(rows) < batch:
-            return
-        since = rows[-1][0]
 
 
-_REPLAY = (
-    select(events.c.position, events.c.type, events.c.schema_version, events.c.payload)
-    .where(events.c.position > bindparam("since"))
-    .order_by(events.c.position)
-    .limit(bindparam("size"))
-)
+_REPLAY_COLUMNS = [events.c.position, events.c.type, events.c.schema_version, events.c.payload]
 
 
 def read_lines(connection: Connection, *, since: int = 0, batch: int = 5000) -> Iterator[dict[str, Any]]:
@@ -370,13 +360,16 @@ def read_lines(connection: Connection, *, since: int = 0, batch: int = 5000) -> 
             yield line
 
 
-def _pages(connection: Connection, since: int, limit: int | None, batch: int) -> Iterator[list[Any]]:
-    """Rows of ``_LINE_COLUMNS`` after position ``since`` (at most ``limit``), ``batch`` at a time."""
+def _pages(
+    connection: Connection, since: int, limit: int | None, batch: int, columns: Sequence[Any] = _LINE_COLUMNS
+) -> Iterator[list[Any]]:
+    """Rows of ``columns`` (position first) after position ``since`` (at most ``limit``), ``batch``
+    at a time."""
     remaining = limit
     while remaining is None or remaining > 0:
         size = batch if remaining is None else min(batch, remaining)
         rows = connection.execute(
-            select(*_LINE_COLUMNS).where(events.c.position > since).order_by(events.c.position).limit(size)
+            select(*columns).where(events.c.position > since).order_by(events.c.position).limit(size)
         ).all()
         if rows:
             yield rows
