@@ -536,7 +536,7 @@ class Run:
         s = self.settings
         with claims.open_tracker(url, user="bench") as tracker:
             known_at = recorded_at(tracker, self.big_events)
-            calls = query_calls(tracker, known_at)
+            calls = query_calls(tracker, known_at, recorded_at(tracker, self.big_events // 2))
             profile_lines: list[str] = []
             for query, times in QUERIES:
                 call = calls[(query, times)]
@@ -687,6 +687,7 @@ class Run:
 QUERIES = (
     ("narrative", "as_of"),
     ("narrative", "known_at"),
+    ("narrative", "known_halfway"),
     ("compare", "as_of"),
     ("compare", "known_at"),
     ("timeline", "now"),
@@ -700,15 +701,19 @@ QUERY_TEXT = {
 TIMES_TEXT = {
     "as_of": f"--as-of {AS_OF}",
     "known_at": "--known-at <import time>",
+    "known_halfway": "--known-at <halfway through the log>",
     "now": "(no --as-of in SPEC §4: as recorded now)",
 }
 
 
-def query_calls(tracker: Any, known_at: str) -> dict[tuple[str, str], Callable[[], Any]]:
+def query_calls(tracker: Any, known_at: str, halfway: str) -> dict[tuple[str, str], Callable[[], Any]]:
+    """The measured questions; ``known_at`` covers the whole log, ``halfway`` its first half (a
+    time the index must find inside the log, not past its end)."""
     topic = "topic-0"
     return {
         ("narrative", "as_of"): lambda: tracker.narrative("party-0", topic=topic, as_of=AS_OF),
         ("narrative", "known_at"): lambda: tracker.narrative("party-0", topic=topic, known_at=known_at),
+        ("narrative", "known_halfway"): lambda: tracker.narrative("party-0", topic=topic, known_at=halfway),
         ("compare", "as_of"): lambda: tracker.compare(["party-0", "party-1"], topic=topic, as_of=AS_OF),
         ("compare", "known_at"): lambda: tracker.compare(["party-0", "party-1"], topic=topic, known_at=known_at),
         ("timeline", "now"): lambda: tracker.timeline(topic=topic, party="party-0"),

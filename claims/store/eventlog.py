@@ -389,6 +389,16 @@ def read_stream(connection: Connection, stream_id: str) -> list[StoredEvent]:
 
 
 def position_at(connection: Connection, recorded_at: str) -> int:
-    """The last position recorded at or before ``recorded_at`` (0 when none was)."""
-    value = connection.execute(select(func.max(events.c.position)).where(events.c.recorded_at <= recorded_at)).scalar()
-    return int(value or 0)
+    """The last position recorded at or before ``recorded_at`` (0 when none was).
+
+    Recorded time never decreases along the log (``append``), so that position is the last entry
+    at or before the time in (recorded_at, position) order: one probe of the index that holds
+    both. Asked as ``max(position)``, both backends read every row back to the time instead
+    (migration 0005)."""
+    query = (
+        select(events.c.position)
+        .where(events.c.recorded_at <= recorded_at)
+        .order_by(events.c.recorded_at.desc(), events.c.position.desc())
+        .limit(1)
+    )
+    return int(connection.execute(query).scalar() or 0)

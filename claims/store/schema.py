@@ -35,5 +35,6 @@ events = Table(
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
     UniqueConstraint("stream_id", "stream_version", name="uq_events_stream_version"),
-    Index("ix_events_recorded_at", "recorded_at"),
+    # --known-at: the last position recorded at or before a time, one probe (migration 0005).
+    Index("ix_events_recorded_at_position", "recorded_at", "position"),
 )

@@ -20,6 +20,7 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -486,6 +487,26 @@ def test_recorded_at_does_not_go_back_when_the_clock_does(tracker: Tracker, monk
     assert first.recorded_at == "2099-01-01T00:00:00.000000Z"
     assert second.recorded_at >= first.recorded_at
     assert tracker.verify().intact
+
+
+def test_a_time_resolves_to_the_last_position_recorded_at_or_before_it(shared: Filled) -> None:
+    """``--known-at`` and ``changes`` turn a time into a log position: the last one recorded at or
+    before it, found in the index of (recorded_at, position). A unit's events share one recorded
+    time, so the answer at that time is the last event of the unit, never its first."""
+    lines = [(stored.position, stored.recorded_at) for stored in read_all(shared.tracker)]
+    stamps = sorted({stamp for _, stamp in lines})
+    assert (len(lines), len(stamps)) == (10, 2)  # two units: eight events, then two
+
+    def shifted(stamp: str, microseconds: int) -> str:
+        moment = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ") + timedelta(microseconds=microseconds)
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+    probes = ["1970-01-01T00:00:00.000000Z", "9999-12-31T23:59:59.999999Z"]
+    probes += [shifted(stamp, step) for stamp in stamps for step in (-1, 0, 1)]
+    with shared.tracker.engine.connect() as connection:
+        found = {probe: eventlog.position_at(connection, probe) for probe in probes}
+    assert found == {probe: max((p for p, stamp in lines if stamp <= probe), default=0) for probe in probes}
+    assert sorted(set(found.values())) == [0, 8, 10]
 
 
 # -- event types -----------------------------------------------------------------------------------
