@@ -13,9 +13,10 @@ inline so that any JSON-LD processor turns it into RDF without fetching anything
   date; ``firstAppearance`` the source it was said in and ``appearance`` that source and every
   relay after it, as ``CreativeWork`` with ``url`` and ``datePublished`` where registered.
 
-The builder takes export lines in log order, follows the fields of the claims it is told to want
-(``track`` for events before ``--since``, ``add`` for exported ones) and keeps one small record
-per verdict; names and URLs are looked up once at the end through ``registry``.
+The builder takes export lines, each claim's in log order, follows the fields of the claims it is
+told to want (``track`` for events before ``--since``, ``add`` for exported ones) and keeps one
+small record per verdict; the reviews come out in the log order of their verdicts, and names and
+URLs are looked up once at the end through ``registry``.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ SCHEMA_CONTEXT = {"@vocab": "https://schema.org/"}
 
 @dataclass(frozen=True, slots=True)
 class _Review:
+    position: int
     event_id: str
     recorded_at: str
     rating: str
@@ -91,6 +93,7 @@ class ClaimReviewBuilder:
             return
         self._reviews.append(
             _Review(
+                position=line["position"],
                 event_id=line["event_id"],
                 recorded_at=line["recorded_at"],
                 rating=event.rating,
@@ -115,7 +118,8 @@ class ClaimReviewBuilder:
         out.write("\n]}\n")
 
     def document(self, registry: Registry) -> dict[str, Any]:
-        """The JSON-LD document with every review collected."""
+        """The JSON-LD document with every review collected, in the log order of the verdicts."""
+        self._reviews.sort(key=lambda review: review.position)
         states = [dict(review.fields) for review in self._reviews]
         speakers = registry("speaker", {s["speaker"] for s in states if s.get("speaker")}) if states else {}
         parties = {s["party"] for s in states} | {row.get("party") for row in speakers.values() if row.get("party")}

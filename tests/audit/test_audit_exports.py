@@ -19,6 +19,7 @@ from prov.model import ProvDocument
 from claims.api import Tracker
 from claims.domain import merkle
 from claims.io.prov import NAMESPACE
+from claims.store import eventlog
 from claims.store.chain import check_chain
 from tests.audit.helpers import CORRECTED_TEXT, FARCE, ZAKHAROVA, Run, read_lines, runner
 
@@ -317,6 +318,36 @@ def test_claimreview_author_is_the_party_when_no_speaker(seeded: Tracker) -> Non
     _, relations = _prov(export(seeded, "prov-json"))
     attributed = {(r["entity"], r["agent"]) for r in relations["ProvAttribution"]}
     assert ("claim/russia-statement-unsigned", "party/russia") in attributed
+
+
+def test_claimreview_reads_only_reviewed_claims_and_lists_reviews_in_verdict_order(
+    seeded: Tracker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the streams of claims with a verdict are read (by the stream index, some at a time),
+    and the reviews still come out in the log order of their verdicts, whatever the chunking."""
+    lines = list(seeded.log())
+    asserted = sorted(line["stream_id"].removeprefix("claim:") for line in lines if line["type"] == "ClaimAsserted")
+    assert len(asserted) >= 4
+    seeded.add_source("checker", name="Checker", kind="fact-checker")
+    picked = [asserted[-1], asserted[0], asserted[2], asserted[1]]  # verdicts out of id order
+    for rating, claim in zip(("false", "accurate", "misleading", "unsupported"), picked, strict=True):
+        seeded.verdict(claim, rating=rating, by="checker")
+    verdicts = [line["event_id"] for line in seeded.log() if line["type"] == "VerdictRecorded"]
+
+    read: list[str] = []
+    by_chunks_of = eventlog.read_streams
+
+    def read_streams(connection: Any, stream_ids: Any, chunk: int = 500) -> Any:
+        for stored in by_chunks_of(connection, stream_ids, chunk=1):
+            read.append(stored.stream_id)
+            yield stored
+
+    whole = export(seeded, "claimreview")
+    monkeypatch.setattr(eventlog, "read_streams", read_streams)
+    one_stream_a_query = export(seeded, "claimreview")
+    assert one_stream_a_query == whole
+    assert [node["identifier"] for node in json.loads(whole)["@graph"]] == verdicts
+    assert set(read) == {f"claim:{claim}" for claim in picked}
 
 
 def test_filtered_export_of_an_empty_log(tracker: Tracker, db_url: str, tmp_path: Path) -> None:
