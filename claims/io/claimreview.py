@@ -54,7 +54,6 @@ class ClaimReviewBuilder:
 
     def __init__(self, wanted: Collection[str] | None = None) -> None:
         self.wanted = wanted
-        self.events = 0
         self._claims: dict[str, dict[str, Any]] = {}
         self._reviews: list[_Review] = []
 
@@ -82,7 +81,6 @@ class ClaimReviewBuilder:
 
     def add(self, line: dict[str, Any]) -> None:
         """An exported event: a verdict becomes a review; other claim events update the claim."""
-        self.events += 1
         if line["type"] != ev.VerdictRecorded.TYPE:
             self.track(line)
             return

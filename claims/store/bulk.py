@@ -11,7 +11,8 @@ duplicate), as ``Connection.execute`` would raise it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import cache, lru_cache
 from itertools import chain
 from typing import Any
@@ -100,12 +101,20 @@ def _insert_many_per_statement(connection: Connection, table: Table, values: Seq
 
 def _copy_rows(connection: Connection, table: Table, values: Sequence[Sequence[Any]]) -> None:
     statement = _copy(table)
+    with driver_of(connection, statement) as driver, driver.cursor() as cursor, cursor.copy(statement) as copy:
+        for value in values:
+            copy.write_row(value)
+
+
+@contextmanager
+def driver_of(connection: Connection, statement: str) -> Iterator[Any]:
+    """The driver's own connection under ``connection`` (inside its transaction), for work that
+    SQLAlchemy's rows and parameters would slow down; the driver's errors inside the block are
+    raised as SQLAlchemy's own, as ``Connection.execute`` would raise them."""
     driver = connection.connection.driver_connection
     assert driver is not None
     try:
-        with driver.cursor() as cursor, cursor.copy(statement) as copy:
-            for value in values:
-                copy.write_row(value)
+        yield driver
     except connection.dialect.loaded_dbapi.Error as error:
         lost = connection.dialect.is_disconnect(error, driver, None)
         raise DBAPIError.instance(

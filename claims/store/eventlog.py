@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError as DBIntegrityError
 
 from claims.domain.dates import utc_now
 from claims.domain.errors import ConflictError, ValidationError
-from claims.store.bulk import check_column_order, insert_rows
+from claims.store.bulk import check_column_order, driver_of, insert_rows
 from claims.store.hashing import GENESIS, LINE_FIELDS, canonical_bytes, line_hash, load_payload, stored_payload
 from claims.store.schema import events
 
@@ -335,13 +335,18 @@ def read(
             yield _from_row(row)
 
 
-def read_streams(connection: Connection, stream_ids: Iterable[str], *, chunk: int = 500) -> Iterator[StoredEvent]:
-    """Every event of the given streams, found through the stream index rather than by reading the
-    log: ``chunk`` streams a query, each query's events in position order. So one stream's events
-    come in version order, but streams of different chunks are not interleaved by position."""
+def read_streams(
+    connection: Connection, stream_ids: Iterable[str], *, until: int | None = None, chunk: int = 500
+) -> Iterator[StoredEvent]:
+    """Every event of the given streams (at or before position ``until``), found through the stream
+    index rather than by reading the log: ``chunk`` streams a query, each query's events in position
+    order. So one stream's events come in version order, but streams of different chunks are not
+    interleaved by position."""
     wanted = sorted(set(stream_ids))
     for start in range(0, len(wanted), chunk):
         query = select(*_LINE_COLUMNS).where(events.c.stream_id.in_(wanted[start : start + chunk]))
+        if until is not None:
+            query = query.where(events.c.position <= until)
         for row in connection.execute(query.order_by(events.c.position)).all():
             yield _from_row(row)
 
@@ -389,6 +394,31 @@ def _pages(
         since = rows[-1][0]
         if remaining is not None:
             remaining -= len(rows)
+
+
+def hash_pages(connection: Connection, size: int, *, batch: int = 4096) -> Iterator[list[str]]:
+    """The hashes of the first ``size`` events, in position order, ``batch`` at a time (keyset
+    paging): the leaves of the Merkle tree that checkpoints, proofs and filtered exports build.
+    Read with the driver's own cursor: a million hashes took 1.4 to 2.0 s through SQLAlchemy's rows,
+    0.7 s through the driver's tuples."""
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    statement = (
+        f"SELECT position, hash FROM events WHERE position > {mark} AND position <= {mark}"
+        f" ORDER BY position LIMIT {int(batch)}"
+    )
+    with driver_of(connection, statement) as driver:
+        cursor = driver.cursor()
+        try:
+            after = 0
+            while after < size:
+                cursor.execute(statement, (after, size))
+                rows = cursor.fetchall()
+                if not rows:
+                    return
+                yield [digest for _, digest in rows]
+                after = rows[-1][0]
+        finally:
+            cursor.close()
 
 
 def read_stream(connection: Connection, stream_id: str) -> list[StoredEvent]:

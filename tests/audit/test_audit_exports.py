@@ -337,17 +337,19 @@ def test_claimreview_reads_only_reviewed_claims_and_lists_reviews_in_verdict_ord
     read: list[str] = []
     by_chunks_of = eventlog.read_streams
 
-    def read_streams(connection: Any, stream_ids: Any, chunk: int = 500) -> Any:
-        for stored in by_chunks_of(connection, stream_ids, chunk=1):
+    def read_streams(connection: Any, stream_ids: Any, until: int | None = None, chunk: int = 500) -> Any:
+        for stored in by_chunks_of(connection, stream_ids, until=until, chunk=1):
             read.append(stored.stream_id)
             yield stored
 
     whole = export(seeded, "claimreview")
     monkeypatch.setattr(eventlog, "read_streams", read_streams)
-    one_stream_a_query = export(seeded, "claimreview")
-    assert one_stream_a_query == whole
+    out = io.StringIO()
+    summary = seeded.export("claimreview", out)
+    assert out.getvalue() == whole
     assert [node["identifier"] for node in json.loads(whole)["@graph"]] == verdicts
     assert set(read) == {f"claim:{claim}" for claim in picked}
+    assert (summary.reviews, summary.events) == (4, len(read))  # "4 reviews (N claim events read)"
 
 
 def test_filtered_export_of_an_empty_log(tracker: Tracker, db_url: str, tmp_path: Path) -> None:

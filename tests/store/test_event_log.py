@@ -489,6 +489,25 @@ def test_recorded_at_does_not_go_back_when_the_clock_does(tracker: Tracker, monk
     assert tracker.verify().intact
 
 
+def test_hash_pages_read_the_first_hashes_in_log_order_a_page_at_a_time(shared: Filled) -> None:
+    """The leaves of checkpoints and proofs, read through the driver's own cursor."""
+    hashes = [stored.hash for stored in read_all(shared.tracker)]
+    with shared.tracker.engine.connect() as connection:
+        assert list(eventlog.hash_pages(connection, 10, batch=4)) == [hashes[0:4], hashes[4:8], hashes[8:10]]
+        assert list(eventlog.hash_pages(connection, 7, batch=4)) == [hashes[0:4], hashes[4:7]]
+        assert list(eventlog.hash_pages(connection, 0)) == []
+        assert [h for page in eventlog.hash_pages(connection, 99) for h in page] == hashes  # past the end
+
+
+def test_streams_are_read_through_the_index_up_to_a_position(shared: Filled) -> None:
+    stored = read_all(shared.tracker)
+    with shared.tracker.engine.connect() as connection:
+        read = list(eventlog.read_streams(connection, ["claim:c1", "party:china", "party:nobody"], chunk=2))
+        assert read == [e for e in stored if e.stream_id in {"claim:c1", "party:china"}]
+        early = list(eventlog.read_streams(connection, ["claim:c1"], until=5))
+        assert [e.position for e in early] == [4, 5]
+
+
 def test_a_time_resolves_to_the_last_position_recorded_at_or_before_it(shared: Filled) -> None:
     """``--known-at`` and ``changes`` turn a time into a log position: the last one recorded at or
     before it, found in the index of (recorded_at, position). A unit's events share one recorded

@@ -21,10 +21,12 @@ from claims.domain.merkle import (
     MerkleAccumulator,
     consistency_proof,
     event_leaf_hash,
+    event_leaves,
     from_hex,
     inclusion_proof,
     leaf_hash,
     node_hash,
+    packed_root,
     root,
     to_hex,
     verify_consistency,
@@ -462,6 +464,49 @@ def test_event_leaf_hashes_the_raw_bytes_of_the_event_hash() -> None:
     assert event_leaf_hash(event_hash) != hashlib.sha256(b"\x00" + event_hash.encode()).digest()
     with pytest.raises(ValueError):
         event_leaf_hash(event_hash[:-2])
+
+
+def test_event_leaves_packs_the_leaf_of_each_event_hash_in_order() -> None:
+    hashes = [hashlib.sha256(bytes([i])).hexdigest() for i in range(5)]
+    assert event_leaves(hashes) == b"".join(event_leaf_hash(h) for h in hashes)
+    assert event_leaves([]) == b""
+    with pytest.raises(ValueError):
+        event_leaves([hashes[0], hashes[1][:-2]])
+
+
+@given(st.integers(min_value=0, max_value=300))
+def test_the_root_of_packed_leaves_is_the_reference_root(size: int) -> None:
+    leaves = [leaf_hash(i.to_bytes(4, "big")) for i in range(size)]
+    assert packed_root(b"".join(leaves)) == ref_mth(leaves)
+
+
+def test_packed_leaves_must_be_whole_digests() -> None:
+    with pytest.raises(ValueError):
+        packed_root(b"x" * 33)
+
+
+@given(st.integers(min_value=0, max_value=5), st.integers(min_value=0, max_value=200))
+def test_perfect_subtrees_appended_at_once_give_the_root_of_their_leaves_one_by_one(height: int, tail: int) -> None:
+    # What a checkpoint does: each full page of leaves as one subtree, then the last page leaf by leaf.
+    block = 1 << height
+    leaves = [leaf_hash(i.to_bytes(4, "big")) for i in range(3 * block + tail)]
+    accumulator = MerkleAccumulator()
+    for start in range(0, 3 * block, block):
+        accumulator.append_subtree(packed_root(b"".join(leaves[start : start + block])), height)
+    for leaf in leaves[3 * block :]:
+        accumulator.append(leaf)
+    assert accumulator.size == len(leaves)
+    assert accumulator.root() == ref_mth(leaves)
+
+
+def test_a_subtree_that_would_not_be_a_node_of_the_tree_is_refused() -> None:
+    accumulator = MerkleAccumulator()
+    accumulator.append(SOME_HASH)
+    with pytest.raises(ValueError):
+        accumulator.append_subtree(SOME_HASH, 1)  # two leaves after one: not a node of any tree
+    with pytest.raises(ValueError):
+        accumulator.append_subtree(b"short", 0)
+    assert accumulator.size == 1
 
 
 # --------------------------------------------------------------------------------------------------
