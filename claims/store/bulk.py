@@ -108,9 +108,11 @@ def _copy_rows(connection: Connection, table: Table, values: Sequence[Sequence[A
 
 @contextmanager
 def driver_of(connection: Connection, statement: str) -> Iterator[Any]:
-    """The driver's own connection under ``connection`` (inside its transaction), for work that
-    SQLAlchemy's rows and parameters would slow down; the driver's errors inside the block are
-    raised as SQLAlchemy's own, as ``Connection.execute`` would raise them."""
+    """The driver's own connection under ``connection``, for work that SQLAlchemy's rows and
+    parameters would slow down; the driver's errors inside the block are raised as SQLAlchemy's
+    own, as ``Connection.execute`` would raise them. It runs in the transaction SQLAlchemy has begun
+    on the connection, and begins none: a caller that needs one snapshot begins it first (every
+    caller writes, or reads the head, before)."""
     driver = connection.connection.driver_connection
     assert driver is not None
     try:

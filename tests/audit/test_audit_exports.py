@@ -7,6 +7,7 @@ package, claimreview by rdflib's JSON-LD parser (with the context inline: nothin
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 from pathlib import Path
@@ -344,12 +345,32 @@ def test_claimreview_reads_only_reviewed_claims_and_lists_reviews_in_verdict_ord
 
     whole = export(seeded, "claimreview")
     monkeypatch.setattr(eventlog, "read_streams", read_streams)
-    out = io.StringIO()
-    summary = seeded.export("claimreview", out)
-    assert out.getvalue() == whole
+    assert export(seeded, "claimreview") == whole
     assert [node["identifier"] for node in json.loads(whole)["@graph"]] == verdicts
     assert set(read) == {f"claim:{claim}" for claim in picked}
-    assert (summary.reviews, summary.events) == (4, len(read))  # "4 reviews (N claim events read)"
+
+    # "4 reviews (N claim events read)": N counts every event read, the assertions before --since too.
+    read.clear()
+    first_verdict = min(line["position"] for line in seeded.log() if line["type"] == "VerdictRecorded")
+    summary = seeded.export("claimreview", io.StringIO(), since=first_verdict - 1)
+    assert summary.reviews == 4 and summary.events == len(read) >= 2 * 4  # each stream: assertion, verdict
+
+
+def test_claimreview_reads_nothing_recorded_after_the_head_it_found_first(
+    seeded: Tracker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL each query sees what is committed when it starts; a verdict recorded after the
+    export found the head must not appear in it, whatever query reads it."""
+    seeded.add_source("checker", name="Checker", kind="fact-checker")
+    seeded.verdict(ZAKHAROVA, rating="false", by="checker")
+    before = seeded.checkpoint()["size"]
+    seeded.verdict(FARCE, rating="misleading", by="checker")  # as if committed once the export began
+    real_head = eventlog.head
+    monkeypatch.setattr(
+        eventlog, "head", lambda connection: dataclasses.replace(real_head(connection), position=before)
+    )
+    (review,) = json.loads(export(seeded, "claimreview"))["@graph"]
+    assert review["reviewRating"]["alternateName"] == "false"
 
 
 def test_filtered_export_of_an_empty_log(tracker: Tracker, db_url: str, tmp_path: Path) -> None:

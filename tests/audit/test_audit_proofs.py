@@ -6,8 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from claims.api import Tracker
 from claims.domain import merkle
+from claims.service import audit
 from tests.audit.helpers import ZAKHAROVA, Run, write_json
 
 
@@ -78,6 +81,24 @@ def test_every_consistency_proof_of_the_seed_verifies(seeded: Tracker) -> None:
             merkle.from_hex(current["root"]),
             [merkle.from_hex(h) for h in proof["proof"]],
         ), old_size
+
+
+@pytest.mark.parametrize("page_height", [0, 1, 2, 3])
+def test_checkpoints_and_proofs_read_in_pages_equal_the_tree_over_every_leaf(
+    seeded: Tracker, monkeypatch: pytest.MonkeyPatch, page_height: int
+) -> None:
+    """Leaves are read a page at a time, and a checkpoint takes each full page as one subtree; with
+    pages of 1 to 8 leaves on the seed's log, every prefix still has the root of all its leaves,
+    and every inclusion proof its path (the real pages hold 4,096)."""
+    monkeypatch.setattr(audit, "PAGE_HEIGHT", page_height)
+    monkeypatch.setattr(audit, "PAGE_LEAVES", 1 << page_height)
+    leaves = [merkle.event_leaf_hash(line["hash"]) for line in seeded.log()]
+    for size in range(len(leaves) + 1):
+        checkpoint = seeded.checkpoint(size)
+        assert checkpoint["root"] == merkle.to_hex(merkle.root(leaves[:size])), size
+    for position in range(1, len(leaves) + 1):
+        proof = seeded.prove_inclusion(position)
+        assert [merkle.from_hex(h) for h in proof["audit_path"]] == merkle.inclusion_proof(leaves, position - 1)
 
 
 def test_inclusion_proofs_of_a_claim_and_a_position(seeded: Tracker, run: Run, tmp_path: Path) -> None:
