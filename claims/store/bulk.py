@@ -110,9 +110,11 @@ def _copy_rows(connection: Connection, table: Table, values: Sequence[Sequence[A
 def driver_of(connection: Connection, statement: str) -> Iterator[Any]:
     """The driver's own connection under ``connection``, for work that SQLAlchemy's rows and
     parameters would slow down; the driver's errors inside the block are raised as SQLAlchemy's
-    own, as ``Connection.execute`` would raise them. It runs in the transaction SQLAlchemy has begun
-    on the connection, and begins none: a caller that needs one snapshot begins it first (every
-    caller writes, or reads the head, before)."""
+    own, as ``Connection.execute`` would raise them. It runs in the connection's transaction, begun
+    here when none is, as SQLAlchemy begins one for its own statements: so the pages of one read
+    see one snapshot on SQLite, as they did through SQLAlchemy."""
+    if not connection.in_transaction():
+        connection.begin()
     driver = connection.connection.driver_connection
     assert driver is not None
     try:

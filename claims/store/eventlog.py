@@ -11,6 +11,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -377,48 +378,48 @@ def read_lines(connection: Connection, *, since: int = 0, batch: int = 5000) -> 
 
 
 def _pages(
-    connection: Connection, since: int, limit: int | None, batch: int, columns: Sequence[Any] = _LINE_COLUMNS
-) -> Iterator[list[Any]]:
-    """Rows of ``columns`` (position first) after position ``since`` (at most ``limit``), ``batch``
-    at a time."""
-    remaining = limit
-    while remaining is None or remaining > 0:
-        size = batch if remaining is None else min(batch, remaining)
-        rows = connection.execute(
-            select(*columns).where(events.c.position > since).order_by(events.c.position).limit(size)
-        ).all()
-        if rows:
-            yield rows
-        if len(rows) < size:
-            return
-        since = rows[-1][0]
-        if remaining is not None:
-            remaining -= len(rows)
+    connection: Connection,
+    since: int,
+    limit: int | None,
+    batch: int,
+    columns: Sequence[Any] = _LINE_COLUMNS,
+    *,
+    until: int | None = None,
+) -> Iterator[list[tuple[Any, ...]]]:
+    """Rows of ``columns`` (position first) after position ``since`` (at most ``limit`` of them,
+    none after position ``until``), ``batch`` at a time, as the driver's tuples. Every whole-log
+    read goes through here (export, verify, rebuild, the Merkle tree), and through SQLAlchemy's
+    rows a million lines took 3.5 to 5.1 s to fetch, through the driver's own cursor 2.4 to 4.0 s."""
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    names = ", ".join(f'"{column.name}"' for column in columns)
+    bound, parameters = ("", ()) if until is None else (f' AND "position" <= {mark}', (until,))
+    query = f'SELECT {names} FROM events WHERE "position" > {mark}{bound} ORDER BY "position" LIMIT '
+    with driver_of(connection, query) as driver:
+        cursor = driver.cursor()
+        try:
+            remaining = limit
+            while remaining is None or remaining > 0:
+                size = batch if remaining is None else min(batch, remaining)
+                cursor.execute(query + str(int(size)), (since, *parameters))
+                rows = cursor.fetchall()
+                if rows:
+                    yield rows
+                if len(rows) < size:
+                    return
+                since = rows[-1][0]
+                if remaining is not None:
+                    remaining -= len(rows)
+        finally:  # a reader abandoned after its connection closed finds the cursor closed with it
+            with suppress(connection.dialect.loaded_dbapi.Error):
+                cursor.close()
 
 
 def hash_pages(connection: Connection, size: int, *, batch: int = 4096) -> Iterator[list[str]]:
-    """The hashes of the first ``size`` events, in position order, ``batch`` at a time (keyset
-    paging): the leaves of the Merkle tree that checkpoints, proofs and filtered exports build.
-    Read with the driver's own cursor: a million hashes took 1.4 to 2.0 s through SQLAlchemy's rows,
-    0.7 s through the driver's tuples."""
-    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    statement = (
-        f"SELECT position, hash FROM events WHERE position > {mark} AND position <= {mark}"
-        f" ORDER BY position LIMIT {int(batch)}"
-    )
-    with driver_of(connection, statement) as driver:
-        cursor = driver.cursor()
-        try:
-            after = 0
-            while after < size:
-                cursor.execute(statement, (after, size))
-                rows = cursor.fetchall()
-                if not rows:
-                    return
-                yield [digest for _, digest in rows]
-                after = rows[-1][0]
-        finally:
-            cursor.close()
+    """The hashes of the first ``size`` events, in position order, ``batch`` at a time: the leaves
+    of the Merkle tree that checkpoints, proofs and filtered exports build (through SQLAlchemy's
+    rows, a million hashes took 1.4 to 2.0 s; as the driver's tuples, 0.7 s)."""
+    for rows in _pages(connection, 0, None, batch, (events.c.position, events.c.hash), until=size):
+        yield [digest for _, digest in rows]
 
 
 def read_stream(connection: Connection, stream_id: str) -> list[StoredEvent]:

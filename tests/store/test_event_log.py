@@ -499,6 +499,21 @@ def test_hash_pages_read_the_first_hashes_in_log_order_a_page_at_a_time(shared: 
         assert [h for page in eventlog.hash_pages(connection, 99) for h in page] == hashes  # past the end
 
 
+def test_a_paged_read_runs_in_the_connections_transaction(filled: Tracker) -> None:
+    """Whole-log reads page through the driver's own cursor, in the connection's transaction, begun
+    for them as SQLAlchemy begins one for its statements: on SQLite a line committed by another
+    writer between two pages is in neither (one snapshot); PostgreSQL reads committed lines."""
+    with filled.engine.connect() as connection:
+        pages = eventlog.read_lines(connection, batch=4)
+        first = [next(pages) for _ in range(4)]
+        assert connection.in_transaction()
+        append(filled, [Pending(party("late"), 0)])
+        rest = list(pages)
+    assert [line["position"] for line in first + rest][:10] == list(range(1, 11))
+    late = any(line["stream_id"] == "party:late" for line in rest)
+    assert late == (filled.engine.dialect.name == "postgresql")
+
+
 def test_streams_are_read_through_the_index_up_to_a_position(shared: Filled) -> None:
     stored = read_all(shared.tracker)
     with shared.tracker.engine.connect() as connection:
