@@ -394,7 +394,7 @@ def _pages(
     names = ", ".join(f'"{column.name}"' for column in columns)
     bound, parameters = ("", ()) if until is None else (f' AND "position" <= {mark}', (until,))
     query = f'SELECT {names} FROM events WHERE "position" > {mark}{bound} ORDER BY "position" LIMIT '
-    with driver_of(connection, query) as driver:
+    with driver_of(connection, query + str(int(batch))) as driver:
         cursor = driver.cursor()
         try:
             remaining = limit
