@@ -32,11 +32,17 @@ def _columns(table: Table) -> tuple[str, ...]:
 def _insert(table: Table, paramstyle: str, rows: int = 1, verb: str = "INSERT") -> str:
     """The INSERT of ``rows`` rows of values into ``table`` in the driver's parameter style."""
     columns = _columns(table)
-    mark = _PLACEHOLDER[paramstyle]
-    marks = [mark.format(i + 1) if "{}" in mark else mark for i in range(len(columns) * rows)]
+    marks = parameter_marks(paramstyle, len(columns) * rows)
     values = ", ".join(f"({', '.join(marks[at : at + len(columns)])})" for at in range(0, len(marks), len(columns)))
     quoted = ", ".join(f'"{name}"' for name in columns)
     return f'{verb} INTO "{table.name}" ({quoted}) VALUES {values}'
+
+
+def parameter_marks(paramstyle: str, count: int) -> list[str]:
+    """``count`` positional parameter marks in the driver's style (``?``, ``%s``, ``:1``…), for
+    statements written by hand and run on the driver's own cursor."""
+    mark = _PLACEHOLDER[paramstyle]
+    return [mark.format(i + 1) if "{}" in mark else mark for i in range(count)]
 
 
 @cache
