@@ -144,8 +144,10 @@ def verify(file: str | None, checkpoint_file: str | None) -> None:
 
     given = _read_checkpoint(checkpoint_file)
     if file:
+        from claims import startup
         from claims.api import verify_export
 
+        startup.resume()  # reading a long file makes garbage: collect from here on
         report = verify_export(file, given, checkpoint_file)
         if report.broken_at is not None:
             raise IntegrityError(f"{file}: broken at position {report.broken_at}: {report.problem}")

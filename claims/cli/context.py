@@ -29,8 +29,10 @@ class Settings:
     def tracker(self) -> Tracker:
         """Open the tracker on first use, so ``--help`` never imports SQLAlchemy."""
         if self._tracker is None:
+            from claims import startup
             from claims.api import default_user, open_tracker
 
+            startup.resume()  # what the command works with is loaded: collect from here on
             self._tracker = open_tracker(self.db, user=self.user or default_user())
         return self._tracker
 

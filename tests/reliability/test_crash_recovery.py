@@ -106,7 +106,7 @@ _SLOW_WRITES = (
     "import time; from claims.store import eventlog; _write = eventlog.write; "
     "eventlog.write = lambda *args, **options: (time.sleep(0.02), _write(*args, **options))[1]; "
 )
-_MAIN = "from claims.cli import main; main()"
+_MAIN = "from claims.__main__ import main; main()"
 
 
 def _import(url: str, path: Path, *, slow: bool = False) -> subprocess.Popen[bytes]:

@@ -1,0 +1,80 @@
+"""The console script starts with the cyclic garbage collector paused (``claims.startup``) and
+collects again once a command has loaded what it works with.
+
+Each check runs in a fresh interpreter: pausing the collector of the test process itself would
+change every test after it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import SEED
+
+
+def run_python(code: str, *args: str, cwd: Path) -> str:
+    result = subprocess.run(
+        [sys.executable, "-c", code, *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_resume_freezes_what_was_built_and_collects_again(tmp_path: Path) -> None:
+    code = (
+        "import gc; from claims import startup\n"
+        "startup.pause(); assert not gc.isenabled() and gc.get_freeze_count() == 0\n"
+        "startup.resume(); assert gc.isenabled() and gc.get_freeze_count() > 0\n"
+        "frozen = gc.get_freeze_count(); startup.resume(); assert gc.get_freeze_count() == frozen\n"
+        "print('ok')"
+    )
+    assert run_python(code, cwd=tmp_path) == "ok\n"
+
+
+def test_without_pause_resume_changes_nothing(tmp_path: Path) -> None:
+    """A program that imports claims itself (a notebook, a test) keeps its collector as it was."""
+    code = (
+        "import gc; from claims import startup\n"
+        "gc.disable(); startup.resume(); assert not gc.isenabled() and gc.get_freeze_count() == 0\n"
+        "gc.enable(); startup.resume(); assert gc.isenabled() and gc.get_freeze_count() == 0\n"
+        "print('ok')"
+    )
+    assert run_python(code, cwd=tmp_path) == "ok\n"
+
+
+# The console script's own entry point, with the importer watched: by then the command has opened
+# its tracker, so the collector must be running again (an import of
+# a million events makes garbage cycles that would otherwise stay until the process ends).
+_WATCH_IMPORT = (
+    "import gc, sys\n"
+    "from claims.__main__ import main\n"
+    "import claims.service.importer as importer\n"
+    "apply = importer.import_document\n"
+    "def watched(*args, **options):\n"
+    "    print('collector during the command:', gc.isenabled(), gc.get_freeze_count() > 0, file=sys.stderr)\n"
+    "    return apply(*args, **options)\n"
+    "importer.import_document = watched\n"
+    "sys.argv = ['claims', *sys.argv[1:]]\n"
+    "print('collector at start-up:', gc.isenabled(), file=sys.stderr)\n"
+    "main()\n"
+)
+
+
+def test_the_console_script_collects_again_once_its_command_has_loaded(tmp_path: Path) -> None:
+    database = str(tmp_path / "claims.db")
+    subprocess.run(
+        [sys.executable, "-m", "claims", "--db", database, "init"], cwd=tmp_path, capture_output=True, check=True
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", _WATCH_IMPORT, "--db", database, "--as-user", "tester", "import", str(SEED)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "collector at start-up: True" in result.stderr  # importing the entry point pauses nothing
+    assert "collector during the command: True True" in result.stderr
