@@ -352,15 +352,23 @@ def read_streams(
             yield _from_row(row)
 
 
-def replay(connection: Connection, *, batch: int = 5000) -> Iterator[tuple[int, Event]]:
-    """Every event of the log as (position, domain event), in position order, fetched in batches:
-    what a projection rebuild folds. It reads only the four columns that make the event (a
-    StoredEvent of every line cost a rebuild several percent of its time)."""
+def replay_pages(connection: Connection, *, batch: int = 5000) -> Iterator[list[tuple[Any, ...]]]:
+    """Every event of the log as the driver's rows (position, type, schema version, payload), in
+    position order, ``batch`` at a time: what a projection rebuild folds. Read apart from their
+    decoding (``decode``), so that a rebuild can fetch the next page before it hands the last
+    one's rows to its writer thread, and only the four columns that make an event (a StoredEvent
+    of every line cost a rebuild several percent of its time)."""
+    return _pages(connection, 0, None, batch, _REPLAY_COLUMNS)
+
+
+def decode(rows: Iterable[tuple[Any, ...]]) -> list[tuple[int, Event]]:
+    """The (position, domain event) of each row of ``replay_pages``."""
     from claims.domain.events import from_stored  # the read path of queries never needs it
 
-    for rows in _pages(connection, 0, None, batch, _REPLAY_COLUMNS):
-        for position, type_name, schema_version, payload in rows:
-            yield position, from_stored(type_name, schema_version, load_payload(payload))
+    return [
+        (position, from_stored(type_name, schema_version, load_payload(payload)))
+        for position, type_name, schema_version, payload in rows
+    ]
 
 
 _REPLAY_COLUMNS = [events.c.position, events.c.type, events.c.schema_version, events.c.payload]

@@ -2,13 +2,14 @@
 
 What must hold: the projections it gives are exactly those the imports folded, whether the claims
 that later events change are carried from batch to batch, partly carried or read back; carried,
-they are never read back; a rebuild that fails leaves the projections as they were; and the
-garbage collector is paused only while it runs.
+they are never read back; each batch is written on the writer thread; a rebuild that fails leaves
+the projections as they were; and the garbage collector is paused only while it runs.
 """
 
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -68,6 +69,28 @@ def test_a_rebuild_of_a_log_of_whole_batches_writes_the_rows_held_for_the_last_o
         monkeypatch.setattr(projector, "REBUILD_BATCH", size)
         assert tracker.rebuild_projections() == events
         assert contents(tracker) == imported, size
+
+
+def test_a_rebuild_writes_each_batch_on_its_writer_thread(
+    tracker: Tracker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each batch's rows are written on the writer thread while the next batch is folded, one
+    batch after another, and the projections are those the import folded."""
+    events = tracker.import_file(write_documents(tmp_path, busy_lifecycles(60, busy=10)[0])[0]).events
+    imported = contents(tracker)
+    threads: list[str] = []
+    write = projector.Batch.write
+
+    def watched(batch: projector.Batch, connection: Connection, **options: bool) -> None:
+        threads.append(threading.current_thread().name)
+        write(batch, connection, **options)
+
+    monkeypatch.setattr(projector, "REBUILD_BATCH", SMALL_BATCH)
+    monkeypatch.setattr(projector.Batch, "write", watched)
+    assert tracker.rebuild_projections() == events
+    assert len(threads) == -(-events // SMALL_BATCH) > 1
+    assert all(name.startswith("claims-writer") for name in threads)
+    assert contents(tracker) == imported
 
 
 def test_a_rebuild_that_fails_leaves_the_projections_as_they_were(
