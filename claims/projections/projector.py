@@ -5,8 +5,9 @@ Projections are folded inside the appending transaction (the unit of work runs `
 committed event. A batch is folded whole: the current state of every claim it changes that was
 asserted before it is carried from the batch before (``Carryover``) or read in bulk, the events
 are applied in memory, and the resulting rows are written in one batch per table. ``rebuild``
-drops the projections and replays the log through the same code (``fold``), so an incremental
-projection and a rebuilt one cannot differ.
+drops the projections and replays the log through the same code (``prepare``,
+``Batch.apply_all``, ``Batch.write``), so an incremental projection and a rebuilt one cannot
+differ.
 """
 
 from __future__ import annotations
@@ -111,7 +112,7 @@ def rebuild(connection: Connection, progress: Callable[[int], None] | None = Non
             carried.keep(batch, last=page is None)
             growing.wrote(batch.counts())  # before the rows are written (sorted in place)
             writer.submit(partial(batch.write, many_per_statement=True), connection)
-            tables = growing.due()
+            tables = growing.due() if page is not None else []  # the commit follows the last batch
             if tables:  # after the rows it counts
                 writer.submit(analyze, connection, tables)
             count += len(decoded)
@@ -119,8 +120,10 @@ def rebuild(connection: Connection, progress: Callable[[int], None] | None = Non
                 progress(count)
         writer.wait()
     finally:
-        writer.close()  # before the connection is used again, for a rollback if this failed
-        pages.close()
+        try:
+            writer.close()  # before the connection is used again, for a rollback if this failed
+        finally:
+            pages.close()
     return count
 
 

@@ -43,9 +43,9 @@ class BackgroundWriter:
     def wait(self) -> None:
         """Return once every submitted write is done. Once a write has failed, raise its failure,
         now and on every later call: nothing more may be done with the unit, its commit included."""
-        writes, self._writes = self._writes, []
-        for done in writes:
-            done.exception()  # waits; the one that failed is kept in _failure
+        while self._writes:  # each let go only once done: an interrupt here leaves the rest to ``close``
+            self._writes[0].exception()  # waits; the one that failed is kept in _failure
+            self._writes.pop(0)
         if self._failure is not None:
             raise self._failure
 

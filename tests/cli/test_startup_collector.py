@@ -78,3 +78,39 @@ def test_the_console_script_collects_again_once_its_command_has_loaded(tmp_path:
     assert result.returncode == 0, result.stderr
     assert "collector at start-up: True" in result.stderr  # importing the entry point pauses nothing
     assert "collector during the command: True True" in result.stderr
+
+
+_WATCH_VERIFY_FILE = (
+    "import gc, sys\n"
+    "from claims.__main__ import main\n"
+    "import claims.io.trail as trail\n"
+    "verify = trail.verify_trail\n"
+    "def watched(*args, **options):\n"
+    "    print('collector during the command:', gc.isenabled(), gc.get_freeze_count() > 0, file=sys.stderr)\n"
+    "    return verify(*args, **options)\n"
+    "trail.verify_trail = watched\n"
+    "sys.argv = ['claims', *sys.argv[1:]]\n"
+    "main()\n"
+)
+
+
+def test_verify_of_an_exported_file_collects_again_before_it_reads(tmp_path: Path) -> None:
+    """``verify --file`` opens no tracker: it resumes the collector before reading the file."""
+    database, exported = str(tmp_path / "claims.db"), str(tmp_path / "trail.jsonl")
+    for args in (["init"], ["import", str(SEED)], ["export", "--format", "jsonl", "--out", exported]):
+        subprocess.run(
+            [sys.executable, "-m", "claims", "--db", database, "--as-user", "tester", *args],
+            cwd=tmp_path,
+            capture_output=True,
+            check=True,
+        )
+    result = subprocess.run(
+        [sys.executable, "-c", _WATCH_VERIFY_FILE, "--db", database, "verify", "--file", exported],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "collector during the command: True True" in result.stderr

@@ -245,6 +245,35 @@ def test_an_interrupt_while_closing_is_raised_once_the_running_write_has_finishe
     assert _writer_threads() == []
 
 
+def test_an_interrupt_while_waiting_leaves_the_writes_not_yet_done_to_close() -> None:
+    """Ctrl-C while the caller waits for the writer (a rebuild waits before every page it reads):
+    close must still know the write under way and the one queued, so that it waits for the first
+    and drops the second before the unit rolls back."""
+    slow = _SlowWrite()
+
+    def interrupt() -> None:
+        time.sleep(0.1)
+        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+
+    writer = BackgroundWriter()
+    writer.submit(slow)
+    writer.submit(slow.done.append, "queued")
+    slow.started.wait(10)
+    interrupter = threading.Thread(target=interrupt)
+    interrupter.start()
+    with pytest.raises(KeyboardInterrupt):
+        writer.wait()
+    interrupter.join()
+    closing = threading.Thread(target=writer.close)
+    closing.start()
+    closing.join(0.2)
+    assert closing.is_alive(), "close returned while a write was still running"
+    slow.release.set()
+    closing.join(10)
+    assert slow.done == ["slow"] and not closing.is_alive()
+    assert _writer_threads() == []
+
+
 def test_the_claims_an_import_changes_have_their_rows_written_once_closed_never_updated(
     tracker: Tracker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

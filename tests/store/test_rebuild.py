@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection
+from sqlalchemy import event as sqlalchemy_event
 
 import claims
 from bench.generate import generate
@@ -74,8 +76,8 @@ def test_a_rebuild_of_a_log_of_whole_batches_writes_the_rows_held_for_the_last_o
 def test_a_rebuild_writes_each_batch_on_its_writer_thread(
     tracker: Tracker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Each batch's rows are written on the writer thread while the next batch is folded, one
-    batch after another, and the projections are those the import folded."""
+    """Each batch's rows are written on the writer thread, and the projections are those the
+    import folded."""
     events = tracker.import_file(write_documents(tmp_path, busy_lifecycles(60, busy=10)[0])[0]).events
     imported = contents(tracker)
     threads: list[str] = []
@@ -93,14 +95,56 @@ def test_a_rebuild_writes_each_batch_on_its_writer_thread(
     assert contents(tracker) == imported
 
 
-def test_a_rebuild_that_fails_leaves_the_projections_as_they_were(
+def test_a_rebuild_reads_a_claim_back_only_once_the_batch_before_is_written(
     tracker: Tracker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer thread has the connection to itself while it writes: a batch that must read back
+    a claim (none carried here) waits for it. Each write is slowed down, so that a read that did
+    not wait would fall inside one."""
+    for document in write_documents(tmp_path, *busy_lifecycles()):
+        tracker.import_file(document)
+    imported = contents(tracker)
+    writing = threading.Event()
+    overlapping: list[str] = []
+    write = projector.Batch.write
+
+    def slow(batch: projector.Batch, connection: Connection, **options: bool) -> None:
+        writing.set()
+        try:
+            time.sleep(0.01)
+            write(batch, connection, **options)
+        finally:
+            writing.clear()
+
+    def watch(statement: str) -> None:
+        if writing.is_set() and reads_back([statement]):
+            overlapping.append(statement)
+
+    monkeypatch.setattr(projector, "REBUILD_BATCH", SMALL_BATCH)
+    monkeypatch.setattr(projector, "CARRY_LIMIT", 0)
+    monkeypatch.setattr(projector.Batch, "write", slow)
+    statements = statements_run(tracker)
+    sqlalchemy_event.listen(tracker.engine, "before_cursor_execute", lambda *args: watch(args[2]))
+    tracker.rebuild_projections()
+    assert reads_back(statements)
+    assert overlapping == []
+    assert contents(tracker) == imported
+
+
+def test_a_rebuild_of_an_empty_log_folds_nothing(tracker: Tracker) -> None:
+    assert tracker.rebuild_projections() == 0
+    assert not any(contents(tracker).values())
+
+
+@pytest.mark.parametrize("batch", [SMALL_BATCH, 10**6], ids=["batches in", "in the last batch"])
+def test_a_rebuild_that_fails_leaves_the_projections_as_they_were(
+    tracker: Tracker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch: int
 ) -> None:
     tracker.import_file(write_document(tmp_path, 200))
     before = contents(tracker)
     with tracker.engine.begin() as connection:
-        refuse_claim_versions_of(connection, generate(200)["claims"][150]["id"])  # folded batches in
-    monkeypatch.setattr(projector, "REBUILD_BATCH", SMALL_BATCH)
+        refuse_claim_versions_of(connection, generate(200)["claims"][150]["id"])
+    monkeypatch.setattr(projector, "REBUILD_BATCH", batch)
     with pytest.raises(Exception, match=r"refused by the test|refuse_one"):
         tracker.rebuild_projections()
     assert contents(tracker) == before
