@@ -1,16 +1,18 @@
-"""The cyclic garbage collector while the command line starts: paused, then frozen out.
+"""The cyclic garbage collector in a command's process: paused while it starts, then frozen out.
 
-Starting a command builds a few hundred thousand objects that live as long as the process: the
-classes, functions and caches of Click, SQLAlchemy, the driver and claims itself. The collector
-counts them as they are made and, as they all survive, walks them again and again in ever older
-generations: on 1M-event databases, a sixth to a third of the time of a `claims add` or a `claims
-narrative` (docs/performance.md, *Start-up*). None of them is garbage. So the console script pauses
-the collector before it imports the command line (``pause``), and once a command has loaded what
-it works with (``resume``, called where a command opens its tracker, or ``verify --file`` its
-reader), what start-up built is frozen out of the collector's sight (``gc.freeze``) and the
-collector runs again as usual: a long command, an import of a million events, still frees its
-cycles. What start-up left as cyclic garbage, if anything, is frozen with the rest and kept until
-the process ends: a few objects at most, against a full collection at every start.
+Starting a command builds tens of thousands of objects the collector tracks, which live as long as
+the process: the classes, functions and caches of Click, SQLAlchemy, the driver and claims itself.
+None of them is garbage, yet the collector walks them again and again as they survive into older
+generations, and once more as the interpreter shuts down. So the console script pauses the
+collector before it imports the command line (``pause``), and once a command has loaded what it
+works with (``resume``, called where a command opens its tracker, or ``verify --file`` its reader),
+what start-up built is frozen out of the collector's sight (``gc.freeze``): no later collection,
+those at exit included, walks it again, and the collector runs as usual on what the command makes
+(a long command, an import of a million events, still frees its cycles). On 1M-event databases
+that took a sixth to a third off the time of a `claims add` or a `claims narrative`, about two
+thirds of it at exit (docs/performance.md, *Start-up*). What start-up leaves as cyclic garbage is
+frozen with the rest and kept until the process ends: after the imports and one connection, a full
+collection finds 459 unreachable objects among 45,656 tracked.
 
 A program that imports ``claims`` or ``claims.cli`` itself (a test, a notebook) never pauses, and
 ``resume`` then does nothing.

@@ -44,7 +44,7 @@ FIGURES = (
     "`claims verify`, {name}: peak memory",
     "`claims narrative` end to end, {name}",
     "`claims narrative` end to end, {name}: vs the imports, the driver and one connection",
-    "`claims narrative` end to end, {name}: vs the same imports with the collector paused",
+    "`claims narrative` end to end, {name}: vs the same imports, the collector paused and frozen",
     "`claims add` on the big database, {name}",
     "`claims --help`",
     "`claims --version`",
