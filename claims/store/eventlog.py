@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -352,7 +352,7 @@ def read_streams(
             yield _from_row(row)
 
 
-def replay_pages(connection: Connection, *, batch: int = 5000) -> Iterator[list[tuple[Any, ...]]]:
+def replay_pages(connection: Connection, *, batch: int = 5000) -> Generator[list[tuple[Any, ...]], None, None]:
     """Every event of the log as the driver's rows (position, type, schema version, payload), in
     position order, ``batch`` at a time: what a projection rebuild folds. Read apart from their
     decoding (``decode``), so that a rebuild can fetch the next page before it hands the last
@@ -393,7 +393,7 @@ def _pages(
     columns: Sequence[Any] = _LINE_COLUMNS,
     *,
     until: int | None = None,
-) -> Iterator[list[tuple[Any, ...]]]:
+) -> Generator[list[tuple[Any, ...]], None, None]:
     """Rows of ``columns`` (position first) after position ``since`` (at most ``limit`` of them,
     none after position ``until``), ``batch`` at a time, as the driver's tuples. Every whole-log
     read goes through here (export, verify, rebuild, the Merkle tree), and through SQLAlchemy's
