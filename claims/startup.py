@@ -9,8 +9,8 @@ works with (``resume``, called where a command opens its tracker, or ``verify --
 what start-up built is frozen out of the collector's sight (``gc.freeze``): no later collection,
 those at exit included, walks it again, and the collector runs as usual on what the command makes
 (a long command, an import of a million events, still frees its cycles). On 1M-event databases
-that took a sixth to a third off the time of a `claims add` or a `claims narrative`, about two
-thirds of it at exit (docs/performance.md, *Start-up*). What start-up leaves as cyclic garbage is
+that took 15 to 30% off the time of a `claims add` or a `claims narrative`, about three quarters
+of it at exit (docs/performance.md, *Start-up*). What start-up leaves as cyclic garbage is
 frozen with the rest and kept until the process ends: after the imports and one connection, a full
 collection finds 459 unreachable objects among 45,656 tracked.
 
