@@ -204,6 +204,19 @@ class _SlowWrite:
         self.done.append("slow")
 
 
+def _close_waits_for_the_running_write_and_drops_the_rest(writer: BackgroundWriter, slow: _SlowWrite) -> None:
+    """Close ``writer`` while ``slow`` runs on it, with one more write queued behind it: close must
+    return only once ``slow`` is let go and has finished, the queued write never run."""
+    closing = threading.Thread(target=writer.close)
+    closing.start()
+    closing.join(0.2)
+    assert closing.is_alive(), "close returned while a write was still running"
+    slow.release.set()
+    closing.join(10)
+    assert slow.done == ["slow"] and not closing.is_alive()
+    assert _writer_threads() == []
+
+
 def test_closing_the_writer_waits_for_the_running_write_and_drops_the_rest() -> None:
     """Closing abandons a unit (or ends a committed one, which holds no writes): the write under
     way finishes, those not begun never run. (That a failure is not raised again by close is held
@@ -213,14 +226,7 @@ def test_closing_the_writer_waits_for_the_running_write_and_drops_the_rest() -> 
     writer.submit(slow)
     writer.submit(slow.done.append, "queued")
     slow.started.wait(10)
-    closing = threading.Thread(target=writer.close)
-    closing.start()
-    closing.join(0.2)
-    assert closing.is_alive(), "close returned while a write was still running"
-    slow.release.set()
-    closing.join(10)
-    assert slow.done == ["slow"] and not closing.is_alive()
-    assert _writer_threads() == []
+    _close_waits_for_the_running_write_and_drops_the_rest(writer, slow)
 
 
 def test_an_interrupt_while_closing_is_raised_once_the_running_write_has_finished() -> None:
@@ -264,14 +270,7 @@ def test_an_interrupt_while_waiting_leaves_the_writes_not_yet_done_to_close() ->
     with pytest.raises(KeyboardInterrupt):
         writer.wait()
     interrupter.join()
-    closing = threading.Thread(target=writer.close)
-    closing.start()
-    closing.join(0.2)
-    assert closing.is_alive(), "close returned while a write was still running"
-    slow.release.set()
-    closing.join(10)
-    assert slow.done == ["slow"] and not closing.is_alive()
-    assert _writer_threads() == []
+    _close_waits_for_the_running_write_and_drops_the_rest(writer, slow)
 
 
 def test_the_claims_an_import_changes_have_their_rows_written_once_closed_never_updated(
