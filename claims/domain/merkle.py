@@ -53,6 +53,7 @@ __all__ = [
     "packed_root",
     "root",
     "to_hex",
+    "unpacked",
     "verify_consistency",
     "verify_inclusion",
 ]
@@ -128,6 +129,11 @@ def packed_parent(level: bytes) -> bytes:
     if count % 2:
         upper += level[-size:]
     return bytes(upper)
+
+
+def unpacked(level: bytes) -> list[bytes]:
+    """The hashes of a level packed 32 bytes each, one by one."""
+    return [level[start : start + HASH_SIZE] for start in range(0, len(level), HASH_SIZE)]
 
 
 def packed_root(leaves: bytes) -> bytes:

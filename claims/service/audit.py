@@ -71,8 +71,7 @@ def checkpoint(connection: Connection, size: int | None = None) -> dict[str, Any
         if len(leaves) == PAGE_LEAVES * merkle.HASH_SIZE:
             accumulator.append_subtree(merkle.packed_root(leaves), PAGE_HEIGHT)
             continue
-        for start in range(0, len(leaves), merkle.HASH_SIZE):
-            accumulator.append(leaves[start : start + merkle.HASH_SIZE])
+        accumulator.extend(merkle.unpacked(leaves))
     last = select(events.c.recorded_at).where(events.c.position <= size).order_by(events.c.position.desc()).limit(1)
     recorded_at = connection.execute(last).scalar() if size else None
     return {"size": size, "root": merkle.to_hex(accumulator.root()), "recorded_at": recorded_at or None}
@@ -192,8 +191,7 @@ class TreeLevels:
         return self._levels[-1] if self.size else merkle.EMPTY_ROOT
 
     def leaves(self) -> list[bytes]:
-        level, size = self._levels[0], merkle.HASH_SIZE
-        return [level[start : start + size] for start in range(0, len(level), size)]
+        return merkle.unpacked(self._levels[0])
 
     def leaf(self, index: int) -> bytes:
         start = index * merkle.HASH_SIZE

@@ -29,6 +29,7 @@ from claims.domain.merkle import (
     packed_root,
     root,
     to_hex,
+    unpacked,
     verify_consistency,
     verify_inclusion,
 )
@@ -478,6 +479,7 @@ def test_event_leaves_packs_the_leaf_of_each_event_hash_in_order() -> None:
 def test_the_root_of_packed_leaves_is_the_reference_root(size: int) -> None:
     leaves = [leaf_hash(i.to_bytes(4, "big")) for i in range(size)]
     assert packed_root(b"".join(leaves)) == ref_mth(leaves)
+    assert unpacked(b"".join(leaves)) == leaves
 
 
 def test_packed_leaves_must_be_whole_digests() -> None:
