@@ -23,7 +23,7 @@ from claims.domain.claim import ClaimFields, apply_correction, fields_of_asserti
 from claims.projections.lookups import REGISTRIES, rows_with
 from claims.projections.projector import current_versions, version_fields
 from claims.projections.tables import claim_versions
-from claims.store.eventlog import stale_version
+from claims.store.eventlog import HEAD_COLUMNS, Head, head_of, stale_version
 from claims.store.hashing import load_payload
 from claims.store.schema import events
 
@@ -76,7 +76,8 @@ class Registered:
     the schema revision they were read at, and trusted only while the log still holds that line
     (through the hash chain, the line stands for the whole history before it) and the schema is at
     that revision. The check is one query, made once per unit, and only by a unit that asks a
-    registry question; units on other threads of the tracker share the entries under a lock.
+    registry question; units on other threads of the tracker share the entries under a lock. The
+    same query reads the log's head, which the unit needs before it writes (``Records.head``).
     """
 
     def __init__(self) -> None:
@@ -85,19 +86,20 @@ class Registered:
         self._line: tuple[int, str] | None = None  # (position, hash): None while there are no entries
         self._revision: str | None = None
 
-    def trusted(self, connection: Connection) -> tuple[dict[tuple[str, str], Entry], str | None]:
+    def trusted(self, connection: Connection) -> tuple[dict[tuple[str, str], Entry], str | None, Head]:
         """The entries, if the database on ``connection`` still holds their line and revision (else
-        none, and they are forgotten), with the revision it is at: the unit hands it back with its
-        own entries (``committed``)."""
+        none, and they are forgotten), with the revision it is at (the unit hands it back with its
+        own entries: ``committed``) and the log's head."""
         with self._lock:
             line, revision, entries = self._line, self._revision, self._entries
-        found, current = connection.execute(_CHECK, {"position": 0 if line is None else line[0]}).one()
+        found, current, *last = connection.execute(_CHECK, {"position": 0 if line is None else line[0]}).one()
+        head = head_of(last)
         if line is not None and found == line[1] and current == revision:
-            return entries, current
+            return entries, current, head
         with self._lock:
             if self._line == line:  # not replaced meanwhile by a unit of another thread
                 self._entries, self._line, self._revision = {}, None, None
-        return {}, current
+        return {}, current, head
 
     def committed(
         self, entries: Iterable[tuple[tuple[str, str], Entry]], line: tuple[int, str] | None, revision: str | None
@@ -124,6 +126,7 @@ class Records:
         self._registered = registered
         self._committed: dict[tuple[str, str], Entry] | None = None  # registered's, once trusted (read only)
         self._revision: str | None = None  # the schema revision the trusted check saw
+        self.head: Head | None = None  # the log's head, as the trusted check read it
         self._registry: dict[tuple[str, str], Entry | None] = {}
         # A claim asserted in this unit is kept as its event until asked about (rarely, in a
         # large import), so that its fields are not computed here and again by the projector.
@@ -166,7 +169,7 @@ class Records:
             if self._registered is None:
                 self._committed = {}
             else:
-                self._committed, self._revision = self._registered.trusted(self._connect())
+                self._committed, self._revision, self.head = self._registered.trusted(self._connect())
         return self._committed
 
     def committed(self, last_written: tuple[int, str] | None) -> None:
@@ -259,12 +262,13 @@ class Records:
 # The lookups are built once: a single add makes several, and building a statement costs more
 # than running it.
 _ANY_CLAIM = select(claim_versions.c.claim_id).limit(1)
-# The hash of one line of the log, and the schema revision (Alembic's table: one row, one linear
-# history; max() only so that the subquery is a scalar on every backend).
+# The hash of one line of the log, the schema revision (Alembic's table: one row, one linear
+# history; max() only so that the subquery is a scalar on every backend) and the log's head.
 _ALEMBIC_VERSION = table("alembic_version", column("version_num"))
 _CHECK = select(
     select(events.c.hash).where(events.c.position == bindparam("position")).scalar_subquery(),
     select(func.max(_ALEMBIC_VERSION.c.version_num)).scalar_subquery(),
+    *HEAD_COLUMNS,
 )
 
 

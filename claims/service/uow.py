@@ -171,7 +171,10 @@ class UnitOfWork:
                 self._carried.keep(batch, last=True)
                 self._write(partial(batch.write, many_per_statement=self._writer is not None))
             return
-        prepared = eventlog.prepare(self._connect, self._pending, self.recorded_by, after=self._head)
+        # The head is known when this unit wrote before, or read it with its registry check (it holds
+        # the log's lock, so the head cannot have moved since); otherwise ``prepare`` reads it.
+        known = self._head or self.records.head
+        prepared = eventlog.prepare(self._connect, self._pending, self.recorded_by, after=known)
         # Streams this unit began were checked as their events were appended (``Records.note``);
         # the log checks the others (at 1M events, 130k lifecycle streams: 5 s of PostgreSQL's time).
         records = self.records

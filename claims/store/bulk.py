@@ -4,7 +4,8 @@ SQLAlchemy's executemany builds a parameter dictionary per row; for the log and 
 which write several rows per event, that alone costs more than the database. Here the rows are
 built as sequences of values in their table's column order, and go to the driver that way:
 SQLite's ``executemany`` of a statement compiled once by hand, and PostgreSQL's ``COPY … FROM
-STDIN`` (psycopg), which is several times faster than its INSERTs. Both run inside the caller's
+STDIN`` (psycopg), which is several times faster than its INSERTs (but for a few rows, which take
+one INSERT in one round trip, where a COPY takes two). All run inside the caller's
 transaction, and a failure surfaces as SQLAlchemy's own exception (``IntegrityError`` for a
 duplicate), as ``Connection.execute`` would raise it.
 """
@@ -78,7 +79,10 @@ def insert_rows(
     if not rows:
         return
     if connection.dialect.driver == "psycopg":
-        _copy_rows(connection, table, rows)
+        if len(rows) > FEW_ROWS:
+            _copy_rows(connection, table, rows)
+        else:
+            _insert_on_driver(connection, table, rows)
     elif many_per_statement and len(rows) > 1:
         _insert_many_per_statement(connection, table, rows)
     else:  # SQLAlchemy takes a list of tuples for an executemany, not of lists
@@ -103,6 +107,18 @@ def _insert_many_per_statement(connection: Connection, table: Table, values: Seq
         # everything once any write has failed.
         statement = _insert(table, connection.dialect.paramstyle, len(chunk), "INSERT OR FAIL")
         connection.exec_driver_sql(statement, tuple(chain.from_iterable(chunk)))
+
+
+# Up to this many rows, PostgreSQL gets one INSERT rather than a COPY: a COPY is two round trips
+# (its start, then its data and end), an INSERT one, and a single add writes one row to each of
+# three tables.
+FEW_ROWS = 16
+
+
+def _insert_on_driver(connection: Connection, table: Table, values: Sequence[Sequence[Any]]) -> None:
+    statement = _insert(table, connection.dialect.paramstyle, len(values))
+    with driver_of(connection, statement) as driver:
+        driver.execute(statement, tuple(chain.from_iterable(values)))
 
 
 def _copy_rows(connection: Connection, table: Table, values: Sequence[Sequence[Any]]) -> None:

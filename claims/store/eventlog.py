@@ -88,13 +88,26 @@ class Head:
 
 _HEAD = select(events.c.position, events.c.hash, events.c.recorded_at).order_by(events.c.position.desc()).limit(1)
 
+# The same three values as scalar subqueries (each NULL when the log is empty), for a query that
+# reads the head beside other things: a single add's one check before it writes
+# (``records.Registered.trusted``), rather than a statement of its own.
+HEAD_COLUMNS = tuple(
+    select(column).order_by(events.c.position.desc()).limit(1).scalar_subquery()
+    for column in (events.c.position, events.c.hash, events.c.recorded_at)
+)
+
 
 def head(connection: Connection) -> Head:
     """The last event's position, hash and recorded time (position 0 and the genesis hash when empty)."""
-    row = connection.execute(_HEAD).first()
-    if row is None:
+    return head_of(connection.execute(_HEAD).first() or (None, None, None))
+
+
+def head_of(values: Sequence[Any]) -> Head:
+    """The Head of (position, hash, recorded time) as read by ``HEAD_COLUMNS``: all None when the log is empty."""
+    position, last_hash, recorded_at = values
+    if position is None:
         return Head(0, GENESIS, "")
-    return Head(row.position, row.hash, row.recorded_at)
+    return Head(position, last_hash, recorded_at)
 
 
 def stream_version(connection: Connection, stream_id: str) -> int:

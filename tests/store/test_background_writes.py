@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 import claims
 from bench.generate import generate
@@ -25,7 +26,7 @@ from claims.api import Tracker
 from claims.domain import events as ev
 from claims.domain.errors import ConflictError
 from claims.projections.projector import TABLES
-from claims.projections.tables import claim_acts, claim_periods, claim_versions, parties
+from claims.projections.tables import claim_acts, claim_periods, claim_versions, parties, sources
 from claims.service import uow as unit_of_work
 from claims.store import bulk
 from claims.store.background import BackgroundWriter
@@ -166,6 +167,32 @@ def test_many_rows_per_insert_stay_within_the_drivers_parameter_limit(tracker: T
         finally:
             driver.setlimit(limit, default)
         assert rows_of(connection, parties) == sorted(rows)
+
+
+@pytest.mark.parametrize("count", [1, bulk.FEW_ROWS, bulk.FEW_ROWS + 1])
+def test_a_few_rows_and_many_are_written_alike(tracker: Tracker, count: int) -> None:
+    """PostgreSQL takes a few rows (a single add's) in one INSERT and more by COPY; each value, a
+    NULL, non-ASCII text and a 64-bit integer among them, reads back the same either way."""
+    rows = [
+        (
+            f"s{number}",
+            f"Агентство «{number}»",
+            "news-agency",
+            None if number % 2 else "https://example.org",
+            None,
+            2**40 + number,
+        )
+        for number in range(count)
+    ]
+    with tracker.engine.begin() as connection:
+        bulk.insert_rows(connection, sources, rows)
+        assert rows_of(connection, sources) == sorted(rows)
+
+
+def test_a_refused_row_among_a_few_surfaces_as_the_databases_integrity_error(tracker: Tracker) -> None:
+    tracker.add_party("brazil", name="Brazil", kind="state")
+    with pytest.raises(IntegrityError), tracker.engine.begin() as connection:
+        bulk.insert_rows(connection, parties, [("brazil", "Brazil", "state", 99)])
 
 
 def test_the_writer_runs_writes_in_order_and_none_after_a_failure() -> None:

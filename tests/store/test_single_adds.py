@@ -72,13 +72,27 @@ def test_a_loop_of_adds_reads_each_registry_entry_once(db_url: str) -> None:
         assert [c["text"] for c in tracker.narrative("russia")] == [f"claim number {n}" for n in range(1, 6)]
 
 
+def test_an_add_reads_the_logs_head_with_its_registry_check_in_one_query(tracker: Tracker) -> None:
+    """The check of the remembered line and the head the new event chains onto are one statement."""
+    _register(tracker)
+    _add(tracker, 1)
+    statements = statements_run(tracker)
+    for number in range(2, 5):
+        _add(tracker, number)
+    reads_of_the_log = [s for s in statements if s.lstrip().upper().startswith("SELECT") and "FROM events" in s]
+    assert len(reads_of_the_log) == 3
+    assert tracker.verify().intact
+
+
 def test_a_loop_of_adds_sees_entries_another_tracker_registers_meanwhile(tracker: Tracker, db_url: str) -> None:
     _register(tracker)
     _add(tracker, 1)
     with claims.open_tracker(db_url, user="other") as other:
         other.add_party("china", name="China", kind="state")
-    _add(tracker, 2, party="china")
+    _add(tracker, 2, party="china")  # chains onto the other tracker's line, read with the check
     assert [c["text"] for c in tracker.narrative("china")] == ["claim number 2"]
+    assert tracker.verify().intact
+    assert_consistent(tracker)
 
 
 def _known(tracker: Tracker, registered: Registered) -> dict[tuple[str, str], dict[str, object]]:
