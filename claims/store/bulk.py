@@ -85,8 +85,10 @@ def insert_rows(
             _insert_on_driver(connection, table, rows)
     elif many_per_statement and len(rows) > 1:
         _insert_many_per_statement(connection, table, rows)
-    else:  # SQLAlchemy takes a list of tuples for an executemany, not of lists
-        connection.exec_driver_sql(_insert(table, connection.dialect.paramstyle), list(map(tuple, rows)))
+    else:  # on the driver's own cursor: SQLAlchemy's exec_driver_sql costs four times its 5 µs
+        statement = _insert(table, connection.dialect.paramstyle)
+        with driver_of(connection, statement) as driver:
+            driver.executemany(statement, rows)
 
 
 # Rows per SQLite INSERT when many are asked for, at most: fewer statements are fewer waits for
