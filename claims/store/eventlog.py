@@ -161,7 +161,8 @@ def prepare(
     in the hash chain, from the versions the events expect (which must agree within the batch).
     Nothing is read but the head, and that only when the caller does not know it (``after``: the
     head of rows it prepared and has yet to write, so that a writer still writing them can go on
-    meanwhile); ``write`` checks the expectations against the log, then inserts the rows.
+    meanwhile, or the head it read under the log's lock with another question: a single add's
+    registry check); ``write`` checks the expectations against the log, then inserts the rows.
     """
     if not pending:
         return Prepared([], {})

@@ -191,8 +191,11 @@ def test_a_few_rows_and_many_are_written_alike(tracker: Tracker, count: int) -> 
 
 def test_a_refused_row_among_a_few_surfaces_as_the_databases_integrity_error(tracker: Tracker) -> None:
     tracker.add_party("brazil", name="Brazil", kind="state")
+    few = [("india", "India", "state", 98), ("brazil", "Brazil", "state", 99), ("chile", "Chile", "state", 100)]
     with pytest.raises(IntegrityError), tracker.engine.begin() as connection:
-        bulk.insert_rows(connection, parties, [("brazil", "Brazil", "state", 99)])
+        bulk.insert_rows(connection, parties, few)
+    with tracker.engine.connect() as connection:
+        assert [row[0] for row in rows_of(connection, parties)] == ["brazil"]
 
 
 def test_the_writer_runs_writes_in_order_and_none_after_a_failure() -> None:

@@ -84,6 +84,19 @@ def test_an_add_reads_the_logs_head_with_its_registry_check_in_one_query(tracker
     assert tracker.verify().intact
 
 
+def test_a_unit_that_wrote_chains_its_next_batch_onto_its_own_rows_not_the_head_it_checked(tracker: Tracker) -> None:
+    registered = Registered()
+    with UnitOfWork(tracker.engine, "tester", registered=registered) as unit:
+        with pytest.raises(NotFoundError):
+            handlers.require(unit.records, "party", "russia")  # the check reads the head
+        handlers.register(unit, AddParty(id="russia", name="Russia", kind="state"))
+        unit.flush()
+        handlers.register(unit, AddParty(id="china", name="China", kind="state"))
+        unit.commit()
+    assert tracker.verify().intact
+    assert_consistent(tracker, 2)
+
+
 def test_a_loop_of_adds_sees_entries_another_tracker_registers_meanwhile(tracker: Tracker, db_url: str) -> None:
     _register(tracker)
     _add(tracker, 1)
