@@ -33,6 +33,7 @@ from claims.io.trail import filtered_line, trail_header, write_csv, write_jsonl
 from claims.projections import lookups
 from claims.store import eventlog
 from claims.store.eventlog import StoredEvent
+from claims.store.hashing import LINE_FIELDS, load_payload
 from claims.store.schema import events
 
 EXPORT_FORMATS = ("jsonl", "csv", "prov-json", "claimreview")
@@ -258,23 +259,71 @@ def check_selection(connection: Connection, selection: Selection) -> None:
             raise NotFoundError(f"unknown {kind}: {ident}")
 
 
-def _selected(stored: StoredEvent, selection: Selection, claims: set[str]) -> bool:
-    """Whether an event belongs to a party/topic selection; learns selected claims from assertions."""
-    kind, _, ident = stored.stream_id.partition(":")
+def _selected(
+    selection: Selection,
+    claims: set[str],
+    stream_id: str,
+    type_name: str,
+    event: Callable[[], ev.Event],
+    stored_text: str | None = None,
+) -> bool:
+    """Whether an event belongs to a party/topic selection; learns selected claims from assertions.
+
+    ``event()`` makes the domain event, asked for only when an assertion or a speaker's
+    registration must be looked into. ``stored_text``, the payload as the log stores it, lets a
+    reader of raw rows skip that for an event that cannot name the selection (``_may_name``):
+    most of a filtered export's reading.
+    """
+    kind, _, ident = stream_id.partition(":")
     if kind == "claim":
-        if stored.type == ev.ClaimAsserted.TYPE:
-            event = stored.event()
-            assert isinstance(event, ev.ClaimAsserted)
-            if selection.party in (None, event.party) and selection.topic in (None, event.topic):
-                claims.add(event.claim)
+        if (
+            type_name == ev.ClaimAsserted.TYPE
+            and _may_name(stored_text, selection.party)
+            and _may_name(stored_text, selection.topic)
+        ):
+            asserted = event()
+            assert isinstance(asserted, ev.ClaimAsserted)
+            if selection.party in (None, asserted.party) and selection.topic in (None, asserted.topic):
+                claims.add(asserted.claim)
         return ident in claims
     if kind == "party":
         return ident == selection.party
     if kind == "speaker":
-        return selection.party is not None and getattr(stored.event(), "party", None) == selection.party
+        return (
+            selection.party is not None
+            and _may_name(stored_text, selection.party)
+            and getattr(event(), "party", None) == selection.party
+        )
     if kind == "topic":
         return ident == selection.topic
     return False
+
+
+def _may_name(stored_text: str | None, ident: str | None) -> bool:
+    """Whether a stored payload may hold ``ident`` as a value. The log stores each payload as the
+    canonical JSON that was hashed (``verify`` holds it to that), where an id, being a slug, is
+    written as itself in quotes: a payload without that text cannot name it. None (no text at
+    hand, or no id asked for) may."""
+    return stored_text is None or ident is None or f'"{ident}"' in stored_text
+
+
+def _stored_selected(stored: StoredEvent, selection: Selection, claims: set[str]) -> bool:
+    """``_selected`` for an event already read whole."""
+    return _selected(selection, claims, stored.stream_id, stored.type, stored.event)
+
+
+_STREAM_AT, _TYPE_AT, _SCHEMA_VERSION_AT, _PAYLOAD_AT = (
+    LINE_FIELDS.index(name) for name in ("stream_id", "type", "schema_version", "payload")
+)
+
+
+def _row_selected(row: tuple[Any, ...], selection: Selection, claims: set[str]) -> bool:
+    """``_selected`` for a row of ``eventlog.read_rows``, its payload parsed only when it must be."""
+
+    def event() -> ev.Event:
+        return ev.from_stored(row[_TYPE_AT], row[_SCHEMA_VERSION_AT], load_payload(row[_PAYLOAD_AT]))
+
+    return _selected(selection, claims, row[_STREAM_AT], row[_TYPE_AT], event, row[_PAYLOAD_AT])
 
 
 def scan(
@@ -293,11 +342,18 @@ def scan(
     """
     start = 0 if (from_start or selection.by_claim) else selection.since
     limit = None if size is None else max(size - start, 0)
+    if not selection.by_claim:
+        for stored in counted(eventlog.read(connection, since=start, limit=limit, batch=BATCH), progress):
+            yield stored, stored.position > selection.since
+        return
+    # A party's or a topic's events are a few of the log's: each row is looked at as the driver
+    # gives it, and only those selected are made into StoredEvents (a 1M-event export of one topic
+    # of 40 spent half its time parsing the payloads of the others).
     claims: set[str] = set()
-    for stored in counted(eventlog.read(connection, since=start, limit=limit, batch=BATCH), progress):
-        if selection.by_claim and not _selected(stored, selection, claims):
-            continue
-        yield stored, stored.position > selection.since
+    for row in counted(eventlog.read_rows(connection, since=start, limit=limit, batch=BATCH), progress):
+        if _row_selected(row, selection, claims):
+            stored = eventlog.from_row(row)
+            yield stored, stored.position > selection.since
 
 
 T = TypeVar("T")
@@ -414,7 +470,7 @@ def export(
         streams = eventlog.read_streams(connection, (f"claim:{c}" for c in wanted), until=head)
         for stored in counted(streams, progress):
             read += 1
-            if not selection.by_claim or _selected(stored, selection, claims):
+            if not selection.by_claim or _stored_selected(stored, selection, claims):
                 (review.add if stored.position > selection.since else review.track)(stored.line())
         review.write(out, registry(connection))
         return ExportSummary(fmt, read, reviews=review.reviews)

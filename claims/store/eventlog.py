@@ -128,7 +128,7 @@ def append(connection: Connection, pending: Sequence[Pending], recorded_by: str)
     """
     prepared = prepare(lambda: connection, pending, recorded_by)
     write(connection, prepared)
-    return [_from_row(row) for row in prepared.rows]
+    return [from_row(row) for row in prepared.rows]
 
 
 class Prepared(NamedTuple):
@@ -334,8 +334,8 @@ _POSITION_AT, _HASH_AT, _RECORDED_AT_AT = (LINE_FIELDS.index(name) for name in (
 check_column_order(events, LINE_FIELDS)  # a line's values, in order, are its row's
 
 
-def _from_row(row: Sequence[Any]) -> StoredEvent:
-    """A StoredEvent from a row of ``_LINE_COLUMNS`` (StoredEvent's own field order)."""
+def from_row(row: Sequence[Any]) -> StoredEvent:
+    """A StoredEvent from a row of ``_LINE_COLUMNS`` (StoredEvent's own field order): one of ``read_rows``."""
     values = list(row)
     values[_PAYLOAD_AT] = load_payload(values[_PAYLOAD_AT])
     return StoredEvent(*values)
@@ -345,9 +345,18 @@ def read(
     connection: Connection, *, since: int = 0, limit: int | None = None, batch: int = 5000
 ) -> Iterator[StoredEvent]:
     """Events after position ``since``, in position order, fetched in batches (memory stays flat)."""
+    for row in read_rows(connection, since=since, limit=limit, batch=batch):
+        yield from_row(row)
+
+
+def read_rows(
+    connection: Connection, *, since: int = 0, limit: int | None = None, batch: int = 5000
+) -> Iterator[tuple[Any, ...]]:
+    """``read``'s events as the driver's rows: each line's values in ``LINE_FIELDS`` order, the
+    payload as the stored text. For a reader that looks at a few columns of every line and keeps
+    few of them, making a StoredEvent (``from_row``) only of those."""
     for rows in _pages(connection, since, limit, batch):
-        for row in rows:
-            yield _from_row(row)
+        yield from rows
 
 
 def read_streams(
@@ -363,7 +372,7 @@ def read_streams(
         if until is not None:
             query = query.where(events.c.position <= until)
         for row in connection.execute(query.order_by(events.c.position)).all():
-            yield _from_row(row)
+            yield from_row(row)
 
 
 def replay_pages(connection: Connection, *, batch: int = 5000) -> Generator[list[tuple[Any, ...]], None, None]:
@@ -449,7 +458,7 @@ def read_stream(connection: Connection, stream_id: str) -> list[StoredEvent]:
     rows = connection.execute(
         select(*_LINE_COLUMNS).where(events.c.stream_id == stream_id).order_by(events.c.stream_version)
     ).all()
-    return [_from_row(row) for row in rows]
+    return [from_row(row) for row in rows]
 
 
 def position_at(connection: Connection, recorded_at: str) -> int:

@@ -110,8 +110,8 @@ def test_export_memory_is_flat_it_writes_before_reading_on(reviewed: Tracker, mo
 
         return count
 
-    # Rows become StoredEvents (_from_row), or lines whose payload stays as stored (stored_payload).
-    monkeypatch.setattr(eventlog, "_from_row", counting(eventlog._from_row))
+    # Rows become StoredEvents (from_row), or lines whose payload stays as stored (stored_payload).
+    monkeypatch.setattr(eventlog, "from_row", counting(eventlog.from_row))
     monkeypatch.setattr(eventlog, "stored_payload", counting(eventlog.stored_payload))
 
     class Recorder(io.StringIO):

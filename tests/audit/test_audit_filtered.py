@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -181,3 +182,60 @@ def test_tree_levels_of_nothing() -> None:
     assert levels.size == 0 and levels.root() == merkle.EMPTY_ROOT
     with pytest.raises(ValueError):
         levels.path(0)
+
+
+def test_a_selection_is_the_events_its_rules_name_whatever_the_texts_quote(tracker: Tracker) -> None:
+    """A filtered export looks for the selection's ids in the stored payloads before it parses
+    them. An id that is also another kind's (a source named like a topic) passes that look and must
+    still be told apart; a text quoting an id is escaped in the payload and does not pass it."""
+    tracker.add_party("russia", name="Russia", kind="state")
+    tracker.add_party("china", name="China", kind="state")
+    tracker.add_speaker("lavrov", name="Sergey Lavrov", party="russia")
+    tracker.add_speaker("wang", name="Wang Yi", party="china")
+    tracker.add_topic("g20", title="G20")
+    tracker.add_topic("ukraine", title="Ukraine")
+    tracker.add_source("tass", name="TASS")
+    tracker.add_source("ukraine", name="A source named like a topic")
+    claims = []
+    for number, (party, speaker, topic) in enumerate(
+        [("russia", "lavrov", "g20"), ("china", "wang", "ukraine"), ("russia", None, "ukraine"), ("china", None, "g20")]
+    ):
+        quoted = '"china" "g20" "russia" "ukraine" "party":"china","topic":"g20"'
+        outcome = tracker.add_claim(
+            party=party, speaker=speaker, topic=topic, said_on="2023-03-02", source="ukraine", via=["tass"],
+            text=f"claim {number} quoting {quoted}", quote=quoted,
+        )  # fmt: skip
+        claims.append(outcome.id)
+    tracker.retract(claims[0], on="2023-03-05", source="tass")
+    tracker.correct(claims[1], reason="typo", text="claim 1, corrected")
+    lines = list(tracker.log())
+    asserted = {
+        line["stream_id"]: line["payload"] for line in lines if line["type"] == "ClaimAsserted"
+    }  # the claims' party and topic, as their assertions record them
+
+    def expected(party: str | None, topic: str | None) -> list[int]:
+        def wanted(line: dict[str, Any]) -> bool:
+            kind, _, ident = line["stream_id"].partition(":")
+            if kind == "claim":
+                payload = asserted[line["stream_id"]]
+                return party in (None, payload["party"]) and topic in (None, payload["topic"])
+            return (
+                (kind == "party" and ident == party)
+                or (kind == "speaker" and party is not None and line["payload"]["party"] == party)
+                or (kind == "topic" and ident == topic)
+            )
+
+        return [line["position"] for line in lines if wanted(line)]
+
+    for party, topic in [
+        ("russia", None),
+        (None, "g20"),
+        ("china", "g20"),
+        ("russia", "ukraine"),
+        ("china", "ukraine"),
+    ]:
+        out = io.StringIO()
+        tracker.export("jsonl", out, party=party, topic=topic)
+        _, *selected = (json.loads(text) for text in out.getvalue().splitlines())
+        assert [line["position"] for line in selected] == expected(party, topic), (party, topic)
+        assert any(line["stream_id"].startswith("claim:") for line in selected)
