@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -350,12 +350,22 @@ def read(
 
 
 def read_rows(
-    connection: Connection, *, since: int = 0, limit: int | None = None, batch: int = 5000
+    connection: Connection,
+    *,
+    since: int = 0,
+    limit: int | None = None,
+    until: int | None = None,
+    batch: int = 5000,
+    holding: Mapping[str, Sequence[str]] | None = None,
 ) -> Iterator[tuple[Any, ...]]:
-    """``read``'s events as the driver's rows: each line's values in ``LINE_FIELDS`` order, the
-    payload as the stored text. For a reader that looks at a few columns of every line and keeps
-    few of them, making a StoredEvent (``from_row``) only of those."""
-    for rows in _pages(connection, since, limit, batch):
+    """``read``'s events (none after position ``until``) as the driver's rows: each line's values in
+    ``LINE_FIELDS`` order, the payload as the stored text. For a reader that looks at a few columns
+    of every line and keeps few of them, making a StoredEvent (``from_row``) only of those.
+
+    ``holding`` maps event types to texts: of those types, only the rows whose stored payload holds
+    every one of its texts come, the database looking (rows of other types all come). ``limit``
+    counts the rows that come."""
+    for rows in _pages(connection, since, limit, batch, until=until, holding=holding):
         yield from rows
 
 
@@ -416,15 +426,25 @@ def _pages(
     columns: Sequence[Any] = _LINE_COLUMNS,
     *,
     until: int | None = None,
+    holding: Mapping[str, Sequence[str]] | None = None,
 ) -> Generator[list[tuple[Any, ...]], None, None]:
     """Rows of ``columns`` (position first) after position ``since`` (at most ``limit`` of them,
-    none after position ``until``), ``batch`` at a time, as the driver's tuples. Every whole-log
-    read goes through here (export, verify, rebuild, the Merkle tree), and through SQLAlchemy's
-    rows a million lines took 3.5 to 5.1 s to fetch, through the driver's own cursor 2.4 to 4.0 s."""
-    after, before = parameter_marks(connection.dialect.paramstyle, 2)
+    none after position ``until``, ``holding`` as ``read_rows`` says), ``batch`` at a time, as the
+    driver's tuples. Every whole-log read goes through here (export, verify, rebuild, the Merkle
+    tree), and through SQLAlchemy's rows a million lines took 3.5 to 5.1 s to fetch, through the
+    driver's own cursor 2.4 to 4.0 s."""
+    conditions, parameters = [], []
+    if until is not None:
+        conditions.append('"position" <= {}')
+        parameters.append(until)
+    if holding:
+        condition, values = _holding(connection.dialect.name, holding)
+        conditions.append(condition)
+        parameters.extend(values)
+    after, *marks = parameter_marks(connection.dialect.paramstyle, 1 + len(parameters))
+    where = "".join(f" AND {c}" for c in conditions).format(*marks)
     names = ", ".join(f'"{column.name}"' for column in columns)
-    bound, parameters = ("", ()) if until is None else (f' AND "position" <= {before}', (until,))
-    query = f'SELECT {names} FROM events WHERE "position" > {after}{bound} ORDER BY "position" LIMIT '
+    query = f'SELECT {names} FROM events WHERE "position" > {after}{where} ORDER BY "position" LIMIT '
     with driver_of(connection, query + str(int(batch))) as driver:
         cursor = driver.cursor()
         try:
@@ -443,6 +463,22 @@ def _pages(
         finally:  # a reader abandoned after its connection closed finds the cursor closed with it
             with suppress(connection.dialect.loaded_dbapi.Error):
                 cursor.close()
+
+
+def _holding(dialect: str, holding: Mapping[str, Sequence[str]]) -> tuple[str, list[Any]]:
+    """``read_rows``'s condition for ``holding``, a ``{}`` in it for each of the parameters given
+    beside it. ``instr`` (SQLite) and ``strpos`` (PostgreSQL) give a text's place in the payload,
+    0 when it is not there; unlike LIKE, neither gives a character a meaning."""
+    find = "instr" if dialect == "sqlite" else "strpos"
+    types = sorted(holding)
+    parts = [f'"type" NOT IN ({", ".join("{}" for _ in types)})']
+    parameters: list[Any] = list(types)
+    for type_name in types:
+        texts = holding[type_name]
+        found = [f'{find}("payload", {{}}) > 0' for _ in texts]
+        parts.append("(" + " AND ".join(['"type" = {}', *found]) + ")")
+        parameters.extend([type_name, *texts])
+    return f"({' OR '.join(parts)})", parameters
 
 
 def hash_pages(connection: Connection, size: int, *, batch: int = 4096) -> Iterator[list[str]]:
