@@ -346,8 +346,8 @@ def scan(
     after ``since``.
     """
     start = 0 if (from_start or selection.by_claim) else selection.since
-    limit = None if size is None else max(size - start, 0)
     if not selection.by_claim:
+        limit = None if size is None else max(size - start, 0)
         for stored in counted(eventlog.read(connection, since=start, limit=limit, batch=BATCH), progress):
             yield stored, stored.position > selection.since
         return

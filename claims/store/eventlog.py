@@ -433,7 +433,8 @@ def _pages(
     driver's tuples. Every whole-log read goes through here (export, verify, rebuild, the Merkle
     tree), and through SQLAlchemy's rows a million lines took 3.5 to 5.1 s to fetch, through the
     driver's own cursor 2.4 to 4.0 s."""
-    conditions, parameters = [], []
+    conditions: list[str] = []
+    parameters: list[Any] = []
     if until is not None:
         conditions.append('"position" <= {}')
         parameters.append(until)
