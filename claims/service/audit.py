@@ -270,9 +270,10 @@ def _selected(
     """Whether an event belongs to a party/topic selection; learns selected claims from assertions.
 
     ``event()`` makes the domain event, asked for only when an assertion or a speaker's
-    registration must be looked into. ``stored_text``, the payload as the log stores it, lets a
-    reader of raw rows skip that for an event that cannot name the selection (``_may_name``):
-    most of a filtered export's reading.
+    registration must be looked into. ``stored_text``, the payload as the log stores it at its
+    type's current schema version, lets a reader of raw rows skip that for an event that cannot
+    name the selection (``_may_name``); the database has left most such rows out already
+    (``_candidates``).
     """
     kind, _, ident = stream_id.partition(":")
     if kind == "claim":
@@ -303,7 +304,8 @@ def _may_name(stored_text: str | None, ident: str | None) -> bool:
     """Whether a stored payload may hold ``ident`` as a value. The log stores each payload as the
     canonical JSON that was hashed (``verify`` holds it to that), where an id, being a slug, is
     written as itself in quotes: a payload without that text cannot name it. None (no text at
-    hand, or no id asked for) may."""
+    hand, or no id asked for) may. A payload rewritten in the database with an id's letters
+    written as JSON escapes would be missed here; ``verify`` catches such a rewrite."""
     return stored_text is None or ident is None or _quoted(ident) in stored_text
 
 
@@ -323,12 +325,16 @@ _POSITION_AT, _STREAM_AT, _TYPE_AT, _SCHEMA_VERSION_AT, _PAYLOAD_AT = (
 
 
 def _row_selected(row: tuple[Any, ...], selection: Selection, claims: set[str]) -> bool:
-    """``_selected`` for a row of ``eventlog.read_rows``, its payload parsed only when it must be."""
+    """``_selected`` for a row of ``eventlog.read_rows``, its payload parsed only when it must be
+    (always when its schema version is not its type's current one)."""
+    type_name, version = row[_TYPE_AT], row[_SCHEMA_VERSION_AT]
 
     def event() -> ev.Event:
-        return ev.from_stored(row[_TYPE_AT], row[_SCHEMA_VERSION_AT], load_payload(row[_PAYLOAD_AT]))
+        return ev.from_stored(type_name, version, load_payload(row[_PAYLOAD_AT]))
 
-    return _selected(selection, claims, row[_STREAM_AT], row[_TYPE_AT], event, row[_PAYLOAD_AT])
+    known = ev.EVENT_TYPES.get(type_name)
+    current = known is not None and version == known.SCHEMA_VERSION
+    return _selected(selection, claims, row[_STREAM_AT], type_name, event, row[_PAYLOAD_AT] if current else None)
 
 
 def scan(
@@ -343,7 +349,8 @@ def scan(
 
     Events at or before ``since`` are only read (and yielded with False) when ``from_start`` asks for
     them, or when a party or topic selection needs the claims' assertions; otherwise reading starts
-    after ``since``.
+    after ``since``. Without ``size``, a party or topic selection reads up to the head it finds
+    first (on PostgreSQL, one prefix of the log however long the read takes).
     """
     start = 0 if (from_start or selection.by_claim) else selection.since
     if not selection.by_claim:
@@ -365,13 +372,15 @@ def scan(
             yield stored, stored.position > selection.since
 
 
-def _candidates(selection: Selection) -> dict[str, list[str]]:
+def _candidates(selection: Selection) -> dict[str, tuple[int, list[str]]]:
     """``read_rows``'s ``holding`` for a party or topic selection: the assertions whose stored
-    payload holds each id given, and for a party, its speakers' registrations (``_may_name``)."""
+    payload holds each id given, and for a party, its speakers' registrations (``_may_name``).
+    Rows of another schema version all come, to be read whole: an upcaster may name fields
+    otherwise, and a version newer than this code is refused when read, as before."""
     ids = [_quoted(ident) for ident in (selection.party, selection.topic) if ident is not None]
-    holding = {ev.ClaimAsserted.TYPE: ids}
+    holding = {ev.ClaimAsserted.TYPE: (ev.ClaimAsserted.SCHEMA_VERSION, ids)}
     if selection.party is not None:
-        holding[ev.SpeakerRegistered.TYPE] = [_quoted(selection.party)]
+        holding[ev.SpeakerRegistered.TYPE] = (ev.SpeakerRegistered.SCHEMA_VERSION, [_quoted(selection.party)])
     return holding
 
 

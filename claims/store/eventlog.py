@@ -356,15 +356,15 @@ def read_rows(
     limit: int | None = None,
     until: int | None = None,
     batch: int = 5000,
-    holding: Mapping[str, Sequence[str]] | None = None,
+    holding: Mapping[str, tuple[int, Sequence[str]]] | None = None,
 ) -> Iterator[tuple[Any, ...]]:
     """``read``'s events (none after position ``until``) as the driver's rows: each line's values in
-    ``LINE_FIELDS`` order, the payload as the stored text. For a reader that looks at a few columns
-    of every line and keeps few of them, making a StoredEvent (``from_row``) only of those.
+    ``LINE_FIELDS`` order, the payload as the stored text, for a reader that makes a StoredEvent
+    (``from_row``) only of the rows it keeps.
 
-    ``holding`` maps event types to texts: of those types, only the rows whose stored payload holds
-    every one of its texts come, the database looking (rows of other types all come). ``limit``
-    counts the rows that come."""
+    ``holding`` maps event types to a schema version and texts: of each type at that version, only
+    the rows whose stored payload holds every one of the texts come, the database looking. Rows of
+    other types or other versions all come. ``limit`` counts the rows that come."""
     for rows in _pages(connection, since, limit, batch, until=until, holding=holding):
         yield from rows
 
@@ -426,7 +426,7 @@ def _pages(
     columns: Sequence[Any] = _LINE_COLUMNS,
     *,
     until: int | None = None,
-    holding: Mapping[str, Sequence[str]] | None = None,
+    holding: Mapping[str, tuple[int, Sequence[str]]] | None = None,
 ) -> Generator[list[tuple[Any, ...]], None, None]:
     """Rows of ``columns`` (position first) after position ``since`` (at most ``limit`` of them,
     none after position ``until``, ``holding`` as ``read_rows`` says), ``batch`` at a time, as the
@@ -466,19 +466,23 @@ def _pages(
                 cursor.close()
 
 
-def _holding(dialect: str, holding: Mapping[str, Sequence[str]]) -> tuple[str, list[Any]]:
+# Where each backend finds a text in another: its place, counted from 1, or 0 when it is not there.
+# Unlike LIKE, neither gives a character of the text a meaning, nor folds case.
+_FIND = {"sqlite": "instr", "postgresql": "strpos"}
+
+
+def _holding(dialect: str, holding: Mapping[str, tuple[int, Sequence[str]]]) -> tuple[str, list[Any]]:
     """``read_rows``'s condition for ``holding``, a ``{}`` in it for each of the parameters given
-    beside it. ``instr`` (SQLite) and ``strpos`` (PostgreSQL) give a text's place in the payload,
-    0 when it is not there; unlike LIKE, neither gives a character a meaning."""
-    find = "instr" if dialect == "sqlite" else "strpos"
+    beside it (and nowhere else: ``_pages`` puts its marks there)."""
+    find = _FIND[dialect]
     types = sorted(holding)
     parts = [f'"type" NOT IN ({", ".join("{}" for _ in types)})']
     parameters: list[Any] = list(types)
     for type_name in types:
-        texts = holding[type_name]
-        found = [f'{find}("payload", {{}}) > 0' for _ in texts]
-        parts.append("(" + " AND ".join(['"type" = {}', *found]) + ")")
-        parameters.extend([type_name, *texts])
+        version, texts = holding[type_name]
+        found = " AND ".join(f'{find}("payload", {{}}) > 0' for _ in texts) or "1 = 1"
+        parts.append(f'("type" = {{}} AND ("schema_version" <> {{}} OR ({found})))')
+        parameters.extend([type_name, version, *texts])
     return f"({' OR '.join(parts)})", parameters
 
 

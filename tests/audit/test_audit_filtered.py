@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import io
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy import text
 
 from claims.api import Tracker
+from claims.domain import events as ev
 from claims.domain import merkle
+from claims.domain.errors import StorageError
 from claims.io.trail import TRAIL_FORMAT, verify_trail
 from claims.service.audit import TreeLevels
 from claims.store.hashing import line_hash
@@ -241,10 +245,41 @@ def test_a_selection_is_the_events_its_rules_name_whatever_the_texts_quote(track
         assert any(line["stream_id"].startswith("claim:") for line in selected)
 
 
-def test_a_filtered_exports_progress_counts_the_events_read_past(reviewed: Tracker) -> None:
-    """The database leaves most rows out of a party's export; its progress still counts every
-    event of the log read past, as a whole-log export's does."""
+def test_a_filtered_exports_progress_counts_the_events_read_past(
+    reviewed: Tracker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database leaves most rows out of a party's export; its progress still counts the events
+    of the log read past, every PROGRESS_EVERY of them and all of them at the end, as a whole-log
+    export's does."""
+    from claims.service import audit
+
+    monkeypatch.setattr(audit, "PROGRESS_EVERY", 7)
+    size = reviewed.checkpoint()["size"]
     told: list[int] = []
     reviewed.export("jsonl", io.StringIO(), party="russia", progress=told.append)
-    assert told and told[-1] == reviewed.checkpoint()["size"]
-    assert told == sorted(told)
+    assert told[-1] == size
+    steps = told[:-1]
+    assert len(steps) >= size // 7 - 2 and steps == sorted(set(steps))
+    assert all(b // 7 > a // 7 for a, b in zip([0, *steps], steps, strict=False))
+
+
+def test_a_filtered_export_still_refuses_an_assertion_of_a_newer_schema(tracker: Tracker) -> None:
+    """An assertion of a schema version newer than this code is read whole, whatever the selection,
+    and refused as every other reader refuses it, not passed over as naming another topic."""
+    tracker.add_party("russia", name="Russia", kind="state")
+    tracker.add_topic("g20", title="G20")
+    tracker.add_topic("ukraine", title="Ukraine")
+    tracker.add_source("tass", name="TASS")
+    tracker.add_claim(party="russia", topic="g20", said_on="2023-03-02", source="tass", text="Said once.")
+    with tracker.engine.begin() as connection:
+        row = dict(connection.execute(text("SELECT * FROM events ORDER BY position DESC LIMIT 1")).mappings().one())
+        row.update(
+            position=row["position"] + 1,
+            event_id=str(uuid.uuid4()),
+            stream_id="claim:from-a-newer-claims",
+            schema_version=ev.ClaimAsserted.SCHEMA_VERSION + 1,
+        )
+        columns = ", ".join(row)
+        connection.execute(text(f"INSERT INTO events ({columns}) VALUES ({', '.join(':' + k for k in row)})"), row)
+    with pytest.raises(StorageError, match="upgrade claims"):
+        tracker.export("jsonl", io.StringIO(), topic="ukraine")

@@ -501,26 +501,29 @@ def test_hash_pages_read_the_first_hashes_in_log_order_a_page_at_a_time(shared: 
 
 def test_rows_of_a_type_come_only_when_their_stored_payload_holds_each_text(shared: Filled) -> None:
     """The database looks for the texts as they are: no character means anything, as % and _ would
-    to LIKE, case counts, and non-ASCII text is found as stored."""
+    to LIKE, case counts, and non-ASCII text is found as stored. Rows of another schema version
+    than the one named all come."""
     lines = read_all(shared.tracker)
     everything = [stored.position for stored in lines]
     others = [stored.position for stored in lines if stored.type != ev.ClaimAsserted.TYPE]
+    version = ev.ClaimAsserted.SCHEMA_VERSION
     with shared.tracker.engine.connect() as connection:
 
-        def positions(holding: dict[str, list[str]], **options: Any) -> list[int]:
+        def positions(holding: dict[str, tuple[int, list[str]]], **options: Any) -> list[int]:
             rows = eventlog.read_rows(connection, holding=holding, batch=3, **options)
             return [row[LINE_FIELDS.index("position")] for row in rows]
 
-        assert positions({ev.ClaimAsserted.TYPE: ['"g20"', '"russia"']}) == everything
-        assert positions({ev.ClaimAsserted.TYPE: ['"g20"', '"china"']}) == others
-        assert positions({ev.ClaimAsserted.TYPE: ['"G20"']}) == others
-        assert positions({ev.ClaimAsserted.TYPE: ['"g_0"']}) == others
-        assert positions({ev.ClaimAsserted.TYPE: ["%"]}) == others
-        assert positions({ev.ClaimAsserted.TYPE: ["в фарс"]}) == everything
+        assert positions({ev.ClaimAsserted.TYPE: (version, ['"g20"', '"russia"'])}) == everything
+        assert positions({ev.ClaimAsserted.TYPE: (version, ['"g20"', '"china"'])}) == others
+        assert positions({ev.ClaimAsserted.TYPE: (version, ['"G20"'])}) == others
+        assert positions({ev.ClaimAsserted.TYPE: (version, ['"g_0"'])}) == others
+        assert positions({ev.ClaimAsserted.TYPE: (version, ["%"])}) == others
+        assert positions({ev.ClaimAsserted.TYPE: (version, ["в фарс"])}) == everything
+        assert positions({ev.ClaimAsserted.TYPE: (version + 1, ['"china"'])}) == everything
         topic = next(stored.position for stored in lines if stored.type == ev.TopicRegistered.TYPE)
-        both = {ev.ClaimAsserted.TYPE: ['"g20"'], ev.TopicRegistered.TYPE: ['"elsewhere"']}
+        both = {ev.ClaimAsserted.TYPE: (version, ['"g20"']), ev.TopicRegistered.TYPE: (1, ['"elsewhere"'])}
         assert positions(both) == [p for p in everything if p != topic]
-        assert positions({ev.ClaimAsserted.TYPE: ['"china"']}, until=4) == [p for p in others if p <= 4]
+        assert positions({ev.ClaimAsserted.TYPE: (version, ['"china"'])}, until=4) == [p for p in others if p <= 4]
 
 
 def test_a_paged_read_runs_in_the_connections_transaction(filled: Tracker) -> None:
