@@ -13,6 +13,7 @@ import json
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -259,24 +260,37 @@ def test_closing_the_writer_waits_for_the_running_write_and_drops_the_rest() -> 
     _close_waits_for_the_running_write_and_drops_the_rest(writer, slow)
 
 
-def test_an_interrupt_while_closing_is_raised_once_the_running_write_has_finished() -> None:
-    """Ctrl-C while a unit is abandoned must not let its rollback overlap the write still running."""
-    slow = _SlowWrite()
+def _interrupted(call: Callable[[], None], *, then: Callable[[], None] | None = None) -> None:
+    """Run ``call`` while another thread sends this one SIGINT 0.1 s in (and then runs ``then``):
+    the KeyboardInterrupt must come out of ``call``."""
 
     def interrupt() -> None:
         time.sleep(0.1)
         signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+        if then is not None:
+            then()
+
+    interrupter = threading.Thread(target=interrupt)
+    interrupter.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            call()
+    finally:
+        interrupter.join()
+
+
+def test_an_interrupt_while_closing_is_raised_once_the_running_write_has_finished() -> None:
+    """Ctrl-C while a unit is abandoned must not let its rollback overlap the write still running."""
+    slow = _SlowWrite()
+
+    def release_later() -> None:
         time.sleep(0.3)
         slow.release.set()
 
     writer = BackgroundWriter()
     writer.submit(slow)
     slow.started.wait(10)
-    interrupter = threading.Thread(target=interrupt)
-    interrupter.start()
-    with pytest.raises(KeyboardInterrupt):
-        writer.close()
-    interrupter.join()
+    _interrupted(writer.close, then=release_later)
     assert slow.done == ["slow"]
     assert _writer_threads() == []
 
@@ -286,20 +300,11 @@ def test_an_interrupt_while_waiting_leaves_the_writes_not_yet_done_to_close() ->
     close must still know the write under way and the one queued, so that it waits for the first
     and drops the second before the unit rolls back."""
     slow = _SlowWrite()
-
-    def interrupt() -> None:
-        time.sleep(0.1)
-        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
-
     writer = BackgroundWriter()
     writer.submit(slow)
     writer.submit(slow.done.append, "queued")
     slow.started.wait(10)
-    interrupter = threading.Thread(target=interrupt)
-    interrupter.start()
-    with pytest.raises(KeyboardInterrupt):
-        writer.wait()
-    interrupter.join()
+    _interrupted(writer.wait)
     _close_waits_for_the_running_write_and_drops_the_rest(writer, slow)
 
 
