@@ -6,12 +6,12 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, TextIO
 
 import click
 
 from claims.cli.context import tracker
+from claims.cli.files import written_whole
 from claims.cli.output import message
 
 EXPORT_FORMATS = ("jsonl", "csv", "prov-json", "claimreview")
@@ -24,40 +24,30 @@ def _read_checkpoint(path: str | None) -> dict[str, Any] | None:
     import json
 
     from claims.api import parse_checkpoint
+    from claims.domain.errors import ValidationError
+    from claims.io import strict_json
 
     try:
         with open(path, encoding="utf-8") as stream:
             text = stream.read(MAX_CHECKPOINT_CHARS + 1)
         if len(text) > MAX_CHECKPOINT_CHARS:
             raise click.ClickException(f"cannot read checkpoint {path}: longer than a checkpoint can be")
-        return parse_checkpoint(json.loads(text))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        parsed = strict_json.loads(text)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, ValidationError) as error:
         raise click.ClickException(f"cannot read checkpoint {path}: {error}") from None
+    except RecursionError:
+        raise click.ClickException(f"cannot read checkpoint {path}: nested too deeply") from None
+    return parse_checkpoint(parsed)
 
 
 @contextmanager
 def _output(out: str | None) -> Iterator[TextIO]:
-    """Standard output, or FILE written under a temporary name and renamed only once complete."""
+    """Standard output, or FILE written whole (``claims.cli.files``)."""
     if out is None:
         yield sys.stdout
         return
-    if not out:
-        raise click.ClickException("--out needs a file name")
-    target = Path(out)
-    if not target.parent.is_dir():
-        raise click.ClickException(f"cannot write {out}: no such directory {target.parent}")
-    if target.exists() and not target.is_file():
-        # A device, a FIFO or a socket is written in place: renaming over it would replace it.
-        with open(target, "w", encoding="utf-8", newline="") as stream:
-            yield stream
-        return
-    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
-    try:
-        with open(partial, "w", encoding="utf-8", newline="") as stream:
-            yield stream
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
+    with written_whole(out) as stream:
+        yield stream
 
 
 @click.command()
@@ -131,7 +121,8 @@ def verify(file: str | None, checkpoint_file: str | None) -> None:
 
     With --checkpoint, also check that the log still extends a checkpoint kept earlier, which
     catches truncation and a rewritten, re-hashed history. A filtered export's lines are checked
-    against the checkpoint in its header; with --checkpoint that header must be the given one.
+    against the checkpoint in its header, and against the party or topic the header names; with
+    --checkpoint that header must be the given one.
 
     \b
     Example:

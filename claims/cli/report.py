@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import click
 
 from claims.cli.completion import PARTY, TOPIC
 from claims.cli.context import tracker
+from claims.cli.files import written_whole
 from claims.cli.output import message
 
 
@@ -50,28 +48,10 @@ def report(topic: str | None, parties: tuple[str, ...], as_of: str | None, known
     if out == "-":
         click.echo(page, nl=False)
         return
-    _write_whole(Path(out), page)
+    with written_whole(out) as stream:
+        stream.write(page)
     shown = f"{len(data['claims'])} claims, {len(data['lanes'])} parties, {len(data['contradictions'])} contradictions"
     message(f"wrote {out} ({shown})")
-
-
-def _write_whole(path: Path, text: str) -> None:
-    """Write through a temporary file beside ``path`` so a failure never leaves half a report."""
-    if not path.parent.is_dir():
-        raise click.ClickException(f"no such directory: {path.parent}")
-    import tempfile  # only a report written to a file needs it
-
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(temporary, 0o666 & ~mask)  # mkstemp's 0600 would hide the report from its readers
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def register(group: click.Group) -> None:

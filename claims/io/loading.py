@@ -24,6 +24,7 @@ from yaml.resolver import BaseResolver
 from yaml.scanner import Scanner
 
 from claims.domain.errors import ValidationError
+from claims.io import strict_json
 
 MAX_ALIASES = 100
 MAX_YAML_CHARACTERS = 8 * 2**20
@@ -143,18 +144,6 @@ def load_yaml(text: str) -> Any:
         loader.dispose()  # type: ignore[no-untyped-call]
 
 
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """A JSON object whose names are unique (``json`` keeps the last of a repeated one silently)."""
-    mapping = dict(pairs)
-    if len(mapping) != len(pairs):  # a name repeated: find the first repetition to name it
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise ValidationError(f"not valid JSON: duplicate key {key!r}")
-            seen.add(key)
-    return mapping
-
-
 def load_text(text: str, *, name: str) -> Any:
     """Parse a claims document's text as JSON (when it looks like JSON) or YAML; one clear error.
 
@@ -163,7 +152,7 @@ def load_text(text: str, *, name: str) -> Any:
     """
     try:
         if name.endswith(".json") or text.lstrip().startswith("{"):
-            return json.loads(text, object_pairs_hook=_unique_keys)
+            return strict_json.loads(text)
         if len(text) > MAX_YAML_CHARACTERS:
             raise ValidationError(
                 f"a YAML document is limited to {MAX_YAML_CHARACTERS // 2**20} MiB; give larger documents as JSON"

@@ -6,7 +6,7 @@ Two kinds of JSONL trail
 A **whole-log export** (``claims export`` with no ``--party``, ``--topic`` or ``--since``) is
 exactly the hash chain of SPEC section 6 and nothing else: one event per line, positions 1..n, each
 line's ``hash`` the SHA-256 of its canonical JSON without ``hash``, each ``prev_hash`` the previous
-line's ``hash``. The dozen-line recipe (``docs/recipe_verify_chain.py``) checks it, and so does
+line's ``hash``. The short recipe (``docs/recipe_verify_chain.py``) checks it, and so does
 ``claims verify --file``. With ``--checkpoint C`` the verifier also rebuilds the Merkle root of the
 file's first ``C.size`` lines and requires ``C.root``: a file cut short or re-hashed is caught.
 
@@ -28,9 +28,10 @@ inclusion proofs against one checkpoint of the whole log, written into the file:
 filtered file it checks, line by line: the line's ``hash`` is the SHA-256 of its canonical JSON
 without ``hash`` AND without ``inclusion`` (the same recipe as the chain: the proof is not part of
 the event); ``leaf_index`` is ``position - 1`` and ``tree_size`` the header's size; positions
-strictly increase; and ``merkle.verify_inclusion`` accepts the audit path for the leaf
-``SHA-256(0x00 || raw hash bytes)`` against the header root. The first failing line is reported by
-its position. A ``--since``-only export is also complete by construction (positions ``S+1..n``
+strictly increase; ``merkle.verify_inclusion`` accepts the audit path for the leaf
+``SHA-256(0x00 || raw hash bytes)`` against the header root; and, for a party or topic selection,
+the line can belong to it (``_outside_selection``). The first failing line is reported by its
+position. A ``--since``-only export is also complete by construction (positions ``S+1..n``
 with nothing missing, each ``prev_hash`` linking to the line before), and that is checked too; a
 party or topic selection cannot prove that nothing was left out without the log itself.
 
@@ -53,6 +54,7 @@ import orjson
 
 from claims.domain import merkle
 from claims.domain.errors import ValidationError
+from claims.io import strict_json
 from claims.store.chain import check_chain
 from claims.store.hashing import LINE_FIELDS, line_hash
 
@@ -99,7 +101,8 @@ MAX_LINE_CHARS = 64 * 1024 * 1024  # far above any event line; bounds what a hos
 
 
 def read_jsonl(stream: TextIO, name: str) -> Iterator[dict[str, Any]]:
-    """Lines of an exported trail; a line that is not a JSON object is a clear error naming it.
+    """Lines of an exported trail; a line that is not a JSON object, or not strictly JSON
+    (``claims.io.strict_json``), is a clear error naming it.
 
     Lines are read with a length bound, so an endless or newline-free file (``/dev/zero``) is an
     error rather than memory exhausted.
@@ -112,9 +115,15 @@ def read_jsonl(stream: TextIO, name: str) -> Iterator[dict[str, Any]]:
         if not text.strip():
             continue
         try:
-            line = json.loads(text)
+            line = strict_json.loads(text)
         except json.JSONDecodeError:
             raise ValidationError(f"{name}: line {number} is not JSON") from None
+        except ValidationError as error:  # a repeated key, NaN or Infinity: see claims.io.strict_json
+            raise ValidationError(f"{name}: line {number} is {error}") from None
+        except RecursionError:
+            raise ValidationError(f"{name}: line {number} is nested too deeply") from None
+        except ValueError:  # an integer of more digits than Python converts (4,300)
+            raise ValidationError(f"{name}: line {number} holds a number too long to read") from None
         if not isinstance(line, dict):
             raise ValidationError(f"{name}: line {number} is not a JSON object")
         yield line
@@ -176,7 +185,7 @@ def verify_trail(
     lines = read_jsonl(stream, name)
     first = next(lines, None)
     if first is not None and is_header(first):
-        return _verify_filtered(first, lines, name, checkpoint, checkpoint_name)
+        return _verify_filtered(first, lines, checkpoint, checkpoint_name)
     rest: Iterable[dict[str, Any]] = lines if first is None else _chain_first(first, lines)
     return _verify_chain(rest, checkpoint, checkpoint_name)
 
@@ -258,21 +267,53 @@ def _line_problem(line: dict[str, Any], expected_index: int, size: int, root: by
     return None
 
 
+def _outside_selection(line: dict[str, Any], filtered: dict[str, Any], selected: set[str]) -> str | None:
+    """Why a line cannot belong to the party or topic selection its header states, or None.
+
+    The export's own rules (``claims.service.audit``), as far as lines alone can check them: an
+    assertion is of the party and topic; a claim's later events follow its assertion in the file
+    (unless ``since`` may have left the assertion out); a party's, speaker's or topic's registration
+    is of the party or topic selected; nothing else is selected. That the file holds every event of
+    the selection only the log can tell. The fields looked at (an assertion's party and topic, a
+    speaker's party) are those of every schema version so far. ``selected`` learns each assertion.
+    """
+    party, topic = filtered.get("party"), filtered.get("topic")
+    if party is None and topic is None:
+        return None
+    kind, _, ident = str(line.get("stream_id")).partition(":")
+    payload = line.get("payload")
+    fields = payload if isinstance(payload, dict) else {}
+    if kind == "claim":
+        if line.get("type") == "ClaimAsserted":
+            if party not in (None, fields.get("party")) or topic not in (None, fields.get("topic")):
+                return "the claim asserted is not of the selection the header states"
+            selected.add(ident)
+        elif ident not in selected and "since" not in filtered:
+            return f"an event of claim {ident}, whose assertion the file does not hold"
+        return None
+    belongs = {
+        "party": party is not None and ident == party,
+        "speaker": party is not None and fields.get("party") == party,
+        "topic": topic is not None and ident == topic,
+    }.get(kind, False)
+    return None if belongs else f"{line.get('stream_id')} is not of the selection the header states"
+
+
 def _verify_filtered(
     header: dict[str, Any],
     lines: Iterator[dict[str, Any]],
-    name: str,
     checkpoint: dict[str, Any] | None,
     checkpoint_name: str | None,
 ) -> TrailReport:
     problem = _header_problem(header)
     if problem:
-        return TrailReport("filtered", 0, problem=f"{name}: bad header: {problem}")
-    filtered, ours = header["filtered"], header["checkpoint"]
+        return TrailReport("filtered", 0, problem=f"bad header: {problem}")
+    filtered, ours = header["filtered"], {**header["checkpoint"], "root": header["checkpoint"]["root"].lower()}
     size, root = ours["size"], merkle.from_hex(ours["root"])
     since = filtered.get("since", 0)
     complete = set(filtered) <= {"since"}  # a --since export holds every event after ``since``
     previous, prev_hash, count = since, None, 0
+    selected: set[str] = set()  # the claims whose assertions the file holds
 
     def broken(position: Any, why: str) -> TrailReport:
         return TrailReport("filtered", count, checkpoint=ours, filtered=filtered, broken_at=position, problem=why)
@@ -289,7 +330,7 @@ def _verify_filtered(
             return broken(previous + 1, f"position {previous + 1} is missing from a --since export")
         if complete and prev_hash is not None and line.get("prev_hash") != prev_hash:
             return broken(position, "prev_hash does not match the previous line's hash")
-        why = _line_problem(line, position - 1, size, root)
+        why = _line_problem(line, position - 1, size, root) or _outside_selection(line, filtered, selected)
         if why:
             return broken(position, why)
         previous, prev_hash, count = position, line["hash"], count + 1

@@ -79,10 +79,11 @@ def checkpoint(connection: Connection, size: int | None = None) -> dict[str, Any
 
 
 def check_checkpoint(given: Any) -> dict[str, Any]:
-    """A checkpoint read from a file, checked for shape."""
+    """A checkpoint read from a file, checked for shape; its root in lowercase, as every root is
+    written and compared (a root copied in capitals is the same root)."""
     if not merkle.is_checkpoint(given):
         raise ValidationError('not a checkpoint: expected {"size": N, "root": HEX, "recorded_at": TS}')
-    return given
+    return {**given, "root": given["root"].lower()}
 
 
 def _tree(connection: Connection, against: dict[str, Any] | None, name: str | None = None) -> TreeLevels:

@@ -153,6 +153,52 @@ def test_since_export_is_complete_so_a_dropped_line_is_caught(reviewed: Tracker,
     assert report.broken_at == header["checkpoint"]["size"] and "ends at position" in (report.problem or "")
 
 
+def test_a_header_that_states_another_selection_than_its_lines_is_caught(
+    reviewed: Tracker, run: Run, tmp_path: Path
+) -> None:
+    """The header's filter is checked against the lines, as far as lines can show it: relabelled,
+    a party's export or a --since export (whose completeness check a party label would switch off)
+    fails at the first line that cannot belong to the stated selection."""
+    out = _export(run, tmp_path, "--party", "russia")
+    header, *lines = read_lines(out)
+    write_lines(out, [{**header, "filtered": {"party": "united-states"}}, *lines])
+    report = _verify(out)
+    assert report.broken_at == lines[0]["position"] and "not of the selection" in (report.problem or "")
+    since = _export(run, tmp_path, "--since", "40")
+    header, *lines = read_lines(since)
+    write_lines(since, [{**header, "filtered": {"party": "russia"}}, *lines[1:]])  # and the first line dropped
+    report = _verify(since)
+    assert not report.intact and report.broken_at is not None and "selection" in (report.problem or "")
+    result = run("verify", "--file", str(since))
+    assert result.exit_code == 1 and "not of the selection the header states" in result.stderr
+
+
+def test_another_partys_line_with_a_valid_proof_is_caught_in_a_party_export(
+    reviewed: Tracker, run: Run, tmp_path: Path
+) -> None:
+    """A line taken from another export of the same log carries a valid proof against the same
+    checkpoint: another party's assertion is still refused, and so is a later event of a claim
+    whose assertion the file does not hold."""
+    party = read_lines(_export(run, tmp_path, "--party", "russia"))
+    everything = read_lines(_export(run, tmp_path, "--since", "1"))
+    header, ours = party[0], party[1:]
+    held = {line["stream_id"] for line in ours}
+    intruder = next(
+        line for line in everything[1:] if line["type"] == "ClaimAsserted" and line["stream_id"] not in held
+    )
+    out = tmp_path / "intruded.jsonl"
+    write_lines(out, [header, *sorted([*ours, intruder], key=lambda line: line["position"])])
+    report = _verify(out)
+    assert report.broken_at == intruder["position"] and "is not of the selection" in (report.problem or ""), report
+    later = next(line for line in ours if line["stream_id"].startswith("claim:") and line["type"] != "ClaimAsserted")
+    without_assertion = [
+        line for line in ours if not (line["stream_id"] == later["stream_id"] and line["type"] == "ClaimAsserted")
+    ]
+    write_lines(out, [header, *without_assertion])
+    report = _verify(out)
+    assert report.broken_at == later["position"] and "whose assertion the file does not hold" in (report.problem or "")
+
+
 def test_filtered_export_against_a_given_checkpoint(reviewed: Tracker, run: Run, tmp_path: Path) -> None:
     current = write_json(tmp_path / "now.json", reviewed.checkpoint())
     older = write_json(tmp_path / "older.json", reviewed.checkpoint(40))

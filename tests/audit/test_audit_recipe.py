@@ -67,3 +67,22 @@ def test_the_recipe_refuses_a_filtered_export(seeded: Tracker, run: Run, tmp_pat
     out = tmp_path / "russia.jsonl"
     assert run("export", "--party", "russia", "--out", str(out)).exit_code == 0
     assert recipe(out).returncode != 0
+
+
+def test_the_recipe_and_verify_agree_on_blank_lines_bad_bytes_and_repeated_keys(
+    seeded: Tracker, run: Run, tmp_path: Path
+) -> None:
+    """Blank lines hold no event for either; a byte that is not UTF-8 and a repeated key (which
+    could show one value and hash another) break the line for both, and the recipe says where."""
+    out = tmp_path / "trail.jsonl"
+    assert run("export", "--out", str(out)).exit_code == 0
+    exported = out.read_bytes().splitlines(keepends=True)
+    size = len(exported)
+    out.write_bytes(b"".join([*exported[:3], b"\n", *exported[3:], b"\n"]))
+    assert recipe(out).stdout.strip() == f"intact: {size} events"
+    assert run("verify", "--file", str(out)).exit_code == 0
+    for line_two in (b"\xff" + exported[1], b'{"payload":{"text":"forged"},' + exported[1][1:]):
+        out.write_bytes(b"".join([exported[0], line_two, *exported[2:]]))
+        result = recipe(out)
+        assert result.returncode == 1 and result.stderr.strip() == "broken at position 2", result.stderr
+        assert run("verify", "--file", str(out)).exit_code == 1

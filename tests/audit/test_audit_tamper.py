@@ -152,3 +152,78 @@ def test_a_payload_stored_in_other_bytes_of_the_same_meaning_is_named(seeded: Tr
     seeded.export("jsonl", out)
     exported = json.loads(out.getvalue().splitlines()[position - 1])
     assert exported["payload"] == original
+
+
+def _export_text(run: Run, tmp_path: Path) -> tuple[Path, list[str]]:
+    out = tmp_path / "trail.jsonl"
+    assert run("export", "--out", str(out)).exit_code == 0
+    return out, out.read_text(encoding="utf-8").splitlines(keepends=True)
+
+
+def test_a_line_with_a_repeated_key_is_refused_though_its_last_value_hashes(
+    seeded: Tracker, run: Run, tmp_path: Path
+) -> None:
+    """JSON parsers keep the last of a repeated key, people and other parsers may read the first:
+    a forged first ``payload`` would show one text while the hashed one verifies."""
+    out, lines = _export_text(run, tmp_path)
+    position = position_of(seeded, ZAKHAROVA)
+    lines[position - 1] = '{"payload":{"text":"A real meeting took place."},' + lines[position - 1][1:]
+    out.write_text("".join(lines), encoding="utf-8")
+    result = run("verify", "--file", str(out))
+    assert result.exit_code == 1
+    assert f"line {position} is not valid JSON: duplicate key 'payload'" in result.stderr
+
+
+def test_nan_in_place_of_null_is_refused(seeded: Tracker, run: Run, tmp_path: Path) -> None:
+    """orjson writes NaN as null, so the line would hash as it did: NaN is not JSON, and is refused."""
+    out, lines = _export_text(run, tmp_path)
+    assert '"said_at":null' in lines[0]
+    for constant in ("NaN", "-Infinity"):
+        out.write_text("".join([lines[0].replace('"said_at":null', f'"said_at":{constant}'), *lines[1:]]))
+        result = run("verify", "--file", str(out))
+        assert result.exit_code == 1 and f"line 1 is not valid JSON: {constant}" in result.stderr
+
+
+def test_a_lone_surrogate_escaped_into_a_line_breaks_the_chain_there(seeded: Tracker, run: Run, tmp_path: Path) -> None:
+    out, lines = _export_text(run, tmp_path)
+    position = position_of(seeded, ZAKHAROVA)
+    line = json.loads(lines[position - 1])
+    word = line["payload"]["text"].split()[0]
+    lines[position - 1] = lines[position - 1].replace(word, "\\ud800" + word[1:], 1)
+    out.write_text("".join(lines), encoding="utf-8")
+    result = run("verify", "--file", str(out))
+    assert result.exit_code == 1
+    assert f"broken at position {position}: hash does not match" in result.stderr
+
+
+def test_deep_nesting_and_endless_numbers_are_one_error_line(seeded: Tracker, run: Run, tmp_path: Path) -> None:
+    deep = tmp_path / "deep.jsonl"
+    deep.write_text("[" * 100_000 + "]" * 100_000 + "\n")
+    long_number = tmp_path / "number.jsonl"
+    long_number.write_text('{"position": ' + "9" * 5000 + "}\n")
+    nested_checkpoint = tmp_path / "checkpoint.json"
+    nested_checkpoint.write_text("[" * 5000 + "]" * 5000)
+    for args, expected in [
+        (("verify", "--file", str(deep)), "line 1 is nested too deeply"),
+        (("verify", "--file", str(long_number)), "line 1 holds a number too long to read"),
+        (("verify", "--checkpoint", str(nested_checkpoint)), "nested too deeply"),
+        (("prove", "--position", "1", "--checkpoint", str(nested_checkpoint)), "nested too deeply"),
+    ]:
+        result = run(*args)
+        assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+        [line] = result.stderr.strip().splitlines()
+        assert line.startswith("Error: ") and expected in line
+
+
+def test_a_checkpoint_root_in_capitals_is_the_same_root(seeded: Tracker, run: Run, tmp_path: Path) -> None:
+    checkpoint = seeded.checkpoint()
+    capitals = write_json(tmp_path / "capitals.json", {**checkpoint, "root": checkpoint["root"].upper()})
+    out = tmp_path / "trail.jsonl"
+    assert run("export", "--out", str(out)).exit_code == 0
+    assert run("verify", "--checkpoint", capitals).exit_code == 0
+    assert run("verify", "--file", str(out), "--checkpoint", capitals).exit_code == 0
+    assert run("prove", "--position", "1", "--checkpoint", capitals).exit_code == 0
+    # bytes.fromhex skips spaces: a root with one is not 64 hex digits, so no checkpoint at all
+    spaced = write_json(tmp_path / "spaced.json", {**checkpoint, "root": checkpoint["root"][:62] + " " + "ab"})
+    result = run("verify", "--checkpoint", spaced)
+    assert result.exit_code == 1 and "not a checkpoint" in result.stderr

@@ -1,0 +1,40 @@
+"""Writing an output file whole: a failed command never leaves half a file, and never replaces
+what is not a plain file.
+
+A regular file is written under a temporary name beside it and renamed over it once complete.
+Through a symbolic link, that is the file the link points to (renaming over the link would
+replace the link). A device, a FIFO or a socket (``/dev/null``, a named pipe a reader waits on)
+is written in place: renaming over it would replace it, and as root that would turn
+``/dev/null`` into a plain file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TextIO
+
+import click
+
+
+@contextmanager
+def written_whole(out: str) -> Iterator[TextIO]:
+    """A text stream for ``out`` that reaches it only if the block completes (see the module)."""
+    if not out:
+        raise click.ClickException("--out needs a file name")
+    target = Path(os.path.realpath(out))  # through symbolic links: the file they point to
+    if not target.parent.is_dir():
+        raise click.ClickException(f"cannot write {out}: no such directory {target.parent}")
+    if target.exists() and not target.is_file():
+        with open(target, "w", encoding="utf-8", newline="") as stream:
+            yield stream
+        return
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    try:
+        with open(partial, "w", encoding="utf-8", newline="") as stream:
+            yield stream
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
