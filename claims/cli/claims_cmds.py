@@ -222,6 +222,8 @@ def _read_stdin() -> bytes:
     is refused, not read into memory; the bytes are decoded, strictly, by the importer)."""
     from claims.api import MAX_DOCUMENT_BYTES
 
+    if sys.stdin is None:  # started with standard input closed (``claims import - <&-``)
+        raise click.ClickException("no standard input to read the document from")
     return sys.stdin.buffer.read(MAX_DOCUMENT_BYTES + 1)
 
 

@@ -115,6 +115,9 @@ def _add(document: Document, path: str, item: dict[str, Any], build: Callable[..
     except TypeError as error:
         document.problems.append(f"{path}: {error}")
         return
+    except ValueError:  # an integer of more digits than Python turns into text (4,300)
+        document.problems.append(f"{path}: a number too long to read")
+        return
     found = command.problems()
     if found:
         document.problems.extend(f"{path}.{name}: {message}" for name, message in found)

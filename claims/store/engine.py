@@ -40,13 +40,19 @@ def open_engine(url: str) -> Engine:
     """An engine for ``url`` with the settings claims relies on for each backend."""
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is no number
         raise ValidationError(f"not a database URL: {url}") from None
-    if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(url)
-    if parsed.get_backend_name() == "postgresql":
-        return create_engine(url, pool_pre_ping=False)
-    raise ValidationError(f"unsupported database (use an SQLite path or postgresql+psycopg://): {url}")
+    backend = parsed.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise ValidationError(f"unsupported database (use an SQLite path or postgresql+psycopg://): {url}")
+    if backend == "postgresql" and parsed.get_driver_name() != "psycopg":  # no other driver comes with claims
+        raise ValidationError(
+            f"claims reaches PostgreSQL through psycopg: write postgresql+psycopg://…, not {parsed.drivername}://"
+        )
+    try:
+        return _sqlite_engine(url) if backend == "sqlite" else create_engine(url, pool_pre_ping=False)
+    except (ValueError, TypeError) as error:  # an option of the URL that cannot be read (``?timeout=abc``)
+        raise ValidationError(f"not a usable database URL: {url} ({error})") from None
 
 
 def _sqlite_engine(url: str) -> Engine:

@@ -18,6 +18,11 @@ import csv
 import hashlib
 import io
 import json
+import os
+import stat
+import subprocess
+import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -814,3 +819,60 @@ def test_a_database_that_cannot_be_opened_is_one_clear_line(tmp_path: Path) -> N
     assert "no such directory" in one_clear_line(fails(str(missing), "init"))
     assert not missing.parent.exists()
     assert "unsupported database" in one_clear_line(fails("mysql://somewhere/claims", "init"))
+
+
+@pytest.mark.parametrize(
+    "bad_url, expected",
+    [
+        ("postgresql+psycopg2://u@127.0.0.1/claims", "through psycopg"),
+        ("postgresql+asyncpg://u@127.0.0.1/claims", "through psycopg"),
+        ("postgresql+psycopg://u@host:notaport/claims", "not a database URL"),
+        ("sqlite:///claims.db?timeout=abc", "not a usable database URL"),
+        ("mysql://u@host/claims", "unsupported database"),
+    ],
+)
+def test_a_database_url_claims_cannot_use_is_one_clear_line(tmp_path: Path, bad_url: str, expected: str) -> None:
+    """Mistyped URLs (another driver, a port that is no number, an option that cannot be read)
+    are refused before anything connects: no traceback, and no file created."""
+    result = RUNNER.invoke(cli, ["--db", bad_url.replace("claims.db", str(tmp_path / "claims.db")), "narrative", "x"])
+    assert not crashed(result) and result.exit_code == 1
+    assert expected in one_clear_line(result)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_out_writes_through_a_symbolic_link_and_into_a_fifo_in_place(world: str, tmp_path: Path) -> None:
+    """A file is written whole by renaming over it; a link is followed, not replaced, and a FIFO
+    (or a device) is written in place, never replaced by a plain file."""
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / "report.html").write_text("old")
+    for command in (("report", "--out"), ("export", "--out")):
+        link = tmp_path / f"{command[0]}-link"
+        link.symlink_to(real / f"{command[0]}.out")
+        ok(world, *command, str(link))
+        assert link.is_symlink() and (real / f"{command[0]}.out").stat().st_size > 100
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    ok(world, "report", "--out", str(fifo))
+    reader.join(timeout=30)
+    assert stat.S_ISFIFO(fifo.stat().st_mode) and received and received[0].startswith(b"<!doctype html>")
+
+
+def test_a_number_too_long_for_python_is_a_problem_of_its_entry(url: str, tmp_path: Path) -> None:
+    huge = "0x" + "f" * 5000  # YAML's hexadecimal integer: Python reads it, but cannot write it in decimal
+    document = document_file(tmp_path, "huge.yaml", f"format: claims/v1\nparties:\n  - {{id: p, name: {huge}}}\n")
+    result = fails(url, "import", document)
+    assert "parties[0]: a number too long to read" in result.stderr
+
+
+def test_import_from_a_closed_standard_input_is_one_clear_line(tmp_path: Path) -> None:
+    database = tmp_path / "claims.db"
+    command = [sys.executable, "-m", "claims", "--db", str(database)]
+    subprocess.run([*command, "init"], capture_output=True, check=True)
+    result = subprocess.run(
+        [*command, "import", "-"], capture_output=True, text=True, check=False, preexec_fn=lambda: os.close(0)
+    )
+    assert result.returncode == 1 and result.stderr.strip() == "Error: no standard input to read the document from"
