@@ -19,7 +19,7 @@ with open(sys.argv[1], "rb") as trail:
             continue  # a blank line holds no event
         position += 1
         try:
-            line = json.loads(text, object_pairs_hook=unique)  # bytes that are not UTF-8: a ValueError
+            line = json.loads(text.decode("utf-8"), object_pairs_hook=unique)  # not UTF-8: a ValueError
             body = {key: value for key, value in line.items() if key != "hash"}
             canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
             ok = line["position"] == position and line["prev_hash"] == prev_hash

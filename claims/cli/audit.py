@@ -35,8 +35,6 @@ def _read_checkpoint(path: str | None) -> dict[str, Any] | None:
         parsed = strict_json.loads(text)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, ValidationError) as error:
         raise click.ClickException(f"cannot read checkpoint {path}: {error}") from None
-    except RecursionError:
-        raise click.ClickException(f"cannot read checkpoint {path}: nested too deeply") from None
     return parse_checkpoint(parsed)
 
 

@@ -11,6 +11,7 @@ is written in place: renaming over it would replace it, and as root that would t
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,10 +32,15 @@ def written_whole(out: str) -> Iterator[TextIO]:
         with open(target, "w", encoding="utf-8", newline="") as stream:
             yield stream
         return
-    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    # Created new under a name no one can have planted a link at (mkstemp), readable as a file
+    # created by ``open`` would be (mkstemp makes it private).
+    handle, partial = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
     try:
-        with open(partial, "w", encoding="utf-8", newline="") as stream:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
             yield stream
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(partial, 0o666 & ~mask)
         os.replace(partial, target)
     finally:
-        partial.unlink(missing_ok=True)
+        Path(partial).unlink(missing_ok=True)

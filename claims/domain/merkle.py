@@ -91,15 +91,12 @@ def to_hex(digest: bytes) -> str:
 def from_hex(text: str) -> bytes:
     """Parse a 64-digit hex hash, refusing anything that is not exactly one SHA-256 digest (the
     spaces ``bytes.fromhex`` would skip included)."""
+    if len(text) != 2 * HASH_SIZE:
+        raise ValueError(f"a hash is {2 * HASH_SIZE} hex digits ({HASH_SIZE} bytes), got {len(text)} characters")
     try:
-        digest = bytes.fromhex(text)
+        return bytes.fromhex(text)
     except ValueError:
         raise ValueError(f"not a hex hash: {text!r}") from None
-    if len(text) != 2 * HASH_SIZE and len(digest) == HASH_SIZE:
-        raise ValueError(f"not a hex hash: {text!r}")
-    if len(digest) != HASH_SIZE:
-        raise ValueError(f"a hash is {HASH_SIZE} bytes ({2 * HASH_SIZE} hex digits), got {len(digest)}")
-    return digest
 
 
 def event_leaf_hash(event_hash_hex: str) -> bytes:

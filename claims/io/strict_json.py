@@ -17,9 +17,17 @@ from claims.domain.errors import ValidationError
 
 
 def loads(text: str | bytes) -> Any:
-    """``json.loads`` that refuses a repeated key and the non-JSON constants (ValidationError);
-    malformed text is still ``json.JSONDecodeError`` and deep nesting ``RecursionError``."""
-    return json.loads(text, object_pairs_hook=unique_keys, parse_constant=_refuse_constant)
+    """``json.loads`` that refuses a repeated key and the non-JSON constants; these, nesting too
+    deep for the parser and a number too long for Python are ValidationError. Malformed text is
+    still ``json.JSONDecodeError``, which says where."""
+    try:
+        return json.loads(text, object_pairs_hook=unique_keys, parse_constant=_refuse_constant)
+    except json.JSONDecodeError:
+        raise
+    except RecursionError:
+        raise ValidationError("nested too deeply") from None
+    except ValueError:  # an integer of more digits than Python converts (4,300)
+        raise ValidationError("a value cannot be read (a number of more than 4,300 digits)") from None
 
 
 def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ commit order, with no gap a reader following the log could skip.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +42,12 @@ def open_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError):  # ValueError: a port that is no number
-        raise ValidationError(f"not a database URL: {url}") from None
+        raise ValidationError(f"not a database URL: {_without_password(url)}") from None
     backend = parsed.get_backend_name()
     if backend not in ("sqlite", "postgresql"):
-        raise ValidationError(f"unsupported database (use an SQLite path or postgresql+psycopg://): {url}")
+        raise ValidationError(
+            f"unsupported database (use an SQLite path or postgresql+psycopg://): {_without_password(url)}"
+        )
     if backend == "postgresql" and parsed.get_driver_name() != "psycopg":  # no other driver comes with claims
         raise ValidationError(
             f"claims reaches PostgreSQL through psycopg: write postgresql+psycopg://…, not {parsed.drivername}://"
@@ -52,7 +55,12 @@ def open_engine(url: str) -> Engine:
     try:
         return _sqlite_engine(url) if backend == "sqlite" else create_engine(url, pool_pre_ping=False)
     except (ValueError, TypeError) as error:  # an option of the URL that cannot be read (``?timeout=abc``)
-        raise ValidationError(f"not a usable database URL: {url} ({error})") from None
+        raise ValidationError(f"not a usable database URL: {_without_password(url)} ({error})") from None
+
+
+def _without_password(url: str) -> str:
+    """``url`` as an error may quote it: a password in it masked (the URL may not parse, so by its text)."""
+    return re.sub(r"(://[^:/?#@]*):[^@/?#]*@", r"\1:***@", url)
 
 
 def _sqlite_engine(url: str) -> Engine:

@@ -171,6 +171,11 @@ def test_a_header_that_states_another_selection_than_its_lines_is_caught(
     assert not report.intact and report.broken_at is not None and "selection" in (report.problem or "")
     result = run("verify", "--file", str(since))
     assert result.exit_code == 1 and "not of the selection the header states" in result.stderr
+    # A header that names no selection, or an empty one, would switch the --since check off too.
+    for filtered in ({"since": 40, "party": None}, {"since": 40, "note": "x"}, {"since": 0}, {}):
+        write_lines(since, [{**header, "filtered": filtered}, *lines[1:]])
+        report = _verify(since)
+        assert not report.intact and "bad header" in (report.problem or ""), filtered
 
 
 def test_another_partys_line_with_a_valid_proof_is_caught_in_a_party_export(
@@ -197,6 +202,8 @@ def test_another_partys_line_with_a_valid_proof_is_caught_in_a_party_export(
     write_lines(out, [header, *without_assertion])
     report = _verify(out)
     assert report.broken_at == later["position"] and "whose assertion the file does not hold" in (report.problem or "")
+    write_lines(out, [{**header, "filtered": {**header["filtered"], "since": 0}}, *without_assertion])
+    assert not _verify(out).intact  # no since of 0 excuses it: such a header is refused
 
 
 def test_filtered_export_against_a_given_checkpoint(reviewed: Tracker, run: Run, tmp_path: Path) -> None:

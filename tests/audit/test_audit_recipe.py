@@ -81,8 +81,11 @@ def test_the_recipe_and_verify_agree_on_blank_lines_bad_bytes_and_repeated_keys(
     out.write_bytes(b"".join([*exported[:3], b"\n", *exported[3:], b"\n"]))
     assert recipe(out).stdout.strip() == f"intact: {size} events"
     assert run("verify", "--file", str(out)).exit_code == 0
-    for line_two in (b"\xff" + exported[1], b'{"payload":{"text":"forged"},' + exported[1][1:]):
+    byte_order_mark, record_separator = b"\xef\xbb\xbf" + exported[1], b"\x1e\n"
+    for line_two in (b"\xff" + exported[1], b'{"payload":{"text":"forged"},' + exported[1][1:], byte_order_mark):
         out.write_bytes(b"".join([exported[0], line_two, *exported[2:]]))
         result = recipe(out)
         assert result.returncode == 1 and result.stderr.strip() == "broken at position 2", result.stderr
         assert run("verify", "--file", str(out)).exit_code == 1
+    out.write_bytes(b"".join([exported[0], record_separator, *exported[1:]]))  # blank only to str.strip
+    assert recipe(out).returncode == 1 and run("verify", "--file", str(out)).exit_code == 1

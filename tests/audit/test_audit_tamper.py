@@ -171,7 +171,7 @@ def test_a_line_with_a_repeated_key_is_refused_though_its_last_value_hashes(
     out.write_text("".join(lines), encoding="utf-8")
     result = run("verify", "--file", str(out))
     assert result.exit_code == 1
-    assert f"line {position} is not valid JSON: duplicate key 'payload'" in result.stderr
+    assert f"line {position}: not valid JSON: duplicate key 'payload'" in result.stderr
 
 
 def test_nan_in_place_of_null_is_refused(seeded: Tracker, run: Run, tmp_path: Path) -> None:
@@ -181,7 +181,7 @@ def test_nan_in_place_of_null_is_refused(seeded: Tracker, run: Run, tmp_path: Pa
     for constant in ("NaN", "-Infinity"):
         out.write_text("".join([lines[0].replace('"said_at":null', f'"said_at":{constant}'), *lines[1:]]))
         result = run("verify", "--file", str(out))
-        assert result.exit_code == 1 and f"line 1 is not valid JSON: {constant}" in result.stderr
+        assert result.exit_code == 1 and f"line 1: not valid JSON: {constant}" in result.stderr
 
 
 def test_a_lone_surrogate_escaped_into_a_line_breaks_the_chain_there(seeded: Tracker, run: Run, tmp_path: Path) -> None:
@@ -203,11 +203,14 @@ def test_deep_nesting_and_endless_numbers_are_one_error_line(seeded: Tracker, ru
     long_number.write_text('{"position": ' + "9" * 5000 + "}\n")
     nested_checkpoint = tmp_path / "checkpoint.json"
     nested_checkpoint.write_text("[" * 5000 + "]" * 5000)
+    long_checkpoint = tmp_path / "long.json"
+    long_checkpoint.write_text('{"size": ' + "9" * 5000 + "}")
     for args, expected in [
-        (("verify", "--file", str(deep)), "line 1 is nested too deeply"),
-        (("verify", "--file", str(long_number)), "line 1 holds a number too long to read"),
+        (("verify", "--file", str(deep)), "line 1: nested too deeply"),
+        (("verify", "--file", str(long_number)), "line 1: a value cannot be read"),
         (("verify", "--checkpoint", str(nested_checkpoint)), "nested too deeply"),
         (("prove", "--position", "1", "--checkpoint", str(nested_checkpoint)), "nested too deeply"),
+        (("verify", "--checkpoint", str(long_checkpoint)), "a value cannot be read"),
     ]:
         result = run(*args)
         assert result.exit_code == 1 and "Traceback" not in result.output, result.output
