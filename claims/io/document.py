@@ -115,8 +115,8 @@ def _add(document: Document, path: str, item: dict[str, Any], build: Callable[..
     except TypeError as error:
         document.problems.append(f"{path}: {error}")
         return
-    except ValueError:  # an integer of more digits than Python turns into text (4,300)
-        document.problems.append(f"{path}: a number too long to read")
+    except ValueError:  # the one a builder can raise: an integer Python will not turn into text
+        document.problems.append(f"{path}: a value cannot be read (a number of more than 4,300 digits)")
         return
     found = command.problems()
     if found:
