@@ -45,6 +45,8 @@ def parse_said_date(value: object, *, allow_future: bool = False) -> SaidDate:
 
 def check_said_date(value: object, *, allow_future: bool = False) -> str:
     """``parse_said_date`` for a check that keeps only the period's end (no SaidDate is built)."""
+    if value is None:
+        raise ValidationError("date is required")
     end = period_end(value)
     # A period ending by the day this module was loaded is past for good: only later ones need the clock.
     if not allow_future and end > _LOADED_ON and period_start(str(value)) > today().isoformat():

@@ -19,6 +19,8 @@ def is_slug(value: object) -> bool:
 
 def check_slug(value: object, what: str = "id") -> str:
     """Return ``value`` when it is a lowercase slug, else raise ValidationError."""
+    if value is None:
+        raise ValidationError(f"{what} is required")
     if not is_slug(value):
         shown = value if isinstance(value, str) and len(value) <= 60 else f"{str(value)[:60]}…"
         raise ValidationError(

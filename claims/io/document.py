@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
 from claims.domain import commands as cmd
@@ -143,10 +143,14 @@ def _known(allowed: tuple[str, ...]) -> frozenset[str]:
 
 
 def _registry(kind: type[cmd.Command], section: str) -> Callable[..., cmd.Command]:
+    # A field left out is given as None, so that the command's own check names it ("party is
+    # required") rather than its constructor ("missing 1 required keyword-only argument").
+    required = [f.name for f in fields(kind) if f.default is MISSING and f.default_factory is MISSING]
+
     def build(item: dict[str, Any], path: str, problems: list[str]) -> cmd.Command:
         values = _fields(item, _FIELDS[section], path, problems)
-        for required in ("id", *(("name",) if section != "topics" else ("title",))):
-            values.setdefault(required, None)
+        for name in required:
+            values.setdefault(name, None)
         return kind(**values)
 
     return build

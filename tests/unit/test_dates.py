@@ -94,7 +94,6 @@ def test_a_year_given_as_an_integer_is_read_as_that_year() -> None:
         "March 2023",
         "",
         "   ",
-        None,
         True,
         2023.0,
         ["2023"],
@@ -103,6 +102,11 @@ def test_a_year_given_as_an_integer_is_read_as_that_year() -> None:
 def test_what_is_not_a_date_is_refused_with_its_text(value: object) -> None:
     with pytest.raises(ValidationError, match="not a date"):
         parse_said_date(value)
+
+
+def test_no_date_at_all_is_a_missing_one() -> None:
+    with pytest.raises(ValidationError, match=r"^date is required$"):
+        parse_said_date(None)
 
 
 def test_the_error_names_the_impossible_date() -> None:

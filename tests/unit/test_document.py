@@ -114,8 +114,8 @@ def test_every_problem_is_listed_by_its_path() -> None:
     ("field", "value", "problem"),
     [
         ("text", None, "claims[0].text: text is required"),
-        ("party", None, "claims[0].party: party must be a lowercase slug"),
-        ("said_on", None, "claims[0].said_on: not a date: None"),
+        ("party", None, "claims[0].party: party is required"),
+        ("said_on", None, "claims[0].said_on: date is required"),
         ("said_on", "2999-01-01", "claims[0].said_on: date is in the future: 2999-01-01"),
         ("source", "TASS", "claims[0].source: source must be a lowercase slug"),
         ("stance", "maybe", "claims[0].stance: proposition and stance go together"),
@@ -230,7 +230,7 @@ def test_lifecycle_entries_become_their_commands() -> None:
         ({"correct": "c", "text": "x"}, "events[0].reason: reason is required"),
         ({"correct": "c", "party": "china", "reason": "r"}, "events[0].party: unknown field"),
         ({"verdict": "c", "rating": "false", "by": "checker", "url": "ftp://x"}, "events[0].url: url must be"),
-        ({"reaffirm": "c", "on": "2023-03-15"}, "events[0].source: source must be a lowercase slug"),
+        ({"reaffirm": "c", "on": "2023-03-15"}, "events[0].source: source is required"),
         ({"on": "2023-03-15"}, "events[0]: must have exactly one of"),
     ],
 )
@@ -261,3 +261,21 @@ def test_a_lone_surrogate_in_a_claim_without_an_id_is_a_problem_not_a_crash(fiel
     read = read_document({"format": "claims/v1", "claims": [claim]})
     assert read.problems and all(problem.startswith("claims[0].") for problem in read.problems)
     assert len(read.claim_ids()) == 1  # the id is still derived, and checks go on
+
+
+def test_a_required_field_left_out_is_named_as_required() -> None:
+    """Not by the constructor's complaint (``AddSpeaker.__init__() missing 1 required keyword-only
+    argument``) nor as a value that is no date or slug (``not a date: None``, ``'None…'``)."""
+    read = read_document(
+        {
+            "format": "claims/v1",
+            "parties": [{"name": "Russia"}],
+            "speakers": [{"id": "lavrov", "name": "Sergey Lavrov"}],
+            "events": [{"retract": "some-claim"}],
+        }
+    )
+    assert read.problems == [
+        "parties[0].id: party id is required",
+        "speakers[0].party: party is required",
+        "events[0].on: date is required",
+    ]

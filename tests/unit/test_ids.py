@@ -23,11 +23,16 @@ def test_slugs_are_accepted_and_returned(value: str) -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["Russia", "-russia", "united_states", "a b", "", "russia!", "россия", "x" * (MAX_ID_LENGTH + 1), None, 7],
+    ["Russia", "-russia", "united_states", "a b", "", "russia!", "россия", "x" * (MAX_ID_LENGTH + 1), 7],
 )
 def test_anything_else_is_refused_naming_what_it_is(value: object) -> None:
     with pytest.raises(ValidationError, match="party must be a lowercase slug"):
         check_slug(value, "party")
+
+
+def test_no_id_at_all_is_a_missing_one() -> None:
+    with pytest.raises(ValidationError, match=r"^party is required$"):
+        check_slug(None, "party")
 
 
 def test_a_derived_id_is_pinned_readable_and_ends_with_a_content_digest() -> None:
