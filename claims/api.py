@@ -105,6 +105,7 @@ class Tracker:
         self.url = url
         self.user = user
         self._engine: Engine | None = None
+        self._creating = False  # only migrating up may create an SQLite file (``open_engine``)
         self._schema_seen = False
         # Registry entries known to be committed, for the units after (``Records``): made by the
         # first write, dropped when the schema may have changed or the engine is let go.
@@ -113,7 +114,7 @@ class Tracker:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            self._engine = open_engine(self.url)
+            self._engine = open_engine(self.url, may_create=lambda: self._creating)
         return self._engine
 
     def close(self) -> None:
@@ -138,7 +139,11 @@ class Tracker:
         """Run the migrations up to ``revision``; returns the revision the database is at."""
         from claims.store import migrations
 
-        migrations.upgrade(self.engine, revision)
+        self._creating = True
+        try:
+            migrations.upgrade(self.engine, revision)
+        finally:
+            self._creating = False
         self._registered = None
         return migrations.current(self.engine)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from claims.domain.errors import ValidationError
+from claims.domain.errors import StorageError, ValidationError
 
 DEFAULT_DATABASE = "claims.db"
 URL_ENVIRONMENT = "CLAIMS_DATABASE_URL"
@@ -37,8 +38,11 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def open_engine(url: str) -> Engine:
-    """An engine for ``url`` with the settings claims relies on for each backend."""
+def open_engine(url: str, *, may_create: Callable[[], bool] = lambda: True) -> Engine:
+    """An engine for ``url`` with the settings claims relies on for each backend. ``may_create``
+    says, at each new connection, whether an SQLite file that is not there may be created; when it
+    may not, connecting is refused as a database that was never initialised, and no file is left
+    behind (sqlite3 would create an empty one)."""
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError):  # ValueError: a port that is no number
@@ -53,7 +57,7 @@ def open_engine(url: str) -> Engine:
             f"claims reaches PostgreSQL through psycopg: write postgresql+psycopg://…, not {parsed.drivername}://"
         )
     try:
-        return _sqlite_engine(url) if backend == "sqlite" else create_engine(url, pool_pre_ping=False)
+        return _sqlite_engine(url, may_create) if backend == "sqlite" else create_engine(url, pool_pre_ping=False)
     except (ValueError, TypeError) as error:  # an option of the URL that cannot be read (``?timeout=abc``)
         raise ValidationError(f"not a usable database URL: {_without_password(url)} ({error})") from None
 
@@ -63,11 +67,19 @@ def _without_password(url: str) -> str:
     return re.sub(r"(://[^:/?#@]*):[^@/?#]*@", r"\1:***@", url)
 
 
-def _sqlite_engine(url: str) -> Engine:
+def _sqlite_engine(url: str, may_create: Callable[[], bool]) -> Engine:
     database = make_url(url).database
     if database and database != ":memory:" and not Path(database).parent.is_dir():
         raise ValidationError(f"no such directory for the database: {Path(database).parent}")
     engine = create_engine(url, connect_args={"timeout": 60})
+
+    if database and database != ":memory:":
+        file = Path(database)
+
+        @event.listens_for(engine, "do_connect")
+        def _refuse_to_create(*_: Any) -> None:
+            if not file.exists() and not may_create():
+                raise StorageError(f"no claims database at {url}: run `claims init` first")
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

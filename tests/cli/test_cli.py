@@ -807,6 +807,13 @@ def test_without_a_database_every_command_says_to_run_init_and_writes_nothing(db
     for args in commands:
         line = one_clear_line(fails(db_url, *args))
         assert "claims init" in line, (args, line)
+    if "://" not in db_url:  # an SQLite path: not even an empty file is left (sqlite3 would create one)
+        assert not Path(db_url).exists()
+        assert "claims init" in one_clear_line(fails(db_url, "db", "current"))
+        assert not Path(db_url).exists()
+        ok(db_url, "init")
+        assert Path(db_url).exists()
+        return
     engine = open_engine(resolve_url(db_url))
     try:
         assert inspect(engine).get_table_names() == []
