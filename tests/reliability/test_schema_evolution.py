@@ -60,7 +60,7 @@ def test_an_event_from_a_newer_schema_is_refused_clearly_not_misread() -> None:
 
 def test_a_version_1_event_is_read_as_current_after_the_migration(db_url: str) -> None:
     with claims.open_tracker(db_url, user="tester") as tracker:
-        migrations.upgrade(tracker.engine, "0001")  # the database as version 1 code left it
+        tracker.upgrade("0001")  # the database as version 1 code left it
         lines = write_as_version_1(tracker, V1_SOURCES)
         assert source_kinds(tracker) == {"old-wire": None, "old-paper": "newspaper"}
         assert tracker.verify().intact
@@ -88,7 +88,7 @@ def test_a_version_1_event_is_read_as_current_after_the_migration(db_url: str) -
 
 def test_a_populated_database_goes_down_to_0001_and_up_with_every_event_intact(db_url: str) -> None:
     with claims.open_tracker(db_url, user="tester") as tracker:
-        migrations.upgrade(tracker.engine, "0001")
+        tracker.upgrade("0001")
         write_as_version_1(tracker, V1_SOURCES)
         tracker.init()
         tracker.import_file(SEED)

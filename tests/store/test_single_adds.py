@@ -20,7 +20,6 @@ from claims.projections.tables import claim_versions
 from claims.service import handlers
 from claims.service.records import Registered
 from claims.service.uow import UnitOfWork
-from claims.store import migrations
 from tests.reliability.support import V1_SOURCES, assert_consistent, write_as_version_1
 from tests.store.support import refuse_claim_versions_of, statements_run
 
@@ -182,7 +181,7 @@ def test_a_tracker_forgets_its_registry_entries_when_the_database_is_migrated(db
     """Migration 0002 gave every source a kind: an entry remembered from before is out of date,
     whoever ran the migration (it writes nothing to the log)."""
     with claims.open_tracker(db_url, user="tester") as tracker:
-        migrations.upgrade(tracker.engine, "0001")
+        tracker.upgrade("0001")
         write_as_version_1(tracker, V1_SOURCES)  # old-wire without a kind, as 0001-era code left it
         tracker.add_party("russia", name="Russia", kind="state")
         tracker.add_topic("g20", title="G20")
