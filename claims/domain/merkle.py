@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 __all__ = [
     "EMPTY_ROOT",
@@ -56,6 +57,7 @@ __all__ = [
     "unpacked",
     "verify_consistency",
     "verify_inclusion",
+    "with_lowercase_root",
 ]
 
 HASH_SIZE = 32
@@ -417,3 +419,9 @@ def is_checkpoint(value: object) -> bool:
     except ValueError:
         return False
     return True
+
+
+def with_lowercase_root(checkpoint: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint (of ``is_checkpoint``'s shape) with its root as roots are written and compared:
+    in lowercase, so that a root copied in capitals is the same root."""
+    return {**checkpoint, "root": checkpoint["root"].lower()}

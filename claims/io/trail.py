@@ -182,7 +182,7 @@ def verify_trail(
 ) -> TrailReport:
     """Verify an exported JSONL trail of either kind, and optionally that it matches ``checkpoint``."""
     if checkpoint is not None:  # roots are compared as written: in lowercase
-        checkpoint = {**checkpoint, "root": str(checkpoint["root"]).lower()}
+        checkpoint = merkle.with_lowercase_root(checkpoint)
     lines = read_jsonl(stream, name)
     first = next(lines, None)
     if first is not None and is_header(first):
@@ -315,7 +315,7 @@ def _verify_filtered(
     problem = _header_problem(header)
     if problem:
         return TrailReport("filtered", 0, problem=f"bad header: {problem}")
-    filtered, ours = header["filtered"], {**header["checkpoint"], "root": header["checkpoint"]["root"].lower()}
+    filtered, ours = header["filtered"], merkle.with_lowercase_root(header["checkpoint"])
     size, root = ours["size"], merkle.from_hex(ours["root"])
     since = filtered.get("since", 0)
     complete = set(filtered) == {"since"}  # a --since export holds every event after ``since``

@@ -83,7 +83,7 @@ def check_checkpoint(given: Any) -> dict[str, Any]:
     written and compared (a root copied in capitals is the same root)."""
     if not merkle.is_checkpoint(given):
         raise ValidationError('not a checkpoint: expected {"size": N, "root": HEX, "recorded_at": TS}')
-    return {**given, "root": given["root"].lower()}
+    return merkle.with_lowercase_root(given)
 
 
 def _tree(connection: Connection, against: dict[str, Any] | None, name: str | None = None) -> TreeLevels:

@@ -67,19 +67,25 @@ def _without_password(url: str) -> str:
     return re.sub(r"(://[^:/?#@]*):[^@/?#]*@", r"\1:***@", url)
 
 
+def _refuse_to_create(engine: Engine, file: Path, url: str, may_create: Callable[[], bool]) -> None:
+    """Refuse a new connection to ``file`` while it is not there and may not be created (sqlite3
+    would create an empty one)."""
+
+    @event.listens_for(engine, "do_connect")
+    def _missing(*_: Any) -> None:
+        if not file.exists() and not may_create():
+            raise StorageError(f"no claims database at {url}: run `claims init` first")
+
+
 def _sqlite_engine(url: str, may_create: Callable[[], bool]) -> Engine:
     database = make_url(url).database
-    if database and database != ":memory:" and not Path(database).parent.is_dir():
-        raise ValidationError(f"no such directory for the database: {Path(database).parent}")
+    file = Path(database) if database and database != ":memory:" else None
+    if file is not None and not file.parent.is_dir():
+        raise ValidationError(f"no such directory for the database: {file.parent}")
     engine = create_engine(url, connect_args={"timeout": 60})
 
-    if database and database != ":memory:":
-        file = Path(database)
-
-        @event.listens_for(engine, "do_connect")
-        def _refuse_to_create(*_: Any) -> None:
-            if not file.exists() and not may_create():
-                raise StorageError(f"no claims database at {url}: run `claims init` first")
+    if file is not None:
+        _refuse_to_create(engine, file, url, may_create)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
