@@ -10,9 +10,9 @@ what start-up built is frozen out of the collector's sight (``gc.freeze``): no l
 those at exit included, walks it again, and the collector runs as usual on what the command makes
 (a long command, an import of a million events, still frees its cycles). On 1M-event databases
 that took 15 to 30% off the time of a `claims add` or a `claims narrative`, about three quarters
-of it at exit (docs/performance.md, *Start-up*). What start-up leaves as cyclic garbage is
-frozen with the rest and kept until the process ends: after the imports and one connection, a full
-collection finds 459 unreachable objects among 45,656 tracked.
+of it at exit (bench/results/profiling-2026-11-28.md, the fifth pass). What start-up leaves as
+cyclic garbage is frozen with the rest and kept until the process ends: after the imports and one
+connection, a full collection finds 459 unreachable objects among 45,656 tracked.
 
 A program that imports ``claims`` or ``claims.cli`` itself (a test, a notebook) never pauses, and
 ``resume`` then does nothing.
