@@ -41,15 +41,16 @@ def report(topic: str | None, parties: tuple[str, ...], as_of: str | None, known
       claims report --topic blinken-lavrov-encounter --party russia --party united-states --out encounter.html
       claims report --as-of 2023-03-01 --known-at 2026-11-27T10:00:00Z --out then.html
     """
-    from claims.io.report import render_report
+    from claims.io.report import report_chunks
 
     data = tracker().report_data(topic=topic, parties=list(parties) or None, as_of=as_of, known_at=known_at)
-    page = render_report(data)
     if out == "-":
-        click.echo(page, nl=False)
+        stdout = click.get_text_stream("stdout")
+        stdout.writelines(report_chunks(data))
+        stdout.flush()
         return
     with written_whole(out) as stream:
-        stream.write(page)
+        stream.writelines(report_chunks(data))
     shown = f"{len(data['claims'])} claims, {len(data['lanes'])} parties, {len(data['contradictions'])} contradictions"
     message(f"wrote {out} ({shown})")
 

@@ -1,6 +1,7 @@
 """The narrative report: one self-contained HTML file of competing narratives on a timeline.
 
-Pure: ``render_report(data)`` takes what ``Tracker.report_data`` returns and gives the HTML text.
+Pure: ``render_report(data)`` takes what ``Tracker.report_data`` returns and gives the HTML text;
+``report_chunks(data)`` gives the same text in pieces, for a command to write as they are made.
 Nothing is loaded from the network: the CSS, the script and the SVG are inline. The page reads
 without JavaScript and prints (the SVG carries the picture, its marks have tooltips and link to
 the table below); the script only adds a details panel, highlighting and topic filters.
@@ -10,21 +11,25 @@ Every piece of user text goes through ``html.escape``; only http(s) URLs become 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from html import escape
 from typing import Any
 
 from claims import __version__
 from claims.io.report_assets import SCRIPT, STYLE
-from claims.io.report_svg import is_partial, render_svg, topic_colours
+from claims.io.report_svg import is_partial, svg_chunks, topic_colours
 
 
 def render_report(data: dict[str, Any]) -> str:
     """The whole HTML page."""
+    return "".join(report_chunks(data))
+
+
+def report_chunks(data: dict[str, Any]) -> Iterator[str]:
+    """The page in pieces, in order, to be written as they are made: a report of 87,000 claims is
+    270 MB of HTML, and built as one text it held five times that in memory at its peak."""
     title = _title(data)
-    templates = "\n".join(
-        f'<template id="detail-{escape(c["id"])}">{_card(data, c)}</template>' for c in data["claims"]
-    )
-    return "\n".join(
+    yield "\n".join(
         [
             "<!doctype html>",
             '<html lang="en">',
@@ -40,7 +45,13 @@ def render_report(data: dict[str, Any]) -> str:
             _legend(data),
             '<div class="board">',
             '<figure class="timeline"><div class="scroll">',
-            render_svg(data),
+            "",
+        ]
+    )
+    yield from svg_chunks(data)
+    yield "\n".join(
+        [
+            "",
             "</div>",
             "<figcaption>Each lane is a party; each column a date on which something was said "
             "(columns are in order, with the time between them written on the axis). "
@@ -52,16 +63,20 @@ def render_report(data: dict[str, Any]) -> str:
             "chain, its history, and whom it contradicts. Click to keep it; Esc to let go.</p>",
             "</div></aside>",
             "</div>",
-            _contradiction_list(data),
-            _table(data),
-            _footer(data),
-            templates,
-            f"<script>{SCRIPT}</script>",
-            "</body>",
-            "</html>",
             "",
         ]
     )
+    yield from _contradiction_list(data)
+    yield "\n"
+    yield from _table(data)
+    yield "\n" + _footer(data) + "\n"
+    opponents = _opponents(data)
+    between = ""
+    for claim in data["claims"]:
+        card = _card(data, claim, opponents.get(claim["id"], ""))
+        yield f'{between}<template id="detail-{escape(claim["id"])}">{card}</template>'
+        between = "\n"
+    yield "\n".join(["", f"<script>{SCRIPT}</script>", "</body>", "</html>", ""])
 
 
 def _title(data: dict[str, Any]) -> str:
@@ -164,14 +179,17 @@ def _legend(data: dict[str, Any]) -> str:
     )
 
 
-def _contradiction_list(data: dict[str, Any]) -> str:
+def _contradiction_list(data: dict[str, Any]) -> Iterator[str]:
     """Each contested proposition with the claims on either side."""
     if not data["contradictions"]:
-        return (
+        yield (
             '<section id="contradictions"><h2>Contradictions</h2><p>None among the standing claims shown.</p></section>'
         )
+        return
     by_id = {c["id"]: c for c in data["claims"]}
-    items = []
+    yield (
+        f'<section id="contradictions"><h2>Contradictions ({len(data["contradictions"])})</h2><ol class="contested">'
+    )
     for item in data["contradictions"]:
         sides = []
         for stance in ("affirms", "denies"):
@@ -182,40 +200,39 @@ def _contradiction_list(data: dict[str, Any]) -> str:
                 if i in by_id
             )
             sides.append(f'<div class="{stance}"><span class="side">{stance}</span><ul>{held}</ul></div>')
-        items.append(
+        yield (
             f'<li data-proposition="{escape(item["proposition"])}"><code>{escape(item["proposition"])}</code>'
             f'<div class="sides">{"".join(sides)}</div></li>'
         )
-    return (
-        f'<section id="contradictions"><h2>Contradictions ({len(items)})</h2>'
-        f'<ol class="contested">{"".join(items)}</ol></section>'
-    )
+    yield "</ol></section>"
 
 
-def _table(data: dict[str, Any]) -> str:
+def _table(data: dict[str, Any]) -> Iterator[str]:
     """The claims again, party by party in lane order, each in said order."""
     head = "".join(
         f"<th scope='col'>{h}</th>"
         for h in ("Said", "Topic", "Speaker", "Claim", "Source and relays", "Status and history")
     )
-    groups = []
-    for party in data["lanes"]:
-        own = sorted(
-            (c for c in data["claims"] if c["party"] == party), key=lambda c: (c["said_end"], c["said_on"], c["id"])
-        )
+    lanes = set(data["lanes"])
+    by_party: dict[str, list[dict[str, Any]]] = {party: [] for party in data["lanes"]}
+    for claim in data["claims"]:
+        if claim["party"] in lanes:
+            by_party[claim["party"]].append(claim)
+    total = sum(len(own) for own in by_party.values())
+    yield f'<section id="claims"><h2>Claims ({total})</h2><table class="claims"><thead><tr>{head}</tr></thead>'
+    for party, own in by_party.items():
+        own.sort(key=lambda c: (c["said_end"], c["said_on"], c["id"]))
         heading = (
             f"{escape(_name(data['parties'], party))} <small>({len(own)} claim{'s' if len(own) != 1 else ''})</small>"
         )
-        rows = "".join(_row(data, c) for c in own)
-        groups.append(
+        yield (
             f'<tbody data-party="{escape(party)}">'
-            f'<tr class="group"><th colspan="6" scope="rowgroup">{heading}</th></tr>{rows}</tbody>'
+            f'<tr class="group"><th colspan="6" scope="rowgroup">{heading}</th></tr>'
         )
-    total = sum(1 for c in data["claims"] if c["party"] in data["lanes"])
-    return (
-        f'<section id="claims"><h2>Claims ({total})</h2>'
-        f'<table class="claims"><thead><tr>{head}</tr></thead>{"".join(groups)}</table></section>'
-    )
+        for claim in own:
+            yield _row(data, claim)
+        yield "</tbody>"
+    yield "</table></section>"
 
 
 def _row(data: dict[str, Any], claim: dict[str, Any]) -> str:
@@ -292,9 +309,9 @@ def _plain(value: Any) -> str:
     return "(none)" if value in (None, "") else str(value)
 
 
-def _card(data: dict[str, Any], claim: dict[str, Any]) -> str:
-    """The details panel's content for one claim (shown by the script)."""
-    opposed = _opponents(data, claim)
+def _card(data: dict[str, Any], claim: dict[str, Any], opposed: str) -> str:
+    """The details panel's content for one claim (shown by the script); ``opposed`` lists the
+    claims of other parties that contradict it (``_opponents``)."""
     quote = f"<blockquote>“{escape(claim['quote'])}”</blockquote>" if claim["quote"] else ""
     facts = [
         ("Speaker", _speaker(data, claim) or escape(_name(data["parties"], claim["party"]))),
@@ -317,20 +334,26 @@ def _card(data: dict[str, Any], claim: dict[str, Any]) -> str:
     )
 
 
-def _opponents(data: dict[str, Any], claim: dict[str, Any]) -> str:
+def _opponents(data: dict[str, Any]) -> dict[str, str]:
+    """For each claim on a contested proposition, the claims of other parties that take the other
+    stance, as the card's lines. Worked out once for the whole report: per card, it would read
+    every claim and contradiction again for each claim (ten seconds at 10,000 claims)."""
     by_id = {c["id"]: c for c in data["claims"]}
-    found = []
+    found: dict[str, str] = {}
     for item in data["contradictions"]:
-        if item["proposition"] != claim["proposition"]:
-            continue
-        other = "denies" if claim["id"] in item["affirms"] else "affirms" if claim["id"] in item["denies"] else None
-        if other is None:
-            continue
-        for ident in item[other]:
-            if ident in by_id and by_id[ident]["party"] != claim["party"]:
-                party = _name(data["parties"], by_id[ident]["party"])
-                found.append(f'{escape(party)}: <a href="#claim-{escape(ident)}">{escape(by_id[ident]["text"])}</a>')
-    return "<br>".join(found)
+        for stance, other in (("affirms", "denies"), ("denies", "affirms")):
+            for ident in item[stance]:
+                claim = by_id.get(ident)
+                if claim is None or ident in found:
+                    continue
+                lines = [
+                    f"{escape(_name(data['parties'], by_id[o]['party']))}: "
+                    f'<a href="#claim-{escape(o)}">{escape(by_id[o]["text"])}</a>'
+                    for o in item[other]
+                    if o in by_id and by_id[o]["party"] != claim["party"]
+                ]
+                found[ident] = "<br>".join(lines)
+    return found
 
 
 def _footer(data: dict[str, Any]) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from html import escape
@@ -106,8 +107,10 @@ def layout(data: dict[str, Any]) -> Layout:
     ]
     column_x = _running(GUTTER, column_width)
     lane_y = _running(AXIS_TOP, lane_height)
+    lane_of = {party: index for index, party in enumerate(lanes)}
+    column_of = {day: index for index, day in enumerate(days)}
     for (party, day), members in cells.items():
-        lane, column = lanes.index(party), days.index(day)
+        lane, column = lane_of[party], column_of[day]
         _place(members, column_x[column] + column_width[column] / 2, lane_y[lane] + lane_height[lane] / 2)
     width = max(GUTTER + sum(column_width), TARGET_WIDTH)
     return Layout(lanes, days, column_x, column_width, lane_y, lane_height, items, width, AXIS_TOP + sum(lane_height))
@@ -146,26 +149,32 @@ def _place(members: list[Item], centre_x: float, centre_y: float) -> None:
 # -- drawing ---------------------------------------------------------------------------------------
 
 
-def render_svg(data: dict[str, Any]) -> str:
-    """The timeline as an SVG element, ready to inline in the report."""
+def svg_chunks(data: dict[str, Any]) -> Iterator[str]:
+    """The timeline as an SVG element, ready to inline in the report, in pieces to be written as
+    they are made (a mark, a lane's line, an arc each); each piece after the first begins with its
+    own line break."""
     plan = layout(data)
     colours = topic_colours(data)
     marks = {(i.kind, i.claim["id"]): i for i in plan.items if i.kind == "asserted"}
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {plan.width:.0f} {plan.height:.0f}" '
-        f'width="{plan.width:.0f}" height="{plan.height:.0f}" style="min-width: {plan.width * 0.8:.0f}px" '
-        'role="img" aria-labelledby="chart-title chart-desc" '
-        "font-family=\"system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif\">",
-        '<title id="chart-title">Competing narratives on a timeline</title>',
-        f'<desc id="chart-desc">{_description(data, plan)}</desc>',
-        _backdrop(plan, data),
-        _axis(plan),
-        _contradictions(data, marks),
-    ]
+    yield "\n".join(
+        [
+            f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {plan.width:.0f} {plan.height:.0f}" '
+            f'width="{plan.width:.0f}" height="{plan.height:.0f}" style="min-width: {plan.width * 0.8:.0f}px" '
+            'role="img" aria-labelledby="chart-title chart-desc" '
+            "font-family=\"system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif\">",
+            '<title id="chart-title">Competing narratives on a timeline</title>',
+            f'<desc id="chart-desc">{_description(data, plan)}</desc>',
+            _backdrop(plan, data),
+            _axis(plan),
+        ]
+    )
+    yield from _contradictions(data, marks)
+    by_party: dict[str, list[Item]] = {party: [] for party in plan.lanes}
+    for item in plan.items:
+        by_party[item.claim["party"]].append(item)
     for index, party in enumerate(plan.lanes):
-        parts.append(_lane(data, plan, index, party, colours))
-    parts.append("</svg>")
-    return "\n".join(parts)
+        yield from _lane(data, plan, index, party, by_party[party], colours)
+    yield "\n</svg>"
 
 
 def _description(data: dict[str, Any], plan: Layout) -> str:
@@ -193,7 +202,9 @@ def _backdrop(plan: Layout, data: dict[str, Any]) -> str:
 
 def _axis(plan: Layout) -> str:
     parts = ['<g class="axis" font-size="12" fill="#333">']
-    said = {day: {i.said for i in plan.items if i.day == day} for day in plan.days}
+    said: dict[str, set[str]] = defaultdict(set)  # the said dates placed in each column
+    for item in plan.items:
+        said[item.day].add(item.said)
     for day, x, w in zip(plan.days, plan.column_x, plan.column_width, strict=True):
         main, note = _day_label(day, said[day])
         centre = x + w / 2
@@ -239,9 +250,9 @@ def _gap(before: str, after: str) -> str:
     return f"{round(days / 365.25)} years"
 
 
-def _contradictions(data: dict[str, Any], marks: dict[tuple[str, str], Item]) -> str:
+def _contradictions(data: dict[str, Any], marks: dict[tuple[str, str], Item]) -> Iterator[str]:
     """A red dashed arc from each affirming claim to each denying claim of another party."""
-    parts = ['<g class="contradictions">']
+    yield '\n<g class="contradictions">'
     names = data["parties"]
     for item in data["contradictions"]:
         for affirming in item["affirms"]:
@@ -254,14 +265,13 @@ def _contradictions(data: dict[str, Any], marks: dict[tuple[str, str], Item]) ->
                     f"{_name(names, a.claim['party'])} affirms ({affirming}), "
                     f"{_name(names, d.claim['party'])} denies ({denying})"
                 )
-                parts.append(
-                    f'<path class="contradiction" data-proposition="{escape(item["proposition"])}" '
+                yield (
+                    f'\n<path class="contradiction" data-proposition="{escape(item["proposition"])}" '
                     f'data-affirms="{escape(affirming)}" data-denies="{escape(denying)}" d="{_arc(a, d)}" '
                     f'fill="none" stroke="{CONTRADICTION}" stroke-width="2.2" stroke-dasharray="6 4" '
                     f'stroke-linecap="round"><title>{escape(label)}</title></path>'
                 )
-    parts.append("</g>")
-    return "\n".join(parts)
+    yield "\n</g>"
 
 
 def _arc(start: Item, end: Item) -> str:
@@ -283,24 +293,25 @@ def _name(registry: dict[str, dict[str, Any]], ident: str) -> str:
     return str(entry.get("name") or entry.get("title") or ident)
 
 
-def _lane(data: dict[str, Any], plan: Layout, index: int, party: str, colours: dict[str, str]) -> str:
+def _lane(
+    data: dict[str, Any], plan: Layout, index: int, party: str, own: list[Item], colours: dict[str, str]
+) -> Iterator[str]:
+    """One party's lane: its label, the lines from each claim to what followed it, its marks."""
     y, height = plan.lane_y[index], plan.lane_height[index]
-    own = [i for i in plan.items if i.claim["party"] == party]
     count = sum(1 for i in own if i.kind == "asserted")
     entry = data["parties"].get(party, {})
-    parts = [f'<g class="lane" data-party="{escape(party)}">', _lane_label(party, entry, count, y, height)]
+    yield f'\n<g class="lane" data-party="{escape(party)}">\n' + _lane_label(party, entry, count, y, height)
     assertions = {i.claim["id"]: i for i in own if i.kind == "asserted"}
     for item in own:
         if item.kind != "asserted":
             start = assertions[item.claim["id"]]
-            parts.append(
-                f'<line class="life" x1="{start.x:.1f}" y1="{start.y:.1f}" x2="{item.x:.1f}" y2="{item.y:.1f}" '
+            yield (
+                f'\n<line class="life" x1="{start.x:.1f}" y1="{start.y:.1f}" x2="{item.x:.1f}" y2="{item.y:.1f}" '
                 'stroke="#9aa0a8" stroke-width="1.4" stroke-dasharray="2 3"/>'
             )
     for item in own:
-        parts.append(_mark(data, item, colours.get(item.claim["topic"], PALETTE[-1])))
-    parts.append("</g>")
-    return "\n".join(parts)
+        yield "\n" + _mark(data, item, colours.get(item.claim["topic"], PALETTE[-1]))
+    yield "\n</g>"
 
 
 def _lane_label(party: str, entry: dict[str, Any], count: int, y: float, height: float) -> str:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -81,6 +83,57 @@ def test_reaffirmations_retractions_and_corrections_have_marks_of_their_own(seed
     # The retracted claim no longer stands, so it is no longer in a drawn contradiction.
     derailed = [c for c in page.having("contradiction") if c["data-proposition"] == "west-derailed-g20-meeting"]
     assert {c["data-affirms"] for c in derailed} == {"lavrov-west-derailed-g20-meeting"}
+
+
+def test_each_card_names_the_claims_of_other_parties_that_contradict_it(seeded: Tracker) -> None:
+    page = render_report(seeded.report_data())
+    cards = dict(re.findall(r'<template id="detail-([^"]+)">(.*?)</template>', page, re.S))
+    assert len(cards) == 24
+    zakharova = cards["zakharova-no-real-meeting"]
+    assert "<dt>Contradicted by</dt>" in zakharova
+    assert 'United States: <a href="#claim-us-official-blinken-lavrov-spoke">' in zakharova
+    assert 'Russia: <a href="#claim-zakharova-no-real-meeting">' in cards["us-official-blinken-lavrov-spoke"]
+    contested = {i for item in seeded.report_data()["contradictions"] for i in (*item["affirms"], *item["denies"])}
+    assert {ident for ident, card in cards.items() if "Contradicted by" in card} == contested
+
+
+class _CountedList(list[dict[str, Any]]):
+    """A list that counts how often it is read through."""
+
+    reads = 0
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        type(self).reads += 1
+        return super().__iter__()
+
+
+def test_the_report_reads_its_claims_a_fixed_number_of_times_whatever_their_number(seeded: Tracker) -> None:
+    """Each claim's card once read every claim and contradiction again: ten seconds for 10,000
+    claims, and a 1M-event log's report never finished. Now the page takes the same number of
+    passes over the claims for the seed's 24 as for ten times as many."""
+
+    def passes(copies: int) -> int:
+        data = seeded.report_data()
+
+        def copied(ident: str, n: int) -> str:
+            return f"{ident}-{n}" if n else ident
+
+        claims = [{**c, "id": copied(c["id"], n)} for n in range(copies) for c in data["claims"]]
+        contradictions = [
+            {
+                **item,
+                **{side: [copied(i, n) for n in range(copies) for i in item[side]] for side in ("affirms", "denies")},
+            }
+            for item in data["contradictions"]
+        ]
+        _CountedList.reads = 0
+        data.update(claims=_CountedList(claims), contradictions=contradictions)
+        page = render_report(data)
+        assert page.count("<template id=") == 24 * copies
+        assert page.count('<path class="contradiction"') > copies  # the copies contradict each other too
+        return _CountedList.reads
+
+    assert passes(10) == passes(1)
 
 
 def test_as_of_leaves_out_what_was_not_yet_said(seeded: Tracker) -> None:
