@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import click
@@ -48,9 +48,22 @@ def chosen(fmt: str | None) -> str:
 
 
 def emit_json(data: Any) -> None:
+    """``data`` as indented JSON. A list, or an iterator of items, is written an item at a time, as
+    the same text one ``json.dumps`` of the whole list would give: the answer of ``claims log`` is
+    the whole log by default, and held as one text it took 8 GB of memory at a million events,
+    with nothing shown until the end."""
     import json  # here and below: `claims --help` never needs json, csv or shutil
 
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    if isinstance(data, Mapping) or not isinstance(data, Iterable) or isinstance(data, str):
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    out = click.get_text_stream("stdout")
+    opening = "[\n"
+    for item in data:
+        out.write(opening + "  " + json.dumps(item, indent=2, ensure_ascii=False).replace("\n", "\n  "))
+        opening = ",\n"
+    out.write("[]\n" if opening == "[\n" else "\n]\n")
+    out.flush()
 
 
 def cell(value: Any) -> str:
@@ -67,7 +80,7 @@ def cell(value: Any) -> str:
 
 def render(
     fmt: str | None,
-    rows: Sequence[dict[str, Any]],
+    rows: Iterable[dict[str, Any]],
     columns: Sequence[str],
     *,
     json_data: Any = None,
@@ -76,24 +89,25 @@ def render(
 ) -> None:
     """Print ``rows`` in the chosen format; JSON prints ``json_data`` when given, else the rows.
 
-    A terminal table may show fewer columns (``table_columns``) than CSV and Markdown, which are
-    read at leisure and keep them all.
+    ``rows`` and ``json_data`` may be iterators (one of them is read): JSON and CSV are written a
+    row at a time, while a table, to be aligned, reads them all first. A terminal table may show
+    fewer columns (``table_columns``) than CSV and Markdown, which are read at leisure and keep
+    them all.
     """
     kind = chosen(fmt)
     if kind == "json":
         emit_json(rows if json_data is None else json_data)
     elif kind == "csv":
         import csv
-        import io
 
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
+        out = click.get_text_stream("stdout")
+        writer = csv.writer(out, lineterminator="\n")
         writer.writerow(columns)
         writer.writerows([cell(row.get(c)) for c in columns] for row in rows)
-        click.echo(buffer.getvalue(), nl=False)
+        out.flush()
     elif kind == "markdown":
         click.echo(markdown_table(rows, columns))
-    elif not rows:
+    elif not (rows := list(rows)):
         click.echo(empty, err=True)
     else:
         click.echo(text_table(rows, table_columns or columns))

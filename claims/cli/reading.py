@@ -254,8 +254,8 @@ def log(since: int, limit: int | None, fmt: str | None) -> None:
     Example:
       claims log --since 10 --limit 5
     """
-    lines = list(tracker().log(since=since, limit=limit))
-    rows = [{**line, "stream": f"{line['stream_id']}@{line['stream_version']}"} for line in lines]
+    lines = tracker().log(since=since, limit=limit)  # read as they are printed, not held
+    rows = ({**line, "stream": f"{line['stream_id']}@{line['stream_version']}"} for line in lines)
     render(
         fmt,
         rows,

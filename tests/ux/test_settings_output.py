@@ -164,3 +164,18 @@ def test_no_color_on_a_real_terminal(seeded_file: Tracker) -> None:
     assert b"\x1b[1m== russia" in coloured
     plain = _on_a_terminal(args, {"NO_COLOR": "1"})
     assert b"== russia" in plain and b"\x1b[" not in plain
+
+
+@pytest.mark.parametrize(
+    "data",
+    [[], [{}], [{"a": [1, {"b": []}], "é": "x\ny"}, 3, "s", None, []], {"k": [1, 2]}, "text"],
+)
+def test_json_is_the_text_of_one_dumps_though_a_list_is_written_an_item_at_a_time(
+    data: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    expected = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    output.emit_json(data)
+    assert capsys.readouterr().out == expected
+    if isinstance(data, list):  # as an iterator, such as the log's lines read as they are printed
+        output.emit_json(iter(data))
+        assert capsys.readouterr().out == expected
