@@ -48,21 +48,25 @@ def chosen(fmt: str | None) -> str:
 
 
 def emit_json(data: Any) -> None:
-    """``data`` as indented JSON. A list, or an iterator of items, is written an item at a time, as
-    the same text one ``json.dumps`` of the whole list would give: the answer of ``claims log`` is
-    the whole log by default, and held as one text it took 8 GB of memory at a million events,
-    with nothing shown until the end."""
+    """``data`` as indented JSON. A list, or an iterator of items, is written a thousand items at a
+    time, as the same text one ``json.dumps`` of the whole list would give: the answer of
+    ``claims log`` is the whole log by default, and held as one text it took 8 GB of memory at a
+    million events, with nothing shown until the end. (Item by item, the encoder's set-up per call
+    made the writing half as slow again.)"""
     import json  # here and below: `claims --help` never needs json, csv or shutil
+    from itertools import islice
 
     if isinstance(data, Mapping) or not isinstance(data, Iterable) or isinstance(data, str):
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
     out = click.get_text_stream("stdout")
-    opening = "[\n"
-    for item in data:
-        out.write(opening + "  " + json.dumps(item, indent=2, ensure_ascii=False).replace("\n", "\n  "))
-        opening = ",\n"
-    out.write("[]\n" if opening == "[\n" else "\n]\n")
+    items = iter(data)
+    written = False
+    while batch := list(islice(items, 1000)):
+        text = json.dumps(batch, indent=2, ensure_ascii=False)  # "[\n  item,\n  item\n]"
+        out.write(",\n" + text[2:-2] if written else text[:-2])
+        written = True
+    out.write("\n]\n" if written else "[]\n")
     out.flush()
 
 

@@ -168,7 +168,15 @@ def test_no_color_on_a_real_terminal(seeded_file: Tracker) -> None:
 
 @pytest.mark.parametrize(
     "data",
-    [[], [{}], [{"a": [1, {"b": []}], "é": "x\ny"}, 3, "s", None, []], {"k": [1, 2]}, "text"],
+    [
+        [],
+        [{}],
+        [{"a": [1, {"b": []}], "é": "x\ny"}, 3, "s", None, []],
+        [{"n": n} for n in range(1000)],  # one whole batch
+        [{"n": n, "m": [n]} for n in range(2501)],  # batches and a part of one
+        {"k": [1, 2]},
+        "text",
+    ],
 )
 def test_json_is_the_text_of_one_dumps_though_a_list_is_written_an_item_at_a_time(
     data: object, capsys: pytest.CaptureFixture[str]
