@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 import click
@@ -54,20 +54,42 @@ def emit_json(data: Any) -> None:
     million events, with nothing shown until the end. (Item by item, the encoder's set-up per call
     made the writing half as slow again.)"""
     import json  # here and below: `claims --help` never needs json, csv or shutil
-    from itertools import islice
 
     if isinstance(data, Mapping) or not isinstance(data, Iterable) or isinstance(data, str):
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
-    out = click.get_text_stream("stdout")
-    items = iter(data)
-    written = False
-    while batch := list(islice(items, 1000)):
-        text = json.dumps(batch, indent=2, ensure_ascii=False)  # "[\n  item,\n  item\n]"
-        out.write(",\n" + text[2:-2] if written else text[:-2])
-        written = True
-    out.write("\n]\n" if written else "[]\n")
-    out.flush()
+
+    def pieces() -> Iterator[str]:
+        written = False
+        for batch in _batches(data):
+            text = json.dumps(batch, indent=2, ensure_ascii=False)  # "[\n  item,\n  item\n]"
+            yield ",\n" + text[2:-2] if written else text[:-2]
+            written = True
+        yield "\n]\n" if written else "[]\n"
+
+    echo_pieces(pieces())
+
+
+def echo_pieces(pieces: Iterable[str]) -> None:
+    """Print a text given in pieces, a megabyte or so at a time: what is printed is never held
+    whole, and standard output is written through Click all the same."""
+    held: list[str] = []
+    size = 0
+    for piece in pieces:
+        held.append(piece)
+        size += len(piece)
+        if size >= 2**20:
+            click.echo("".join(held), nl=False)
+            held, size = [], 0
+    click.echo("".join(held), nl=False)
+
+
+def _batches(items: Iterable[Any], size: int = 1000) -> Iterator[list[Any]]:
+    from itertools import islice
+
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
 
 
 def cell(value: Any) -> str:
@@ -102,19 +124,29 @@ def render(
     if kind == "json":
         emit_json(rows if json_data is None else json_data)
     elif kind == "csv":
-        import csv
-
-        out = click.get_text_stream("stdout")
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows([cell(row.get(c)) for c in columns] for row in rows)
-        out.flush()
+        echo_pieces(_csv_pieces(rows, columns))
     elif kind == "markdown":
         click.echo(markdown_table(rows, columns))
     elif not (rows := list(rows)):
         click.echo(empty, err=True)
     else:
         click.echo(text_table(rows, table_columns or columns))
+
+
+def _csv_pieces(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> Iterator[str]:
+    """CSV of ``rows``: the header, then a thousand rows at a time."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for batch in _batches(rows):
+        writer.writerows([cell(row.get(c)) for c in columns] for row in batch)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue()
 
 
 def markdown_table(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> str:

@@ -7,7 +7,7 @@ import click
 from claims.cli.completion import PARTY, TOPIC
 from claims.cli.context import tracker
 from claims.cli.files import written_whole
-from claims.cli.output import message
+from claims.cli.output import echo_pieces, message
 
 
 @click.command()
@@ -45,9 +45,7 @@ def report(topic: str | None, parties: tuple[str, ...], as_of: str | None, known
 
     data = tracker().report_data(topic=topic, parties=list(parties) or None, as_of=as_of, known_at=known_at)
     if out == "-":
-        stdout = click.get_text_stream("stdout")
-        stdout.writelines(report_chunks(data))
-        stdout.flush()
+        echo_pieces(report_chunks(data))
         return
     with written_whole(out) as stream:
         stream.writelines(report_chunks(data))
