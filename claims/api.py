@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 USER_ENVIRONMENT = "CLAIMS_USER"
 # A million events make about 300 MB of JSON; a larger log is imported as several documents.
 MAX_DOCUMENT_BYTES = 512 * 1024 * 1024
+# Events ``Tracker.log`` reads in each of its transactions.
+LOG_PAGE = 5000
 
 
 def default_user() -> str:
@@ -471,10 +473,28 @@ class Tracker:
         return {"claim": view, "history": history}
 
     def log(self, *, since: int = 0, limit: int | None = None) -> Iterator[dict[str, Any]]:
-        """The raw event log as export lines, from position ``since`` (exclusive)."""
+        """The raw event log as export lines, from position ``since`` (exclusive).
+
+        Read a page at a time, each page in a short transaction of its own and none past the head
+        the first one found. The caller may take its time over each line (``claims log | less``),
+        and a transaction held open meanwhile would keep SQLite from checkpointing its write-ahead
+        log and PostgreSQL's vacuum from its work. Writers append in position order with no gaps,
+        so the pages make the same log as one read would."""
         with self._read() as connection:
-            for event in eventlog.read(connection, since=since, limit=limit):
+            head = eventlog.head(connection).position
+        position, left = since, limit
+        while position < head and (left is None or left > 0):
+            size = LOG_PAGE if left is None else min(LOG_PAGE, left)
+            with self._read() as connection:
+                rows = eventlog.read_rows(connection, since=position, limit=size, until=head)
+                events = [eventlog.from_row(row) for row in rows]
+            if not events:
+                return
+            for event in events:
                 yield event.line()
+            position = events[-1].position
+            if left is not None:
+                left -= len(events)
 
     def events(self, *, since: int = 0) -> Iterator[StoredEvent]:
         with self._read() as connection:

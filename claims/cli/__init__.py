@@ -6,6 +6,8 @@ Each command group lives in its own module; every command reaches the database t
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Any
 
 import click
@@ -17,13 +19,17 @@ from claims.cli.errors import translate
 
 
 class ClaimsGroup(click.Group):
-    """The root group: turns ClaimsError and database failures into one line and exit 1."""
+    """The root group: turns ClaimsError and database failures into one line and exit 1, and a
+    reader that closes the pipe early (``| head``) into a quiet exit 0."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except click.ClickException:
             raise
+        except BrokenPipeError:  # `claims log | head`: the reader had enough, which is no error
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush
+            sys.exit(0)
         except Exception as error:
             shown = translate(error)
             if shown is None:

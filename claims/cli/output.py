@@ -48,11 +48,11 @@ def chosen(fmt: str | None) -> str:
 
 
 def emit_json(data: Any) -> None:
-    """``data`` as indented JSON. A list, or an iterator of items, is written a thousand items at a
-    time, as the same text one ``json.dumps`` of the whole list would give: the answer of
-    ``claims log`` is the whole log by default, and held as one text it took 8 GB of memory at a
-    million events, with nothing shown until the end. (Item by item, the encoder's set-up per call
-    made the writing half as slow again.)"""
+    """``data`` as indented JSON. Any iterable but a mapping or a text (a list, the lines of the log
+    as they are read) is written a thousand items at a time, as the same text one ``json.dumps``
+    of it as a list would give: the answer of ``claims log`` is the whole log by default, and held
+    as one text it took 8 GB of memory at a million events, with nothing shown until the end.
+    (Item by item, the encoder's set-up per call made the writing half as slow again.)"""
     import json  # here and below: `claims --help` never needs json, csv or shutil
 
     if isinstance(data, Mapping) or not isinstance(data, Iterable) or isinstance(data, str):
@@ -115,8 +115,8 @@ def render(
 ) -> None:
     """Print ``rows`` in the chosen format; JSON prints ``json_data`` when given, else the rows.
 
-    ``rows`` and ``json_data`` may be iterators (one of them is read): JSON and CSV are written a
-    row at a time, while a table, to be aligned, reads them all first. A terminal table may show
+    ``rows`` and ``json_data`` may be iterators (one of them is read): JSON and CSV are written as
+    the rows come, while a table, to be aligned, and Markdown read them all first. A terminal table may show
     fewer columns (``table_columns``) than CSV and Markdown, which are read at leisure and keep
     them all.
     """

@@ -1,6 +1,7 @@
 """The timeline figure of the narrative report: one lane per party, one column per date.
 
-Pure: takes the report data of ``Tracker.report_data`` and returns SVG text. The SVG carries the
+Pure: takes the report data of ``Tracker.report_data`` and gives SVG text, in pieces to be written
+as they are made (``svg_chunks``). The SVG carries the
 whole picture (it prints, and reads without JavaScript): each claim is a mark at its said date
 (a partial date sits at the end of its period), reaffirmations and retractions are marks of their
 own at their dates, joined to their claim by a dotted line, a corrected claim wears a small square,
@@ -107,8 +108,10 @@ def layout(data: dict[str, Any]) -> Layout:
     ]
     column_x = _running(GUTTER, column_width)
     lane_y = _running(AXIS_TOP, lane_height)
-    lane_of = {party: index for index, party in enumerate(lanes)}
-    column_of = {day: index for index, day in enumerate(days)}
+    lane_of: dict[str, int] = {}
+    for index, party in enumerate(lanes):
+        lane_of.setdefault(party, index)  # the first lane of a party named twice, as list.index gave
+    column_of = {day: index for index, day in enumerate(days)}  # days are distinct
     for (party, day), members in cells.items():
         lane, column = lane_of[party], column_of[day]
         _place(members, column_x[column] + column_width[column] / 2, lane_y[lane] + lane_height[lane] / 2)

@@ -11,7 +11,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 import claims
+from claims import api
 from claims.cli import cli
 from tests.conftest import BACKENDS, SEED, new_database_url
 
@@ -235,6 +238,40 @@ def test_log_since_and_limit(seeded_url: str) -> None:
     assert [e["position"] for e in events] == [11, 12, 13, 14, 15]
     everything = as_json(seeded_url, "log")
     assert events == everything[10:15]
+
+
+@pytest.mark.parametrize(("since", "limit"), [(0, None), (3, None), (0, 7), (5, 9), (48, 10), (52, None)])
+def test_the_log_read_page_by_page_is_the_log_read_at_once(
+    seeded: claims.Tracker, monkeypatch: pytest.MonkeyPatch, since: int, limit: int | None
+) -> None:
+    monkeypatch.setattr(api, "LOG_PAGE", 4)
+    at_once = [event.line() for event in seeded.events(since=since)][:limit]
+    assert list(seeded.log(since=since, limit=limit)) == at_once
+    assert len(at_once) == min(52 - since, limit or 52)
+
+
+def test_a_reader_pausing_inside_the_log_holds_no_transaction(
+    seeded: claims.Tracker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``claims log | less``: while the reader looks at a page, a writer commits, and SQLite can
+    still checkpoint its write-ahead log, PostgreSQL sees no session idle in a transaction."""
+    monkeypatch.setattr(api, "LOG_PAGE", 4)
+    lines = seeded.log()
+    assert next(lines)["position"] == 1
+    seeded.add_party("late-party", name="Late")
+    if seeded.url.startswith("sqlite"):
+        with closing(sqlite3.connect(seeded.url.removeprefix("sqlite:///"))) as other:
+            busy, _, _ = other.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        assert busy == 0
+    else:
+        with seeded.engine.connect() as other:
+            idle = other.exec_driver_sql(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND state LIKE 'idle in transaction%%'"
+            ).scalar()
+        assert idle == 0
+    rest = list(lines)
+    assert [line["position"] for line in rest] == list(range(2, 53))  # the log as it was when asked
 
 
 # ---------------------------------------------------------------------------------------------

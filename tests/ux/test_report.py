@@ -97,43 +97,78 @@ def test_each_card_names_the_claims_of_other_parties_that_contradict_it(seeded: 
     assert {ident for ident, card in cards.items() if "Contradicted by" in card} == contested
 
 
-class _CountedList(list[dict[str, Any]]):
+def test_a_claim_opposed_only_by_its_own_party_names_no_one_contradicting_it(seeded: Tracker) -> None:
+    second = "us-second-official-no-real-meeting"
+    seeded.add_claim(
+        id=second,
+        party="united-states",
+        topic="blinken-lavrov-encounter",
+        said_on="2023-03-03",
+        source="ap-2023-03-02",
+        text="A second U.S. official says the two did not really meet.",
+        proposition=MEETING,
+        stance="denies",
+    )
+    page = render_report(seeded.report_data())
+    cards = dict(re.findall(r'<template id="detail-([^"]+)">(.*?)</template>', page, re.S))
+    # The second U.S. claim denies, as Russia does; the only claim affirming is its own party's.
+    assert "Contradicted by" not in cards[second]
+    # The U.S. claim that affirms is contradicted by Russia's denial, not by its own party's.
+    affirming = cards["us-official-blinken-lavrov-spoke"]
+    assert "#claim-zakharova-no-real-meeting" in affirming and f"#claim-{second}" not in affirming
+
+
+class _Counted(list[dict[str, Any]]):
     """A list that counts how often it is read through."""
 
-    reads = 0
+    def __init__(self, items: list[dict[str, Any]]) -> None:
+        super().__init__(items)
+        self.reads = 0
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        type(self).reads += 1
+        self.reads += 1
         return super().__iter__()
 
 
 def test_the_report_reads_its_claims_a_fixed_number_of_times_whatever_their_number(seeded: Tracker) -> None:
     """Each claim's card once read every claim and contradiction again: ten seconds for 10,000
-    claims, and a 1M-event log's report never finished. Now the page takes the same number of
-    passes over the claims for the seed's 24 as for ten times as many."""
+    claims, and a 1M-event log's report never finished. Now the page takes as many passes over the
+    claims, and over the contradictions, for the seed's 24 claims as for ten times as many."""
 
-    def passes(copies: int) -> int:
+    def passes(copies: int) -> tuple[int, int]:
         data = seeded.report_data()
 
         def copied(ident: str, n: int) -> str:
             return f"{ident}-{n}" if n else ident
 
-        claims = [{**c, "id": copied(c["id"], n)} for n in range(copies) for c in data["claims"]]
-        contradictions = [
-            {
-                **item,
-                **{side: [copied(i, n) for n in range(copies) for i in item[side]] for side in ("affirms", "denies")},
-            }
-            for item in data["contradictions"]
-        ]
-        _CountedList.reads = 0
-        data.update(claims=_CountedList(claims), contradictions=contradictions)
+        claims = _Counted([{**c, "id": copied(c["id"], n)} for n in range(copies) for c in data["claims"]])
+        contradictions = _Counted(
+            [
+                {
+                    **item,
+                    **{
+                        side: [copied(i, n) for n in range(copies) for i in item[side]]
+                        for side in ("affirms", "denies")
+                    },
+                }
+                for item in data["contradictions"]
+            ]
+        )
+        data.update(claims=claims, contradictions=contradictions)
         page = render_report(data)
         assert page.count("<template id=") == 24 * copies
         assert page.count('<path class="contradiction"') > copies  # the copies contradict each other too
-        return _CountedList.reads
+        return claims.reads, contradictions.reads
 
     assert passes(10) == passes(1)
+
+
+def test_the_page_on_standard_output_is_the_page_in_the_file(seeded: Tracker, run: Run, tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    assert run("--db", seeded.url, "report", "--out", str(out)).exit_code == 0
+    printed = run("--db", seeded.url, "report", "--out", "-")
+    assert printed.exit_code == 0
+    assert printed.stdout == out.read_text(encoding="utf-8") == render_report(seeded.report_data())
 
 
 def test_as_of_leaves_out_what_was_not_yet_said(seeded: Tracker) -> None:
