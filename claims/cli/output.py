@@ -116,9 +116,9 @@ def render(
     """Print ``rows`` in the chosen format; JSON prints ``json_data`` when given, else the rows.
 
     ``rows`` and ``json_data`` may be iterators (one of them is read): JSON and CSV are written as
-    the rows come, while a table, to be aligned, and Markdown read them all first. A terminal table may show
-    fewer columns (``table_columns``) than CSV and Markdown, which are read at leisure and keep
-    them all.
+    the rows come, while a table, to be aligned, and Markdown read them all first. A terminal
+    table may show fewer columns (``table_columns``) than CSV and Markdown, which are read at
+    leisure and keep them all.
     """
     kind = chosen(fmt)
     if kind == "json":
