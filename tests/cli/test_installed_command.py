@@ -121,7 +121,7 @@ def test_a_reader_closing_the_pipe_early_is_not_an_error_message(tmp_path: Path)
     database = str(tmp_path / "pipe.db")
     assert claims_command("--db", database, "init", cwd=tmp_path).returncode == 0
     assert claims_command("--db", database, "import", str(SEED), cwd=tmp_path).returncode == 0
-    # The report (83 KB) and the export outgrow the pipe's buffer, so their writes meet the closed pipe.
+    # The report (83 KB) outgrows the pipe's buffer, so its writes meet the closed pipe.
     for args in (
         ("log", "--format", "json"),
         ("show", "zakharova-no-real-meeting", "--format", "table"),
