@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any, TextIO
+from typing import Any
 
 import click
 
 from claims.cli.context import tracker
-from claims.cli.files import written_whole
+from claims.cli.files import output_stream
 from claims.cli.output import message
 
 EXPORT_FORMATS = ("jsonl", "csv", "prov-json", "claimreview")
@@ -35,16 +33,6 @@ def _read_checkpoint(path: str | None) -> dict[str, Any] | None:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, ValidationError) as error:
         raise click.ClickException(f"cannot read checkpoint {path}: {error}") from None
     return parse_checkpoint(parsed)
-
-
-@contextmanager
-def _output(out: str | None) -> Iterator[TextIO]:
-    """Standard output, or FILE written whole (``claims.cli.files``)."""
-    if out is None:
-        yield sys.stdout
-        return
-    with written_whole(out) as stream:
-        yield stream
 
 
 @click.command()
@@ -82,7 +70,7 @@ def export(fmt: str, out: str | None, party: str | None, topic: str | None, sinc
         if shown:
             click.echo(f"\rread {count} events", nl=False, err=True)
 
-    with _output(out) as stream:  # `| head` closing the pipe early is a quiet exit 0 (ClaimsGroup)
+    with output_stream(out) as stream:  # `| head` closing the pipe early is a quiet exit 0 (ClaimsGroup)
         summary = tracker().export(fmt, stream, party=party, topic=topic, since=since, progress=progress)
     if shown:
         click.echo(err=True)

@@ -11,6 +11,7 @@ is written in place: renaming over it would replace it, and as root that would t
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,3 +45,13 @@ def written_whole(out: str) -> Iterator[TextIO]:
         os.replace(partial, target)
     finally:
         Path(partial).unlink(missing_ok=True)
+
+
+@contextmanager
+def output_stream(out: str | None) -> Iterator[TextIO]:
+    """Standard output when ``out`` is None, else FILE written whole (``written_whole``)."""
+    if out is None:
+        yield sys.stdout
+        return
+    with written_whole(out) as stream:
+        yield stream

@@ -6,8 +6,8 @@ import click
 
 from claims.cli.completion import PARTY, TOPIC
 from claims.cli.context import tracker
-from claims.cli.files import written_whole
-from claims.cli.output import echo_pieces, message
+from claims.cli.files import output_stream
+from claims.cli.output import message
 
 
 @click.command()
@@ -44,11 +44,10 @@ def report(topic: str | None, parties: tuple[str, ...], as_of: str | None, known
     from claims.io.report import report_chunks
 
     data = tracker().report_data(topic=topic, parties=list(parties) or None, as_of=as_of, known_at=known_at)
-    if out == "-":
-        echo_pieces(report_chunks(data))
-        return
-    with written_whole(out) as stream:
+    with output_stream(None if out == "-" else out) as stream:
         stream.writelines(report_chunks(data))
+    if out == "-":
+        return
     shown = f"{len(data['claims'])} claims, {len(data['lanes'])} parties, {len(data['contradictions'])} contradictions"
     message(f"wrote {out} ({shown})")
 
