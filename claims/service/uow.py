@@ -8,7 +8,8 @@ in the same transaction. Readers never see an event without its projection.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,7 @@ from claims.domain.events import Event
 from claims.projections import projector
 from claims.service.records import Records, Registered
 from claims.store import eventlog
+from claims.store.bulk import pipelined
 from claims.store.engine import begin_write, restore_page_cache, widen_page_cache
 from claims.store.eventlog import Pending
 from claims.store.schema import events
@@ -33,6 +35,11 @@ if TYPE_CHECKING:
 # writer thread writes the last one while the commit waits: at 1M events on PostgreSQL that wait
 # was 11 s at 50,000 and 3.6 s at 20,000, and the batches held in memory are smaller.
 FLUSH_EVERY = 20_000
+
+# A batch of at most this many events, written in place, is pipelined (``_pipelined_if_few``):
+# enough for any single command, while a larger batch keeps PostgreSQL's COPY, which cannot be
+# pipelined (``bulk.insert_rows``).
+PIPELINED_AT_MOST = 16
 
 
 class UnitOfWork:
@@ -186,13 +193,30 @@ class UnitOfWork:
         if self._writer is not None:
             self._writer.wait()  # one batch in flight at most: its rows are held until written
         many_per_statement = self._writer is not None
-        self._write(partial(eventlog.write, many_per_statement=many_per_statement), prepared)
-        self._head = prepared.head
-        batch.apply_all(decoded)
-        self._carried.keep(batch, last=last)
-        written = batch.counts()  # before the rows are written (sorted in place)
-        self._write(partial(batch.write, many_per_statement=many_per_statement))
+        with self._pipelined_if_few(len(decoded)):
+            self._write(partial(eventlog.write, many_per_statement=many_per_statement), prepared)
+            self._head = prepared.head
+            batch.apply_all(decoded)
+            self._carried.keep(batch, last=last)
+            written = batch.counts()  # before the rows are written (sorted in place)
+            self._write(partial(batch.write, many_per_statement=many_per_statement))
         self._growing.wrote({events.name: len(decoded), **written})
+
+    @contextmanager
+    def _pipelined_if_few(self, count: int) -> Iterator[None]:
+        """Around a batch's writes, once its reads are done: a batch of few events (a single
+        command's) written in place goes to PostgreSQL in one round trip (``bulk.pipelined``),
+        where a single add made one for each statement (loops of 2,000 adds on a 115k-event
+        log, interleaved: 2.30 to 2.42 ms an add before, 1.84 to 1.87 ms after). Its COMMIT is
+        not in it: a write that fails is then known to have failed before the COMMIT was sent,
+        and nothing was recorded (``claims.service.retry``)."""
+        if self._writer is not None or count > PIPELINED_AT_MOST:
+            yield
+            return
+        # A stream expected to be new that exists already, refused by the events' INSERT, now
+        # surfaces when the pipeline ends, after the projections' statements.
+        with eventlog.stream_conflicts(), pipelined(self._open()):
+            yield
 
     def _write(self, write: Callable[..., None], *args: Any) -> None:
         """``write(connection, *args)`` on the unit's connection: now, or on the writer thread

@@ -5,15 +5,16 @@ which write several rows per event, that alone costs more than the database. Her
 built as sequences of values in their table's column order, and go to the driver that way:
 SQLite's ``executemany`` of a statement compiled once by hand, and PostgreSQL's ``COPY … FROM
 STDIN`` (psycopg), which is several times faster than its INSERTs (but for a few rows, which take
-one INSERT in one round trip, where a COPY takes two). All run inside the caller's
-transaction, and a failure surfaces as SQLAlchemy's own exception (``IntegrityError`` for a
-duplicate), as ``Connection.execute`` would raise it.
+one INSERT in one round trip, where a COPY takes two). A few statements whose answers nobody
+waits for can go to PostgreSQL together, in one round trip (``pipelined``). All run inside the
+caller's transaction, and a failure surfaces as SQLAlchemy's own exception (``IntegrityError``
+for a duplicate), as ``Connection.execute`` would raise it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from functools import cache, lru_cache
 from itertools import chain
 from typing import Any
@@ -81,18 +82,18 @@ def insert_rows(
     if not rows:
         return
     if connection.dialect.driver == "psycopg":
-        if len(rows) > FEW_ROWS:
-            _copy_rows(connection, table, rows)
-        else:
+        if len(rows) <= FEW_ROWS:
             _insert_on_driver(connection, table, rows)
+        elif in_pipeline(connection):  # COPY cannot be pipelined; an executemany is, in one round trip
+            run_on_driver(connection, _insert(table, connection.dialect.paramstyle), rows)
+        else:
+            _copy_rows(connection, table, rows)
     elif many_per_statement and len(rows) > 1:
         _insert_many_per_statement(connection, table, rows)
     else:
         # On the driver's own cursor: through SQLAlchemy's exec_driver_sql, a statement costs about
         # 27 µs against the driver's 3 to 5 (a single add makes three).
-        statement = _insert(table, connection.dialect.paramstyle)
-        with driver_of(connection, statement) as driver, closing(driver.cursor()) as cursor:
-            cursor.executemany(statement, rows)
+        run_on_driver(connection, _insert(table, connection.dialect.paramstyle), rows)
 
 
 # Rows per SQLite INSERT when many are asked for, at most: fewer statements are fewer waits for
@@ -121,6 +122,17 @@ def _insert_many_per_statement(connection: Connection, table: Table, values: Seq
 FEW_ROWS = 16
 
 
+def run_on_driver(connection: Connection, statement: str, parameters: Sequence[Sequence[Any]]) -> None:
+    """Run ``statement``, written in the driver's parameter style, once for each of ``parameters``
+    on the driver's own cursor: a write whose result nobody reads, and which may run inside
+    ``pipelined``."""
+    with driver_of(connection, statement) as driver, closing(driver.cursor()) as cursor:
+        if len(parameters) == 1:
+            cursor.execute(statement, parameters[0])
+        else:
+            cursor.executemany(statement, parameters)
+
+
 def _insert_on_driver(connection: Connection, table: Table, values: Sequence[Sequence[Any]]) -> None:
     statement = _insert(table, connection.dialect.paramstyle, len(values))
     with driver_of(connection, statement) as driver:
@@ -132,6 +144,41 @@ def _copy_rows(connection: Connection, table: Table, values: Sequence[Sequence[A
     with driver_of(connection, statement) as driver, driver.cursor() as cursor, cursor.copy(statement) as copy:
         for value in values:
             copy.write_row(value)
+
+
+@contextmanager
+def pipelined(connection: Connection) -> Iterator[None]:
+    """Statements run inside go to PostgreSQL in one round trip (psycopg's pipeline mode): each is
+    sent without waiting for the answer to the one before, and the answers are read when one is
+    asked for (a fetch) and at the end of the block. A statement's failure then surfaces at that
+    later point, as SQLAlchemy's exception, and the transaction can only be rolled back. Only
+    statements run on the driver (``driver_of``) may run inside: SQLAlchemy reads a statement's
+    columns as soon as it has run, and finds none yet. On SQLite, in the same process, there is
+    no round trip to save and the block runs as it is."""
+    if connection.dialect.driver != "psycopg":
+        yield
+        return
+    with driver_of(connection, "(statements pipelined)") as driver:
+        pipeline = driver.pipeline()
+        pipeline.__enter__()
+        try:
+            yield
+        except BaseException:
+            # Ended without the failure: psycopg would log its own failure to end the pipeline
+            # (a connection lost), a warning on standard error, under the one being raised.
+            with suppress(connection.dialect.loaded_dbapi.Error):
+                pipeline.__exit__(None, None, None)
+            raise
+        pipeline.__exit__(None, None, None)
+
+
+def in_pipeline(connection: Connection) -> bool:
+    """Whether ``connection`` is inside ``pipelined`` (always False on SQLite)."""
+    if connection.dialect.driver != "psycopg":
+        return False
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    return bool(driver.pgconn.pipeline_status)
 
 
 @contextmanager

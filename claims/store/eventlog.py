@@ -11,7 +11,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
-from contextlib import suppress
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -193,8 +193,17 @@ def write(connection: Connection, prepared: Prepared, *, many_per_statement: boo
     already, is a ConflictError and nothing is written (see ``bulk.insert_rows`` for
     ``many_per_statement``)."""
     _check_expected(connection, prepared.expected)
-    try:
+    with stream_conflicts():
         insert_rows(connection, events, prepared.rows, many_per_statement=many_per_statement)
+
+
+@contextmanager
+def stream_conflicts() -> Iterator[None]:
+    """Raise the database's refusal of a stream expected to be new that exists already (the log's
+    unique stream_id and stream_version) as the ConflictError it is: around ``write``, and around
+    a COMMIT that writes were pipelined with (``bulk.pipelined``), where it surfaces then."""
+    try:
+        yield
     except DBIntegrityError as error:
         if "stream" in str(error.orig):
             raise ConflictError("a stream expected to be new already exists: it changed since it was read") from None
@@ -207,12 +216,15 @@ def _check_expected(connection: Connection, expected: dict[str, int]) -> None:
     found: dict[str, int] = {}
     for start in range(0, len(existing), 500):
         chunk = existing[start : start + 500]
+        marks = ", ".join(parameter_marks(connection.dialect.paramstyle, len(chunk)))
+        # On the driver: this may run inside ``bulk.pipelined`` (a unit's last writes), where its
+        # fetch sends what is queued before it and SQLAlchemy's statements cannot run.
         query = (
-            select(events.c.stream_id, func.max(events.c.stream_version))
-            .where(events.c.stream_id.in_(chunk))
-            .group_by(events.c.stream_id)
+            f'SELECT "stream_id", max("stream_version") FROM events WHERE "stream_id" IN ({marks}) GROUP BY "stream_id"'
         )
-        found.update({stream: int(version) for stream, version in connection.execute(query)})
+        with driver_of(connection, query) as driver, closing(driver.cursor()) as cursor:
+            cursor.execute(query, chunk)
+            found.update({stream: int(version) for stream, version in cursor.fetchall()})
     for stream in existing:
         if found.get(stream, 0) != expected[stream]:
             raise stale_version(stream, found.get(stream, 0), expected[stream])

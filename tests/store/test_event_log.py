@@ -25,7 +25,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Connection, text
-from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.exc import DBAPIError
 
 import claims
@@ -242,16 +241,18 @@ def test_two_writers_that_read_the_same_version_cannot_both_append(filled: Track
     assert [e.type for e in read_all(filled)][-1] == "ClaimRetracted"
 
 
-def _stream_checks(tracker: Tracker) -> list[str]:
-    """The log's reads of stream versions, recorded as the engine runs them."""
-    statements: list[str] = []
+def _stream_checks(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The streams the log reads back to check their versions, one list for each read."""
+    checks: list[list[str]] = []
+    check = eventlog._check_expected
 
-    def seen(connection: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if "max(events.stream_version)" in statement:
-            statements.append(statement)
+    def noted(connection: Connection, expected: dict[str, int]) -> None:
+        if expected:
+            checks.append(sorted(expected))
+        check(connection, expected)
 
-    sqlalchemy_event.listen(tracker.engine, "before_cursor_execute", seen)
-    return statements
+    monkeypatch.setattr(eventlog, "_check_expected", noted)
+    return checks
 
 
 def test_a_unit_checks_in_memory_the_streams_it_began_and_in_the_log_the_others(
@@ -260,7 +261,7 @@ def test_a_unit_checks_in_memory_the_streams_it_began_and_in_the_log_the_others(
     """A stream the unit began cannot move under it (it holds the log's lock), so its version is
     checked as events are appended, with no read; a stream that was there before is read back."""
     monkeypatch.setattr(unit_of_work, "FLUSH_EVERY", 2)  # each pair of events is its own batch
-    checks = _stream_checks(filled)
+    checks = _stream_checks(monkeypatch)
     before = raw_rows(filled)
     assertion = next(e for e in sample_events() if isinstance(e, ev.ClaimAsserted))
     with unit_of_work.UnitOfWork(filled.engine, "tester") as unit:
@@ -278,7 +279,7 @@ def test_a_unit_checks_in_memory_the_streams_it_began_and_in_the_log_the_others(
         unit.append(verdict, unit.records.stream("claim:c1").version)  # c1 was there before: 5
         unit.flush()
         unit.connection  # noqa: B018
-        assert len(checks) == 1
+        assert checks == [["claim:c1"]]
         unit.append(verdict, 5)  # stale
         with pytest.raises(ConflictError, match="claim:c1 is at version 6, not 5"):
             unit.flush()

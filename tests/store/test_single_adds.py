@@ -9,17 +9,23 @@ other), or what a migration changed. Run on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from sqlalchemy import Connection
 
 import claims
 from claims.api import Tracker
+from claims.domain import events as ev
 from claims.domain.commands import AddParty
 from claims.domain.errors import ConflictError, NotFoundError
+from claims.projections import projector
 from claims.projections.lookups import REGISTRIES
 from claims.projections.tables import claim_versions
 from claims.service import handlers
 from claims.service.records import Registered
 from claims.service.uow import UnitOfWork
+from claims.store import bulk, eventlog
 from tests.reliability.support import V1_SOURCES, assert_consistent, write_as_version_1
 from tests.store.support import refuse_claim_versions_of, statements_run
 
@@ -69,6 +75,52 @@ def test_a_loop_of_adds_reads_each_registry_entry_once(db_url: str) -> None:
         assert len(lookups) == 4
         assert all(" IN " not in s.upper() and "LIMIT" not in s.upper() for s in lookups)
         assert [c["text"] for c in tracker.narrative("russia")] == [f"claim number {n}" for n in range(1, 6)]
+
+
+def test_a_single_commands_writes_go_to_postgresql_in_one_pipeline(
+    tracker: Tracker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The log's INSERT, the projections' statements and the checkpoint are sent without waiting
+    for each answer (``bulk.pipelined``), the check of a retraction's expected version among them;
+    SQLite has no round trip to save."""
+    _register(tracker)
+    pipelined: list[tuple[str, bool]] = []
+    write_events, write_batch = eventlog.write, projector.Batch.write
+
+    def events_noted(connection: Connection, *args: Any, **options: Any) -> None:
+        pipelined.append(("events", bulk.in_pipeline(connection)))
+        write_events(connection, *args, **options)
+
+    def batch_noted(batch: projector.Batch, connection: Connection, **options: Any) -> None:
+        pipelined.append(("projections", bulk.in_pipeline(connection)))
+        write_batch(batch, connection, **options)
+
+    monkeypatch.setattr(eventlog, "write", events_noted)
+    monkeypatch.setattr(projector.Batch, "write", batch_noted)
+    claim = tracker.add_claim(party="russia", topic="g20", said_on="2023-03-02", source="tass", text="x").id
+    tracker.retract(claim, on="2023-03-03", source="tass")
+    on_postgresql = tracker.engine.dialect.name == "postgresql"
+    assert pipelined == [("events", on_postgresql), ("projections", on_postgresql)] * 2
+    with tracker.engine.connect() as connection:
+        assert not bulk.in_pipeline(connection)  # the pooled connection left the pipeline behind
+    assert [c["id"] for c in tracker.narrative("russia", as_of="2023-03-02")] == [claim]
+    assert tracker.narrative("russia", as_of="2023-03-04") == []
+    assert_consistent(tracker, 7)
+
+
+def test_a_conflict_the_log_refuses_in_a_pipeline_is_one_conflict_and_the_next_write_works(tracker: Tracker) -> None:
+    """The events' INSERT refused (a stream expected to be new that exists) surfaces when the
+    pipeline ends, after the projections' statements were sent: still the ConflictError, nothing
+    written, and the connection goes back to the pool fit for the next writer."""
+    tracker.add_party("brazil", name="Brazil", kind="state")
+    with UnitOfWork(tracker.engine, "tester") as unit:
+        unit.append(ev.PartyRegistered(party="chile", name="Chile", kind="state"), 0)
+        unit.append(ev.PartyRegistered(party="brazil", name="Brazil again", kind="state"), 0)
+        with pytest.raises(ConflictError, match="expected to be new already exists"):
+            unit.commit()
+    assert_consistent(tracker, 1)
+    tracker.add_party("chile", name="Chile", kind="state")
+    assert_consistent(tracker, 2)
 
 
 def test_an_add_reads_the_logs_head_with_its_registry_check_in_one_query(tracker: Tracker) -> None:
