@@ -91,8 +91,15 @@ def rebuild(connection: Connection, progress: Callable[[int], None] | None = Non
         connection.execute(delete(table))
     connection.execute(delete(checkpoints))
     carried = Carryover()
-    carried.want(_changes_per_claim(connection, CARRY_LIMIT))
-    growing = GrowingTables(connection.dialect.name)  # the tables refill from empty inside this one transaction
+    changes = _changes_per_claim(connection, CARRY_LIMIT)
+    carried.want(changes)
+    # The tables refill from empty inside this one transaction: claims read back as they refill
+    # (more changed claims than are carried) need the planner's statistics kept up with them.
+    # Otherwise nothing reads the projections until the commit, and the statistics of the rows
+    # deleted stand for the same rows written again: ANALYZE would only cost the writer thread
+    # time (a 195k-event rebuild on PostgreSQL, interleaved: 5.6 to 6.6 s with it, 4.7 to 5.3 s
+    # without).
+    growing = GrowingTables(connection.dialect.name) if len(changes) >= CARRY_LIMIT else None
     writer = BackgroundWriter()
 
     def idle() -> Connection:
@@ -110,11 +117,11 @@ def rebuild(connection: Connection, progress: Callable[[int], None] | None = Non
             writer.wait()
             page = next(pages, None)  # None: this batch is the last, and holds no rows back
             carried.keep(batch, last=page is None)
-            growing.wrote(batch.counts())  # before the rows are written (sorted in place)
+            if growing is not None:
+                growing.wrote(batch.counts())  # before the rows are written (sorted in place)
             writer.submit(partial(batch.write, many_per_statement=True), connection)
-            tables = growing.due() if page is not None else []  # the commit follows the last batch
-            if tables:  # after the rows it counts
-                writer.submit(analyze, connection, tables)
+            if growing is not None and page is not None:  # (the commit follows the last batch)
+                writer.submit(analyze, connection, growing.due())  # after the rows it counts
             count += len(decoded)
             if progress:
                 progress(count)
