@@ -121,7 +121,9 @@ def rebuild(connection: Connection, progress: Callable[[int], None] | None = Non
                 growing.wrote(batch.counts())  # before the rows are written (sorted in place)
             writer.submit(partial(batch.write, many_per_statement=True), connection)
             if growing is not None and page is not None:  # (the commit follows the last batch)
-                writer.submit(analyze, connection, growing.due())  # after the rows it counts
+                tables = growing.due()
+                if tables:  # after the rows it counts
+                    writer.submit(analyze, connection, tables)
             count += len(decoded)
             if progress:
                 progress(count)
@@ -481,8 +483,8 @@ _PERIOD_REC_TO = claim_periods.columns.keys().index("rec_to")
 _BY_CLAIM = itemgetter(0)  # claim_id, first in claim_versions and claim_periods
 
 # The statements a batch writes are run on the driver (``bulk.run_on_driver``): they cost less
-# there, and a single add's are pipelined with its COMMIT on PostgreSQL (``bulk.pipelined``), where
-# SQLAlchemy's own statements cannot run.
+# there, and a single add's are pipelined on PostgreSQL (``bulk.pipelined``), where SQLAlchemy's
+# own statements cannot run. The checkpoint's upsert (ON CONFLICT) needs SQLite 3.24 or later.
 
 
 @lru_cache(maxsize=8)

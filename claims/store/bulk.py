@@ -148,14 +148,17 @@ def _copy_rows(connection: Connection, table: Table, values: Sequence[Sequence[A
 
 @contextmanager
 def pipelined(connection: Connection) -> Iterator[None]:
-    """Statements run inside go to PostgreSQL in one round trip (psycopg's pipeline mode): each is
-    sent without waiting for the answer to the one before, and the answers are read when one is
-    asked for (a fetch) and at the end of the block. A statement's failure then surfaces at that
-    later point, as SQLAlchemy's exception, and the transaction can only be rolled back. Only
-    statements run on the driver (``driver_of``) may run inside: SQLAlchemy reads a statement's
-    columns as soon as it has run, and finds none yet. On SQLite, in the same process, there is
-    no round trip to save and the block runs as it is."""
-    if connection.dialect.driver != "psycopg":
+    """Statements run inside go to PostgreSQL together (psycopg's pipeline mode): each is sent
+    without waiting for the answer to the one before, so that those whose answers nobody asks for
+    take one round trip in all. Answers are read as they arrive while later statements are sent,
+    when one is asked for (a fetch, which waits for it) and at the end of the block; a statement's
+    failure surfaces at one of those later points, as SQLAlchemy's exception (and the error names
+    the statement then being sent, not the one refused), and the transaction can only be rolled
+    back. Only statements run on the driver (``driver_of``) may run inside: SQLAlchemy reads a
+    statement's columns as soon as it has run, and finds none yet. On SQLite, in the same process,
+    there is no round trip to save, and with a libpq older than 14 (a system one, not psycopg's
+    binary package) no pipeline mode: the block then runs as it is."""
+    if connection.dialect.driver != "psycopg" or not connection.dialect.loaded_dbapi.Pipeline.is_supported():
         yield
         return
     with driver_of(connection, "(statements pipelined)") as driver:

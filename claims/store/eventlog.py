@@ -22,7 +22,7 @@ from claims.domain.dates import utc_now
 from claims.domain.errors import ConflictError, ValidationError
 from claims.store.bulk import check_column_order, driver_of, insert_rows, parameter_marks
 from claims.store.hashing import GENESIS, LINE_FIELDS, canonical_bytes, line_hash, load_payload, stored_payload
-from claims.store.schema import events
+from claims.store.schema import STREAM_VERSION_UNIQUE, events
 
 if TYPE_CHECKING:
     from claims.domain.events import Event, Payload
@@ -201,13 +201,33 @@ def write(connection: Connection, prepared: Prepared, *, many_per_statement: boo
 def stream_conflicts() -> Iterator[None]:
     """Raise the database's refusal of a stream expected to be new that exists already (the log's
     unique stream_id and stream_version) as the ConflictError it is: around ``write``, and around
-    a COMMIT that writes were pipelined with (``bulk.pipelined``), where it surfaces then."""
+    writes pipelined with it (``bulk.pipelined``), where the refusal can surface at a later
+    statement or at the pipeline's end. Any other refusal is raised as it is."""
     try:
         yield
     except DBIntegrityError as error:
-        if "stream" in str(error.orig):
+        if _refused_stream_version(error):
             raise ConflictError("a stream expected to be new already exists: it changed since it was read") from None
         raise
+
+
+def _refused_stream_version(error: DBIntegrityError) -> bool:
+    """Whether ``error`` is the log refusing a stream version it holds already: by the constraint's
+    name on PostgreSQL, whose message quotes the refused row (a text may hold any word); on SQLite
+    by the messages, which quote no value, of the trigger that refuses an insert colliding with a
+    recorded event (migrations 0001 and 0004; under the log's lock only a stream version can
+    collide: positions follow the head, event ids are random) and of the constraint itself."""
+    original = error.orig
+    diagnostics = getattr(original, "diag", None)
+    if diagnostics is not None:
+        return bool(diagnostics.constraint_name == STREAM_VERSION_UNIQUE)
+    return str(original).startswith(_SQLITE_STREAM_VERSION_REFUSALS)
+
+
+_SQLITE_STREAM_VERSION_REFUSALS = (
+    "the event log is append-only: this position, event id or stream version exists",
+    "UNIQUE constraint failed: events.stream_id, events.stream_version",
+)
 
 
 def _check_expected(connection: Connection, expected: dict[str, int]) -> None:

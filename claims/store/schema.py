@@ -19,6 +19,9 @@ metadata = MetaData(
     }
 )
 
+# A stream's versions are unique: the guard of a stream expected to be new (``eventlog.write``).
+STREAM_VERSION_UNIQUE = "uq_events_stream_version"
+
 events = Table(
     "events",
     metadata,
@@ -34,7 +37,7 @@ events = Table(
     Column("payload", Text, nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
-    UniqueConstraint("stream_id", "stream_version", name="uq_events_stream_version"),
+    UniqueConstraint("stream_id", "stream_version", name=STREAM_VERSION_UNIQUE),
     # --known-at: the last position recorded at or before a time, one probe (migration 0005).
     Index("ix_events_recorded_at_position", "recorded_at", "position"),
 )

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
 import pytest
 from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
 
 import claims
 from claims.api import Tracker
@@ -77,13 +79,8 @@ def test_a_loop_of_adds_reads_each_registry_entry_once(db_url: str) -> None:
         assert [c["text"] for c in tracker.narrative("russia")] == [f"claim number {n}" for n in range(1, 6)]
 
 
-def test_a_single_commands_writes_go_to_postgresql_in_one_pipeline(
-    tracker: Tracker, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The log's INSERT, the projections' statements and the checkpoint are sent without waiting
-    for each answer (``bulk.pipelined``), the check of a retraction's expected version among them;
-    SQLite has no round trip to save."""
-    _register(tracker)
+def _pipelined_writes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, bool]]:
+    """For each write of the log's rows and of the projections' rows, whether it ran in a pipeline."""
     pipelined: list[tuple[str, bool]] = []
     write_events, write_batch = eventlog.write, projector.Batch.write
 
@@ -97,10 +94,24 @@ def test_a_single_commands_writes_go_to_postgresql_in_one_pipeline(
 
     monkeypatch.setattr(eventlog, "write", events_noted)
     monkeypatch.setattr(projector.Batch, "write", batch_noted)
+    return pipelined
+
+
+@pytest.mark.parametrize("pipeline_mode", [True, False], ids=["libpq 14 or later", "an older libpq"])
+def test_a_single_commands_writes_go_to_postgresql_in_one_pipeline(
+    tracker: Tracker, monkeypatch: pytest.MonkeyPatch, pipeline_mode: bool
+) -> None:
+    """The log's INSERT, the projections' statements and the checkpoint are sent without waiting
+    for each answer (``bulk.pipelined``), the check of a retraction's expected version among them.
+    SQLite has no round trip to save, and a libpq without pipeline mode (older than 14) is sent
+    them one by one."""
+    _register(tracker)
+    monkeypatch.setattr(psycopg.Pipeline, "is_supported", classmethod(lambda cls: pipeline_mode))
+    pipelined = _pipelined_writes(monkeypatch)
     claim = tracker.add_claim(party="russia", topic="g20", said_on="2023-03-02", source="tass", text="x").id
     tracker.retract(claim, on="2023-03-03", source="tass")
-    on_postgresql = tracker.engine.dialect.name == "postgresql"
-    assert pipelined == [("events", on_postgresql), ("projections", on_postgresql)] * 2
+    expected = pipeline_mode and tracker.engine.dialect.name == "postgresql"
+    assert pipelined == [("events", expected), ("projections", expected)] * 2
     with tracker.engine.connect() as connection:
         assert not bulk.in_pipeline(connection)  # the pooled connection left the pipeline behind
     assert [c["id"] for c in tracker.narrative("russia", as_of="2023-03-02")] == [claim]
@@ -109,9 +120,9 @@ def test_a_single_commands_writes_go_to_postgresql_in_one_pipeline(
 
 
 def test_a_conflict_the_log_refuses_in_a_pipeline_is_one_conflict_and_the_next_write_works(tracker: Tracker) -> None:
-    """The events' INSERT refused (a stream expected to be new that exists) surfaces when the
-    pipeline ends, after the projections' statements were sent: still the ConflictError, nothing
-    written, and the connection goes back to the pool fit for the next writer."""
+    """The events' INSERT refused (a stream expected to be new that exists) surfaces after the
+    projections' statements were sent: still the ConflictError, nothing written, and the
+    connection goes back to the pool fit for the next writer."""
     tracker.add_party("brazil", name="Brazil", kind="state")
     with UnitOfWork(tracker.engine, "tester") as unit:
         unit.append(ev.PartyRegistered(party="chile", name="Chile", kind="state"), 0)
@@ -121,6 +132,18 @@ def test_a_conflict_the_log_refuses_in_a_pipeline_is_one_conflict_and_the_next_w
     assert_consistent(tracker, 1)
     tracker.add_party("chile", name="Chile", kind="state")
     assert_consistent(tracker, 2)
+
+
+def test_a_projection_row_the_database_refuses_is_not_taken_for_a_stream_conflict(tracker: Tracker) -> None:
+    """Only the log's unique stream version is a conflict, whatever words the refused row holds:
+    PostgreSQL's message quotes the row (here a text about a stream)."""
+    _register(tracker)
+    with tracker.engine.begin() as connection:
+        refuse_claim_versions_of(connection, "refused")
+    text = "Mainstream media hide the stream of arms."
+    with pytest.raises(IntegrityError, match=r"refused by the test|refuse_one"):
+        tracker.add_claim(id="refused", party="russia", topic="g20", said_on="2023-03-02", source="tass", text=text)
+    assert_consistent(tracker, 5)
 
 
 def test_an_add_reads_the_logs_head_with_its_registry_check_in_one_query(tracker: Tracker) -> None:
