@@ -395,8 +395,10 @@ class Tracker:
     ) -> dict[str, Any]:
         """Competing narratives of ``parties`` side by side, with their contradictions."""
         with self._read() as connection:
-            for party in parties:
-                self._require(connection, "party", party)
+            known = lookups.known_ids(connection, "party", parties)  # one query for all of them
+            unknown = next((party for party in parties if party not in known), None)
+            if unknown is not None:
+                raise NotFoundError(f"unknown party: {unknown}")
             self._require(connection, "topic", topic)
             return queries.compare(connection, parties, self.times(connection, as_of, known_at), topic)
 

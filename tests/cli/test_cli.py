@@ -670,6 +670,7 @@ MISTAKES: dict[str, tuple[tuple[str, ...], str]] = {
     "narrative unknown party": (("narrative", "nobody"), "unknown party: nobody"),
     "narrative unknown topic": (("narrative", "russia", "--topic", "nope"), "unknown topic: nope"),
     "compare unknown party": (("compare", "russia", "nobody"), "unknown party: nobody"),
+    "compare two unknown parties": (("compare", "narnia", "russia", "nobody"), "unknown party: narnia"),
     "as-of bad date": (("narrative", "russia", "--as-of", "2023-02-30"), "not a date: 2023-02-30"),
     "known-at garbage": (("compare", "russia", "china", "--known-at", "garbage"), "garbage"),
     "timeline unknown party": (("timeline", "--party", "nobody"), "unknown party: nobody"),
