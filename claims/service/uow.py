@@ -207,10 +207,10 @@ class UnitOfWork:
         """Around a batch's writes, once its reads are done: a batch of few events (a single
         command's) written in place goes to PostgreSQL in one round trip (``bulk.pipelined``; one
         more when the log must check a changed claim's version first), where a single add made
-        one for each statement (loops of 2,000 adds on a 115k-event
-        log, interleaved: 2.30 to 2.42 ms an add before, 1.84 to 1.87 ms after). Its COMMIT is
-        not in it: a write that fails is then known to have failed before the COMMIT was sent,
-        and nothing was recorded (``claims.service.retry``)."""
+        one for each statement (loops of 2,000 adds on a 115k-event log, interleaved: 2.30 to
+        2.42 ms an add before, 1.84 to 1.87 ms after). Its COMMIT is not in it: a write that
+        fails is then known to have failed before the COMMIT was sent, and nothing was recorded
+        (``claims.service.retry``)."""
         if self._writer is not None or count > PIPELINED_AT_MOST:
             yield
             return
