@@ -367,9 +367,16 @@ class Tracker:
             position = eventlog.position_at(connection, parse_known_at(known_at))
         return Times(as_of=parse_as_of(as_of) if as_of is not None else None, known_at=position)
 
-    def _require(self, connection: Connection, kind: str, ident: str | None) -> None:
-        if ident is not None and not lookups.known_ids(connection, kind, [ident]):
-            raise NotFoundError(f"unknown {kind}: {ident}")
+    def _require(self, connection: Connection, kind: str, *idents: str | None) -> None:
+        """Refuse the first of ``idents`` (None: not asked about) not recorded as ``kind``; one query
+        for all of them."""
+        wanted = [ident for ident in idents if ident is not None]
+        if not wanted:
+            return
+        known = lookups.known_ids(connection, kind, wanted)
+        unknown = next((ident for ident in wanted if ident not in known), None)
+        if unknown is not None:
+            raise NotFoundError(f"unknown {kind}: {unknown}")
 
     def narrative(
         self, party: str, *, topic: str | None = None, as_of: str | None = None, known_at: str | None = None
@@ -395,10 +402,7 @@ class Tracker:
     ) -> dict[str, Any]:
         """Competing narratives of ``parties`` side by side, with their contradictions."""
         with self._read() as connection:
-            known = lookups.known_ids(connection, "party", parties)  # one query for all of them
-            unknown = next((party for party in parties if party not in known), None)
-            if unknown is not None:
-                raise NotFoundError(f"unknown party: {unknown}")
+            self._require(connection, "party", *parties)
             self._require(connection, "topic", topic)
             return queries.compare(connection, parties, self.times(connection, as_of, known_at), topic)
 
@@ -619,8 +623,7 @@ class Tracker:
         from claims.service import audit, reporting
 
         with self._read() as connection:
-            for party in parties or ():
-                self._require(connection, "party", party)
+            self._require(connection, "party", *(parties or ()))
             self._require(connection, "topic", topic)
             times = self.times(connection, as_of, known_at)
             data = reporting.report_data(connection, times, topic=topic, parties=parties)
