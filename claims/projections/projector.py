@@ -25,7 +25,6 @@ from sqlalchemy import Connection, Table, delete, func, select
 from claims.domain import events as ev
 from claims.domain.claim import Act, ClaimFields, apply_correction, standing_periods
 from claims.domain.dates import period_end
-from claims.projections.lookups import rows_with
 from claims.projections.tables import (
     checkpoints,
     claim_acts,
@@ -38,7 +37,7 @@ from claims.projections.tables import (
     verdicts,
 )
 from claims.store import eventlog
-from claims.store.bulk import insert_rows, parameter_marks, run_on_driver
+from claims.store.bulk import insert_rows, parameter_marks, rows_on_driver, run_on_driver
 from claims.store.hashing import canonical_bytes, load_payload
 from claims.store.schema import events as log
 from claims.store.statistics import GrowingTables, analyze
@@ -163,24 +162,29 @@ def projection_counts(connection: Connection) -> Iterable[tuple[str, int]]:
         yield table.name, int(connection.execute(select(func.count()).select_from(table)).scalar() or 0)
 
 
-def current_versions(connection: Connection, claim_ids: Sequence[str]) -> Iterator[Any]:
-    """The current claim_versions row of each of ``claim_ids`` that has one, _CHUNK ids a query.
+def current_versions(connection: Connection, claim_ids: Sequence[str]) -> Iterator[tuple[Any, ...]]:
+    """The current claim_versions row of each of ``claim_ids`` that has one, as a tuple of the
+    table's columns, _CHUNK ids a query, read on the driver (``bulk.rows_on_driver``).
 
     Current (open) versions are picked here, not in SQL: with "rec_to IS NULL" in the query,
     PostgreSQL may AND in an index scan over every open version of every claim.
     """
     for start in range(0, len(claim_ids), _CHUNK):
-        chunk = list(claim_ids[start : start + _CHUNK])
-        for row in connection.execute(*rows_with(claim_versions, "claim_id", chunk)).all():
-            if row.rec_to is None:
+        for row in rows_on_driver(connection, claim_versions, "claim_id", claim_ids[start : start + _CHUNK]):
+            if row[_REC_TO] is None:
                 yield row
 
 
-# ClaimFields' fields as positions in a claim_versions row (named access to a Row costs ~0.7 µs a
-# field, and an import loads every claim a lifecycle entry touches).
+# Positions in a claim_versions row as ``current_versions`` reads it (named access to a Row cost
+# ~0.7 µs a field, and an import loads every claim a lifecycle entry touches).
+_VERSION_COLUMNS = claim_versions.c.keys()
+CLAIM_ID, _REC_TO, _ASSERTED_AT = (_VERSION_COLUMNS.index(name) for name in ("claim_id", "rec_to", "asserted_at"))
 _FIELD_NAMES = [f.name for f in dataclass_fields(ClaimFields)]
-_FIELD_COLUMNS = itemgetter(*(claim_versions.c.keys().index("claim_id" if n == "claim" else n) for n in _FIELD_NAMES))
+_FIELD_COLUMNS = itemgetter(*(_VERSION_COLUMNS.index("claim_id" if n == "claim" else n) for n in _FIELD_NAMES))
 _VIA = _FIELD_NAMES.index("via")
+# The columns ``Batch.load`` reads of a claim's acts and of its standing periods.
+_ACTS = ("claim_id", "kind", "on_end", "position")
+_PERIODS = ("claim_id", "valid_from", "valid_to", "rec_to")
 
 
 def version_fields(row: Any) -> ClaimFields:
@@ -308,26 +312,23 @@ class Batch:
         wanted = sorted(claim_ids)
         for start in range(0, len(wanted), _CHUNK):
             chunk = wanted[start : start + _CHUNK]
-            p, a = claim_periods, claim_acts
             for row in current_versions(connection, chunk):
-                self.claims[row.claim_id] = _Claim(
-                    row.claim_id,
-                    row.asserted_at,
+                claim_id = row[CLAIM_ID]
+                self.claims[claim_id] = _Claim(
+                    claim_id,
+                    row[_ASSERTED_AT],
                     [],
                     [],
                     stored_version=True,
                     stored_periods=True,
                     known_fields=version_fields(row),
                 )
-            for row in connection.execute(
-                select(a.c.claim_id, a.c.kind, a.c.on_end, a.c.position).where(a.c.claim_id.in_(chunk))
-            ).all():
-                self.claims[row.claim_id].acts.append(Act(row.kind, row.on_end, row.position))
-            query = select(p.c.claim_id, p.c.valid_from, p.c.valid_to).where(
-                p.c.claim_id.in_(chunk), p.c.rec_to.is_(None)
-            )
-            for row in connection.execute(query.order_by(p.c.claim_id, p.c.valid_from)).all():
-                self.claims[row.claim_id].periods.append((row.valid_from, row.valid_to))
+            for claim_id, kind, on_end, position in rows_on_driver(connection, claim_acts, "claim_id", chunk, _ACTS):
+                self.claims[claim_id].acts.append(Act(kind, on_end, position))
+            # the current periods, picked and put in order here as the versions are (current_versions)
+            periods = rows_on_driver(connection, claim_periods, "claim_id", chunk, _PERIODS)
+            for claim_id, valid_from, valid_to, _ in sorted((r for r in periods if r[3] is None), key=itemgetter(0, 1)):
+                self.claims[claim_id].periods.append((valid_from, valid_to))
 
     def add_claim(self, claim: _Claim) -> None:
         """Take in a claim carried from an earlier batch, with the open rows it held back."""

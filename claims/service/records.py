@@ -14,15 +14,18 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
+from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, column, func, select, table
+from sqlalchemy import Connection, select
 
 from claims.domain import events as ev
 from claims.domain.claim import ClaimFields, apply_correction, fields_of_assertion
-from claims.projections.lookups import REGISTRIES, rows_with
-from claims.projections.projector import current_versions, version_fields
+from claims.projections.lookups import REGISTRIES
+from claims.projections.projector import CLAIM_ID, current_versions, version_fields
 from claims.projections.tables import claim_versions
+from claims.store.bulk import fetch_on_driver, parameter_marks, rows_on_driver
 from claims.store.eventlog import HEAD_COLUMNS, Head, head_of, stale_version
 from claims.store.hashing import load_payload
 from claims.store.schema import events
@@ -92,7 +95,8 @@ class Registered:
         own entries: ``committed``) and the log's head."""
         with self._lock:
             line, revision, entries = self._line, self._revision, self._entries
-        found, current, *last = connection.execute(_CHECK, {"position": 0 if line is None else line[0]}).one()
+        statement = _check(connection.dialect.paramstyle)
+        ((found, current, *last),) = fetch_on_driver(connection, statement, (0 if line is None else line[0],))
         head = head_of(last)
         if line is not None and found == line[1] and current == revision:
             return entries, current, head
@@ -191,9 +195,11 @@ class Records:
         table = REGISTRIES[kind]
         registry, committed = self._registry, self._trusted()
         wanted = sorted({i for i in idents if (kind, i) not in registry and (kind, i) not in committed})
+        names = table.columns.keys()
         for chunk in _chunks(wanted):
-            for row in self._connect().execute(*rows_with(table, "id", chunk)):
-                self._registry[(kind, row.id)] = dict(row._mapping)
+            for row in rows_on_driver(self._connect(), table, "id", chunk):
+                entry = dict(zip(names, row, strict=True))
+                self._registry[(kind, entry["id"])] = entry
         for ident in wanted:
             self._registry.setdefault((kind, ident), None)
 
@@ -202,7 +208,7 @@ class Records:
         wanted = set(idents).difference(self._claims)
         found = {}
         if wanted and self._may_be_recorded(len(wanted)):
-            found = {row.claim_id: version_fields(row) for row in current_versions(self._connect(), sorted(wanted))}
+            found = {row[CLAIM_ID]: version_fields(row) for row in current_versions(self._connect(), sorted(wanted))}
         self._claims.update(dict.fromkeys(wanted))
         self._claims.update(found)
 
@@ -222,13 +228,9 @@ class Records:
         for stream_id in wanted:
             self._streams[stream_id] = Stream()
         for chunk in _chunks(wanted):
-            query = (
-                select(events.c.stream_id, events.c.type, events.c.payload)
-                .where(events.c.stream_id.in_(chunk))
-                .order_by(events.c.stream_id, events.c.stream_version)
-            )
-            for row in self._connect().execute(query):
-                self._streams[row.stream_id].add(row.type, load_payload(row.payload))
+            rows = rows_on_driver(self._connect(), events, "stream_id", chunk, _STREAM_COLUMNS)
+            for stream_id, _, type_name, payload in sorted(rows, key=itemgetter(0, 1)):  # each stream in its order
+                self._streams[stream_id].add(type_name, load_payload(payload))
         for stream_id in wanted:
             self._streams[stream_id].begun_here = self._streams[stream_id].version == 0
 
@@ -259,17 +261,21 @@ class Records:
                     self._claims[event.claim] = apply_correction(current, event.changes)
 
 
-# The lookups are built once: a single add makes several, and building a statement costs more
-# than running it.
+_STREAM_COLUMNS = ("stream_id", "stream_version", "type", "payload")
+# Built once: building a statement costs more than running it.
 _ANY_CLAIM = select(claim_versions.c.claim_id).limit(1)
-# The hash of one line of the log, the schema revision (Alembic's table: one row, one linear
-# history; max() only so that the subquery is a scalar on every backend) and the log's head.
-_ALEMBIC_VERSION = table("alembic_version", column("version_num"))
-_CHECK = select(
-    select(events.c.hash).where(events.c.position == bindparam("position")).scalar_subquery(),
-    select(func.max(_ALEMBIC_VERSION.c.version_num)).scalar_subquery(),
-    *HEAD_COLUMNS,
-)
+
+
+@lru_cache(maxsize=4)
+def _check(paramstyle: str) -> str:
+    """The hash of one line of the log, the schema revision (Alembic's table: one row, one linear
+    history; max() only so that the subquery is a scalar on every backend) and the log's head, in
+    one statement on the driver (``fetch_on_driver``): a single add makes it before it writes."""
+    (position,) = parameter_marks(paramstyle, 1)
+    return (
+        f'SELECT (SELECT "hash" FROM events WHERE "position" = {position}), '
+        f'(SELECT max("version_num") FROM alembic_version), {HEAD_COLUMNS}'
+    )
 
 
 def _chunks(items: list[str]) -> Iterable[list[str]]:

@@ -13,11 +13,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from claims.domain.errors import StorageError, ValidationError
+from claims.store.bulk import fetch_on_driver
 
 DEFAULT_DATABASE = "claims.db"
 URL_ENVIRONMENT = "CLAIMS_DATABASE_URL"
@@ -143,6 +144,6 @@ def begin_write(engine: Engine) -> Connection:
     """A connection inside a transaction that holds the log's write lock until commit or rollback."""
     connection = engine.connect().execution_options(**{_WRITE: True})
     connection.begin()
-    if connection.dialect.name == "postgresql":
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY})
+    if connection.dialect.name == "postgresql":  # on the driver, as the add's reads after it (bulk.fetch_on_driver)
+        fetch_on_driver(connection, "SELECT pg_advisory_xact_lock(%s)", (_ADVISORY_LOCK_KEY,))
     return connection

@@ -11,7 +11,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
-from contextlib import closing, contextmanager, suppress
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError as DBIntegrityError
 
 from claims.domain.dates import utc_now
 from claims.domain.errors import ConflictError, ValidationError
-from claims.store.bulk import check_column_order, driver_of, insert_rows, parameter_marks
+from claims.store.bulk import check_column_order, driver_of, fetch_on_driver, insert_rows, parameter_marks
 from claims.store.hashing import GENESIS, LINE_FIELDS, canonical_bytes, line_hash, load_payload, stored_payload
 from claims.store.schema import STREAM_VERSION_UNIQUE, events
 
@@ -86,20 +86,17 @@ class Head:
     recorded_at: str
 
 
-_HEAD = select(events.c.position, events.c.hash, events.c.recorded_at).order_by(events.c.position.desc()).limit(1)
-
-# The same three values as scalar subqueries (each NULL when the log is empty), for a query that
-# reads the head beside other things: a single add's one check before it writes
-# (``records.Registered.trusted``), rather than a statement of its own.
-HEAD_COLUMNS = tuple(
-    select(column).order_by(events.c.position.desc()).limit(1).scalar_subquery()
-    for column in (events.c.position, events.c.hash, events.c.recorded_at)
+# The last event's position, hash and recorded time as scalar subqueries (each NULL when the log is
+# empty), for ``head`` and for a query that reads the head beside other things: a single add's one
+# check before it writes (``records.Registered.trusted``), rather than a statement of its own.
+HEAD_COLUMNS = ", ".join(
+    f'(SELECT "{name}" FROM events ORDER BY "position" DESC LIMIT 1)' for name in ("position", "hash", "recorded_at")
 )
 
 
 def head(connection: Connection) -> Head:
     """The last event's position, hash and recorded time (position 0 and the genesis hash when empty)."""
-    return head_of(connection.execute(_HEAD).first() or (None, None, None))
+    return head_of(fetch_on_driver(connection, f"SELECT {HEAD_COLUMNS}")[0])
 
 
 def head_of(values: Sequence[Any]) -> Head:
@@ -242,9 +239,7 @@ def _check_expected(connection: Connection, expected: dict[str, int]) -> None:
         query = (
             f'SELECT "stream_id", max("stream_version") FROM events WHERE "stream_id" IN ({marks}) GROUP BY "stream_id"'
         )
-        with driver_of(connection, query) as driver, closing(driver.cursor()) as cursor:
-            cursor.execute(query, chunk)
-            found.update({stream: int(version) for stream, version in cursor.fetchall()})
+        found.update({stream: int(version) for stream, version in fetch_on_driver(connection, query, chunk)})
     for stream in existing:
         if found.get(stream, 0) != expected[stream]:
             raise stale_version(stream, found.get(stream, 0), expected[stream])

@@ -7,13 +7,12 @@ import csv
 import io
 import json
 from pathlib import Path
-from typing import Any
 
 from click.testing import CliRunner
-from sqlalchemy import event
 
 from claims.api import Tracker
 from claims.cli import cli
+from tests.store.support import statements_run
 
 RUNNER = CliRunner()
 
@@ -96,12 +95,10 @@ def test_a_first_import_looks_no_claim_up_and_a_later_one_finds_the_recorded_cla
     """Into a database with no claims, a document's claims are known to be new without a lookup
     each; once claims are recorded, an import sees them (a retraction of one is recorded, a repeat
     of one is skipped)."""
-    lookups: list[str] = []
+    statements = statements_run(tracker)
 
-    @event.listens_for(tracker.engine, "before_cursor_execute")
-    def _seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if "FROM claim_versions" in statement and "claim_versions.claim_id IN" in statement:
-            lookups.append(statement)
+    def lookups() -> list[str]:
+        return [s for s in statements if "FROM claim_versions WHERE" in s]
 
     registry = (
         "parties: [{id: russia, name: Russia}]\ntopics: [{id: g20, title: G20}]\n"
@@ -115,7 +112,7 @@ def test_a_first_import_looks_no_claim_up_and_a_later_one_finds_the_recorded_cla
         "events:\n  - {retract: c1, on: 2023-03-03, source: tass}\n"
     )
     assert tracker.import_file(first).events == 6
-    assert lookups == []
+    assert lookups() == []
     second = tmp_path / "second.yaml"
     second.write_text(
         "format: claims/v1\nclaims:\n"
@@ -124,6 +121,6 @@ def test_a_first_import_looks_no_claim_up_and_a_later_one_finds_the_recorded_cla
         "events:\n  - {retract: c2, on: 2023-03-05, source: tass}\n"
     )
     report = tracker.import_file(second)
-    assert lookups, "the claims already recorded were not looked up"
+    assert lookups(), "the claims already recorded were not looked up"
     assert (report.recorded["claim"], report.skipped["claim"], report.recorded["retraction"]) == (1, 1, 1)
     assert [c["id"] for c in tracker.narrative("russia")] == ["c3"]

@@ -4,9 +4,11 @@ the statements the engine runs, and a row the database itself refuses."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from sqlalchemy import Connection, select
 from sqlalchemy import event as sqlalchemy_event
 
@@ -47,11 +49,47 @@ def rows_of(connection: Connection, table: Any) -> list[tuple[Any, ...]]:
     return [tuple(row) for row in connection.execute(select(table).order_by(*table.primary_key.columns))]
 
 
-def statements_run(tracker: Tracker) -> list[str]:
-    """Every statement the tracker's engine runs from now on."""
+def statements_run(tracker: Tracker, seen: Callable[[str], None] | None = None) -> list[str]:
+    """Every statement the tracker's connections send to the database from now on, through
+    SQLAlchemy or on the driver's own cursor (a single add's reads, the bulk writes): on SQLite,
+    what SQLite itself runs (its trace, the parameters written in); on PostgreSQL, what psycopg's
+    cursors are given. ``seen`` is told each statement as it runs, on the thread that runs it."""
     statements: list[str] = []
-    sqlalchemy_event.listen(tracker.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+
+    def record(statement: str) -> None:
+        statements.append(statement)
+        if seen is not None:
+            seen(statement)
+
+    recording = _recording_cursor(record)
+
+    def trace(driver: Any, *_: Any) -> None:
+        if tracker.engine.dialect.name == "sqlite":
+            driver.set_trace_callback(record)
+        else:
+            driver.cursor_factory = recording
+
+    sqlalchemy_event.listen(tracker.engine, "checkout", trace)
     return statements
+
+
+def _recording_cursor(record: Callable[[str], None]) -> type[psycopg.Cursor[Any]]:
+    """A psycopg cursor that tells ``record`` each statement it is given to run."""
+
+    class Recording(psycopg.Cursor[Any]):
+        def execute(self, query: Any, params: Any = None, **options: Any) -> Any:
+            record(str(query))
+            return super().execute(query, params, **options)
+
+        def executemany(self, query: Any, params_seq: Any, **options: Any) -> None:
+            record(str(query))
+            super().executemany(query, params_seq, **options)
+
+        def copy(self, statement: Any, params: Any = None, **options: Any) -> Any:
+            record(str(statement))
+            return super().copy(statement, params, **options)
+
+    return Recording
 
 
 def reads_back(statements: list[str]) -> list[str]:

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection
-from sqlalchemy import event as sqlalchemy_event
 
 import claims
 from bench.generate import generate
@@ -144,8 +143,7 @@ def test_a_rebuild_reads_a_claim_back_only_once_the_batch_before_is_written(
     monkeypatch.setattr(projector, "REBUILD_BATCH", SMALL_BATCH)
     monkeypatch.setattr(projector, "CARRY_LIMIT", 0)
     monkeypatch.setattr(projector.Batch, "write", slow)
-    statements = statements_run(tracker)
-    sqlalchemy_event.listen(tracker.engine, "before_cursor_execute", lambda *args: watch(args[2]))
+    statements = statements_run(tracker, seen=watch)
     tracker.rebuild_projections()
     assert reads_back(statements)
     assert overlapping == []
