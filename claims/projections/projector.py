@@ -171,23 +171,23 @@ def current_versions(connection: Connection, claim_ids: Sequence[str]) -> Iterat
     """
     for start in range(0, len(claim_ids), _CHUNK):
         for row in rows_on_driver(connection, claim_versions, "claim_id", claim_ids[start : start + _CHUNK]):
-            if row[_REC_TO] is None:
+            if row[_VERSION_REC_TO] is None:
                 yield row
 
 
 # Positions in a claim_versions row as ``current_versions`` reads it (named access to a Row cost
 # ~0.7 µs a field, and an import loads every claim a lifecycle entry touches).
 _VERSION_COLUMNS = claim_versions.c.keys()
-CLAIM_ID, _REC_TO, _ASSERTED_AT = (_VERSION_COLUMNS.index(name) for name in ("claim_id", "rec_to", "asserted_at"))
+CLAIM_ID_AT, _ASSERTED_AT_AT = _VERSION_COLUMNS.index("claim_id"), _VERSION_COLUMNS.index("asserted_at")
 _FIELD_NAMES = [f.name for f in dataclass_fields(ClaimFields)]
 _FIELD_COLUMNS = itemgetter(*(_VERSION_COLUMNS.index("claim_id" if n == "claim" else n) for n in _FIELD_NAMES))
 _VIA = _FIELD_NAMES.index("via")
 # The columns ``Batch.load`` reads of a claim's acts and of its standing periods.
 _ACTS = ("claim_id", "kind", "on_end", "position")
-_PERIODS = ("claim_id", "valid_from", "valid_to", "rec_to")
+_PERIODS = ("claim_id", "valid_from", "valid_to")
 
 
-def version_fields(row: Any) -> ClaimFields:
+def version_fields(row: Sequence[Any]) -> ClaimFields:
     """The ClaimFields of a claim_versions row."""
     values = list(_FIELD_COLUMNS(row))
     values[_VIA] = tuple(load_payload(values[_VIA]))
@@ -313,10 +313,10 @@ class Batch:
         for start in range(0, len(wanted), _CHUNK):
             chunk = wanted[start : start + _CHUNK]
             for row in current_versions(connection, chunk):
-                claim_id = row[CLAIM_ID]
+                claim_id = row[CLAIM_ID_AT]
                 self.claims[claim_id] = _Claim(
                     claim_id,
-                    row[_ASSERTED_AT],
+                    row[_ASSERTED_AT_AT],
                     [],
                     [],
                     stored_version=True,
@@ -325,9 +325,8 @@ class Batch:
                 )
             for claim_id, kind, on_end, position in rows_on_driver(connection, claim_acts, "claim_id", chunk, _ACTS):
                 self.claims[claim_id].acts.append(Act(kind, on_end, position))
-            # the current periods, picked and put in order here as the versions are (current_versions)
-            periods = rows_on_driver(connection, claim_periods, "claim_id", chunk, _PERIODS)
-            for claim_id, valid_from, valid_to, _ in sorted((r for r in periods if r[3] is None), key=itemgetter(0, 1)):
+            periods = rows_on_driver(connection, claim_periods, "claim_id", chunk, _PERIODS, open_only=True)
+            for claim_id, valid_from, valid_to in sorted(periods, key=itemgetter(0, 1)):  # each claim's in order
                 self.claims[claim_id].periods.append((valid_from, valid_to))
 
     def add_claim(self, claim: _Claim) -> None:

@@ -23,10 +23,10 @@ from sqlalchemy import Connection, select
 from claims.domain import events as ev
 from claims.domain.claim import ClaimFields, apply_correction, fields_of_assertion
 from claims.projections.lookups import REGISTRIES
-from claims.projections.projector import CLAIM_ID, current_versions, version_fields
+from claims.projections.projector import CLAIM_ID_AT, current_versions, version_fields
 from claims.projections.tables import claim_versions
 from claims.store.bulk import fetch_on_driver, parameter_marks, rows_on_driver
-from claims.store.eventlog import HEAD_COLUMNS, Head, head_of, stale_version
+from claims.store.eventlog import HEAD_SUBQUERIES, Head, head_of, stale_version
 from claims.store.hashing import load_payload
 from claims.store.schema import events
 
@@ -208,7 +208,7 @@ class Records:
         wanted = set(idents).difference(self._claims)
         found = {}
         if wanted and self._may_be_recorded(len(wanted)):
-            found = {row[CLAIM_ID]: version_fields(row) for row in current_versions(self._connect(), sorted(wanted))}
+            found = {row[CLAIM_ID_AT]: version_fields(row) for row in current_versions(self._connect(), sorted(wanted))}
         self._claims.update(dict.fromkeys(wanted))
         self._claims.update(found)
 
@@ -274,7 +274,7 @@ def _check(paramstyle: str) -> str:
     (position,) = parameter_marks(paramstyle, 1)
     return (
         f'SELECT (SELECT "hash" FROM events WHERE "position" = {position}), '
-        f'(SELECT max("version_num") FROM alembic_version), {HEAD_COLUMNS}'
+        f'(SELECT max("version_num") FROM alembic_version), {HEAD_SUBQUERIES}'
     )
 
 

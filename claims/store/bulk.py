@@ -136,31 +136,46 @@ def run_on_driver(connection: Connection, statement: str, parameters: Sequence[S
 
 def fetch_on_driver(connection: Connection, statement: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
     """The rows of ``statement``, a read written in the driver's parameter style, as tuples from
-    the driver's own cursor. For the reads a single add makes before it writes (the log's lock,
-    check and head, its claim, a changed claim's stream and rows): through SQLAlchemy, a lookup by
-    id on SQLite cost 47 to 62 µs against the driver's 9 to 10, and the log's check 54 to 56 µs
-    against 9; on PostgreSQL, SQLAlchemy's reads were a third of an add. It may run inside
-    ``pipelined``, where fetching its rows sends what is queued before it."""
+    the driver's own cursor. Made for the reads a single add makes before it writes (the log's
+    lock, check and head, its claim, a changed claim's stream and rows, read the same way by an
+    import and a rebuild): through SQLAlchemy, a lookup by id on SQLite cost 47 to 62 µs against
+    the driver's 9 to 10, and the log's check 54 to 56 µs against 9; on PostgreSQL, SQLAlchemy's
+    reads were a third of an add. It may run inside ``pipelined``, where fetching its rows sends
+    what is queued before it."""
     with driver_of(connection, statement) as driver, closing(driver.cursor()) as cursor:
         cursor.execute(statement, parameters)
         return list(cursor.fetchall())
 
 
 def rows_on_driver(
-    connection: Connection, table: Table, column: str, ids: Sequence[str], columns: tuple[str, ...] | None = None
+    connection: Connection,
+    table: Table,
+    column: str,
+    ids: Sequence[str],
+    columns: tuple[str, ...] | None = None,
+    *,
+    open_only: bool = False,
 ) -> list[tuple[Any, ...]]:
     """The rows of ``table`` whose ``column`` is one of ``ids`` (at most a few hundred), as tuples
-    of ``columns`` (the table's own, in its order, when None), read by ``fetch_on_driver``. One
-    id (a single add's lookup) is compared for equality."""
-    statement = _rows_in(table, column, len(ids), connection.dialect.paramstyle, columns)
+    of ``columns`` (the table's own, in its order, when None), read by ``fetch_on_driver``; with
+    ``open_only``, only those whose ``rec_to`` is NULL. One id (a single add's lookup) is compared
+    for equality."""
+    if not ids:
+        return []
+    statement = _rows_in(table, column, len(ids), connection.dialect.paramstyle, columns, open_only)
     return fetch_on_driver(connection, statement, ids)
 
 
 @lru_cache(maxsize=256)  # one for each table, columns and count of ids asked for
-def _rows_in(table: Table, column: str, count: int, paramstyle: str, columns: tuple[str, ...] | None) -> str:
-    named = ", ".join(f'"{name}"' for name in (columns or _columns(table)))
+def _rows_in(
+    table: Table, column: str, count: int, paramstyle: str, columns: tuple[str, ...] | None, open_only: bool
+) -> str:
+    named = ", ".join(f'"{table.c[name].name}"' for name in (columns or _columns(table)))  # a misspelt name fails here
     marks = ", ".join(parameter_marks(paramstyle, count))
-    return f'SELECT {named} FROM {table.name} WHERE "{column}" {"=" if count == 1 else "IN"} ({marks})'
+    condition = f'"{table.c[column].name}" {"=" if count == 1 else "IN"} ({marks})'
+    if open_only:
+        condition += f' AND "{table.c.rec_to.name}" IS NULL'
+    return f"SELECT {named} FROM {table.name} WHERE {condition}"
 
 
 def _insert_on_driver(connection: Connection, table: Table, values: Sequence[Sequence[Any]]) -> None:
@@ -218,17 +233,25 @@ def in_pipeline(connection: Connection) -> bool:
 def driver_of(connection: Connection, statement: str) -> Iterator[Any]:
     """The driver's own connection under ``connection``, for work that SQLAlchemy's rows and
     parameters would slow down; the driver's errors inside the block are raised as SQLAlchemy's
-    own, as ``Connection.execute`` would raise them. It runs in the connection's transaction, begun
-    here when none is, as SQLAlchemy begins one for its own statements: so the pages of one read
-    see one snapshot on SQLite, as they did through SQLAlchemy."""
+    own, as ``Connection.execute`` would raise them. Like it, a connection lost, or interrupted
+    (Ctrl-C) in the middle of the block, is invalidated: dropped from the pool, its transaction
+    ended by the server, rather than handed back mid-statement or left to the garbage collector.
+    It runs in the connection's transaction, begun here when none is, as SQLAlchemy begins one for
+    its own statements: so the pages of one read see one snapshot on SQLite, as they did through
+    SQLAlchemy."""
     if not connection.in_transaction():
         connection.begin()
     driver = connection.connection.driver_connection
     assert driver is not None
+    failures = connection.dialect.loaded_dbapi.Error
     try:
         yield driver
-    except connection.dialect.loaded_dbapi.Error as error:
-        lost = connection.dialect.is_disconnect(error, driver, None)
-        raise DBAPIError.instance(
-            statement, None, error, connection.dialect.loaded_dbapi.Error, connection_invalidated=lost
-        ) from error
+    except BaseException as error:
+        failed = isinstance(error, failures)
+        lost = failed and connection.dialect.is_disconnect(error, driver, None)
+        # (GeneratorExit: a generator that reads pages inside the block was closed between them.)
+        if lost or not isinstance(error, Exception | GeneratorExit):
+            connection.invalidate(error)
+        if not failed:
+            raise
+        raise DBAPIError.instance(statement, None, error, failures, connection_invalidated=lost) from error

@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from claims.domain.errors import StorageError, ValidationError
-from claims.store.bulk import fetch_on_driver
+from claims.store.bulk import fetch_on_driver, parameter_marks
 
 DEFAULT_DATABASE = "claims.db"
 URL_ENVIRONMENT = "CLAIMS_DATABASE_URL"
@@ -143,7 +143,15 @@ def _driver(connection: Connection) -> Any:
 def begin_write(engine: Engine) -> Connection:
     """A connection inside a transaction that holds the log's write lock until commit or rollback."""
     connection = engine.connect().execution_options(**{_WRITE: True})
-    connection.begin()
-    if connection.dialect.name == "postgresql":  # on the driver, as the add's reads after it (bulk.fetch_on_driver)
-        fetch_on_driver(connection, "SELECT pg_advisory_xact_lock(%s)", (_ADVISORY_LOCK_KEY,))
+    try:
+        connection.begin()
+        if connection.dialect.name == "postgresql":  # on the driver, as the add's reads after it
+            (key,) = parameter_marks(connection.dialect.paramstyle, 1)
+            fetch_on_driver(connection, f"SELECT pg_advisory_xact_lock({key})", (_ADVISORY_LOCK_KEY,))
+    except BaseException:
+        # No unit of work holds the connection yet to end it: a wait for the lock that was
+        # interrupted, timed out or lost its server gives the connection back now, not whenever
+        # the collector frees it (another writer would wait for a lock granted at the last moment).
+        connection.close()
+        raise
     return connection

@@ -86,21 +86,22 @@ class Head:
     recorded_at: str
 
 
-# The last event's position, hash and recorded time as scalar subqueries (each NULL when the log is
-# empty), for ``head`` and for a query that reads the head beside other things: a single add's one
-# check before it writes (``records.Registered.trusted``), rather than a statement of its own.
-HEAD_COLUMNS = ", ".join(
+# The last event's position, hash and recorded time as scalar subqueries in SQL (each NULL when the
+# log is empty), for ``head`` and for a query that reads the head beside other things: a single
+# add's one check before it writes (``records.Registered.trusted``), rather than a statement of its own.
+HEAD_SUBQUERIES = ", ".join(
     f'(SELECT "{name}" FROM events ORDER BY "position" DESC LIMIT 1)' for name in ("position", "hash", "recorded_at")
 )
+_HEAD = f"SELECT {HEAD_SUBQUERIES}"
 
 
 def head(connection: Connection) -> Head:
     """The last event's position, hash and recorded time (position 0 and the genesis hash when empty)."""
-    return head_of(fetch_on_driver(connection, f"SELECT {HEAD_COLUMNS}")[0])
+    return head_of(fetch_on_driver(connection, _HEAD)[0])
 
 
 def head_of(values: Sequence[Any]) -> Head:
-    """The Head of (position, hash, recorded time) as read by ``HEAD_COLUMNS``: all None when the log is empty."""
+    """The Head of (position, hash, recorded time) as read by ``HEAD_SUBQUERIES``: all None when the log is empty."""
     position, last_hash, recorded_at = values
     if position is None:
         return Head(0, GENESIS, "")

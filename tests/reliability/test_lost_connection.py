@@ -10,10 +10,12 @@ written (the log and projections are as before, the chain verifies); and the nex
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import psycopg
 import pytest
@@ -21,6 +23,7 @@ from sqlalchemy.engine import make_url
 
 from claims.api import Tracker
 from claims.domain.errors import StorageError
+from claims.store import engine as engine_module
 from claims.store.engine import begin_write
 from tests.reliability.support import (
     CLAIMS_BIN,
@@ -133,3 +136,60 @@ def test_the_python_api_writer_killed_by_the_server_gets_a_storage_error(ready: 
     assert_consistent(ready, expected_events=before)
     ready.add_claim(party="north", topic="summit", said_on="2023-03-02", source="wire", text="Works again.")
     assert_consistent(ready, expected_events=before + 1)
+
+
+def test_a_writer_killed_while_it_waits_for_the_lock_gives_its_connection_back(
+    ready: Tracker, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The lock is taken on the driver's own cursor: its failure must still drop the connection
+    and report the server's reason, as SQLAlchemy did when it ran the statement."""
+    failures: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            ready.add_claim(party="north", topic="summit", said_on="2023-03-02", source="wire", text="Cut off.")
+        except BaseException as error:
+            failures.append(error)
+
+    before = event_count(ready)
+    with admin(ready) as other:
+        release = hold_the_write_lock(other, ready)
+        writer = threading.Thread(target=write)
+        writer.start()
+        terminate_the_waiting_writer(ready, "advisory")
+        release()
+        writer.join(timeout=60)
+    assert len(failures) == 1 and isinstance(failures[0], StorageError), failures
+    assert "terminating connection due to administrator command" in str(failures[0])
+    assert "nothing was recorded" in str(failures[0])
+    assert ready.engine.pool.checkedout() == 0
+    gc.collect()  # a connection left checked out would complain now, as the collector frees it
+    assert capfd.readouterr().err == ""
+    assert_consistent(ready, expected_events=before)
+    ready.add_claim(party="north", topic="summit", said_on="2023-03-02", source="wire", text="Works again.")
+
+
+def test_an_interrupt_once_the_lock_is_granted_leaves_no_lock_held(
+    ready: Tracker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C between the lock and the unit of work that would end its transaction: the connection
+    is given back at once, and the lock with it, not when the collector frees it (every other
+    writer would wait until then)."""
+    take_lock = engine_module.fetch_on_driver
+
+    def interrupted(*args: Any) -> list[tuple[Any, ...]]:
+        take_lock(*args)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(engine_module, "fetch_on_driver", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        ready.add_claim(party="north", topic="summit", said_on="2023-03-02", source="wire", text="Interrupted.")
+    monkeypatch.undo()
+    assert ready.engine.pool.checkedout() == 0
+    with admin(ready) as other:
+        held = other.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        ).fetchone()
+    assert held == (0,)
+    ready.add_claim(party="north", topic="summit", said_on="2023-03-02", source="wire", text="Works again.")

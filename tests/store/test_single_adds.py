@@ -13,7 +13,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 
 import claims
@@ -23,7 +23,7 @@ from claims.domain.commands import AddParty
 from claims.domain.errors import ConflictError, NotFoundError
 from claims.projections import projector
 from claims.projections.lookups import REGISTRIES
-from claims.projections.tables import claim_versions
+from claims.projections.tables import claim_periods, claim_versions
 from claims.service import handlers
 from claims.service.records import Registered
 from claims.service.uow import UnitOfWork
@@ -292,3 +292,29 @@ def test_a_claim_recorded_by_another_tracker_is_found_by_a_single_add(tracker: T
     assert outcome.recorded
     with pytest.raises(ConflictError, match="claim c-1 is already recorded"):
         tracker.add_claim(id="c-1", party="russia", topic="g20", said_on="2023-03-02", source="tass", text="again")
+
+
+def test_the_rows_an_add_reads_on_the_driver_are_those_sqlalchemy_reads(tracker: Tracker) -> None:
+    """``bulk.rows_on_driver``, which a single add's and a lifecycle entry's reads go through:
+    value for value what a Core select reads, a claim's rows or only its open ones, and nothing
+    for no ids."""
+    _register(tracker)
+    for number in (1, 2, 3):
+        _add(tracker, number)
+    ids = sorted(claim["id"] for claim in tracker.narrative("russia"))
+    tracker.correct(ids[0], reason="a typo", text="claim number one")  # closes a version and its period
+    tracker.retract(ids[1], on="2023-03-05", source="tass")  # closes a period, opens two
+    with tracker.engine.connect() as connection:
+        for table in (claim_versions, claim_periods):
+
+            def read(*conditions: Any, table: Any = table) -> list[tuple[Any, ...]]:
+                return sorted(tuple(row) for row in connection.execute(select(table).where(*conditions)))
+
+            everything = read(table.c.claim_id.in_(ids))
+            still_open = read(table.c.claim_id.in_(ids), table.c.rec_to.is_(None))
+            assert len(still_open) < len(everything)
+            assert sorted(bulk.rows_on_driver(connection, table, "claim_id", ids)) == everything
+            assert sorted(bulk.rows_on_driver(connection, table, "claim_id", ids, open_only=True)) == still_open
+            one = read(table.c.claim_id == ids[0])
+            assert one and sorted(bulk.rows_on_driver(connection, table, "claim_id", ids[:1])) == one
+        assert bulk.rows_on_driver(connection, claim_versions, "claim_id", []) == []
