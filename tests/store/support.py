@@ -51,10 +51,11 @@ def rows_of(connection: Connection, table: Any) -> list[tuple[Any, ...]]:
 
 def statements_run(tracker: Tracker, seen: Callable[[str], None] | None = None) -> list[str]:
     """Every statement the tracker's connections send to the database, from their next checkout
-    on, through SQLAlchemy or on the driver's own cursor (a single add's reads, the bulk writes):
-    on SQLite, what SQLite itself runs (its trace, the parameters written in); on PostgreSQL, what
-    psycopg's client-side cursors are given (not a named, server-side cursor's). ``seen`` is told
-    each statement as it runs, on the thread that runs it."""
+    on, through SQLAlchemy or on the driver's own cursor (a single add's reads, the bulk writes).
+    On SQLite, what SQLite itself runs: its trace, with the parameters written in, and a statement
+    again each time one of its triggers runs (an INSERT into the log once per row). On PostgreSQL,
+    what psycopg's client-side cursors are given (not a named, server-side cursor's). ``seen`` is
+    told each statement as it runs, on the thread that runs it."""
     statements: list[str] = []
 
     def record(statement: str) -> None:
