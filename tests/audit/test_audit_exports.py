@@ -22,6 +22,7 @@ from claims.domain import merkle
 from claims.io.prov import NAMESPACE
 from claims.store import eventlog
 from claims.store.chain import check_chain
+from claims.store.hashing import LINE_FIELDS, canonical_json, line_hash, stored_payload
 from tests.audit.helpers import CORRECTED_TEXT, FARCE, ZAKHAROVA, Run, read_lines, runner
 
 SCHEMA = rdflib.Namespace("https://schema.org/")
@@ -80,8 +81,31 @@ def test_csv_is_one_row_per_event(reviewed: Tracker, run: Run, tmp_path: Path) -
         assert int(row["position"]) == line["position"]
         assert row["hash"] == line["hash"] and row["prev_hash"] == line["prev_hash"]
         assert row["type"] == line["type"] and row["recorded_at"] == line["recorded_at"]
-        assert json.loads(row["payload"]) == line["payload"]
+        assert row["payload"] == canonical_json(line["payload"])  # the text that was hashed
         assert row["said_at"] == (line["said_at"] or "")
+
+
+def test_a_csv_row_checks_against_its_hash(reviewed: Tracker, run: Run, tmp_path: Path) -> None:
+    """Its cells are the line's values as stored, the payload the very text that was hashed: the
+    row, its payload taken as it stands, hashes to the row's own hash, and a payload whose text
+    differs (one space) no longer does."""
+    out = tmp_path / "events.csv"
+    assert run("export", "--format", "csv", "--out", str(out)).exit_code == 0
+    with open(out, newline="", encoding="utf-8") as stream:
+        rows = list(csv.DictReader(stream))
+
+    def line_of(row: dict[str, str]) -> dict[str, Any]:
+        line: dict[str, Any] = {name: row[name] for name in LINE_FIELDS}
+        for name in ("position", "stream_version", "schema_version"):
+            line[name] = int(row[name])
+        line["said_at"] = row["said_at"] or None
+        line["payload"] = stored_payload(row["payload"])  # written into the hashed text as it stands
+        return line
+
+    assert rows and all(line_hash(line_of(row)) == row["hash"] for row in rows)
+    spaced = {**rows[-1], "payload": rows[-1]["payload"].replace(":", ": ", 1)}
+    assert json.loads(spaced["payload"]) == json.loads(rows[-1]["payload"])
+    assert line_hash(line_of(spaced)) != spaced["hash"]
 
 
 def test_csv_and_jsonl_follow_the_filters(reviewed: Tracker) -> None:
@@ -96,38 +120,40 @@ def test_csv_and_jsonl_follow_the_filters(reviewed: Tracker) -> None:
 
 
 def test_export_memory_is_flat_it_writes_before_reading_on(reviewed: Tracker, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The first line is written after one batch is read, not after the whole log."""
+    """The first event is written after one batch is read, not after the whole log."""
     from claims.service import audit
     from claims.store import eventlog
 
     monkeypatch.setattr(audit, "BATCH", 5)
     read = {"rows": 0}
+    pages = eventlog._pages  # every whole-log read fetches its rows through here
 
-    def counting(original: Any) -> Any:
-        def count(row: Any) -> Any:
-            read["rows"] += 1
-            return original(row)
+    def counted_pages(*args: Any, **options: Any) -> Any:
+        for page in pages(*args, **options):
+            read["rows"] += len(page)
+            yield page
 
-        return count
-
-    # Rows become StoredEvents (from_row), or lines whose payload stays as stored (stored_payload).
-    monkeypatch.setattr(eventlog, "from_row", counting(eventlog.from_row))
-    monkeypatch.setattr(eventlog, "stored_payload", counting(eventlog.stored_payload))
+    monkeypatch.setattr(eventlog, "_pages", counted_pages)
 
     class Recorder(io.StringIO):
-        first_write_after: int | None = None
+        """Rows read by each write: a CSV's first write is its header, and so is a filtered JSONL
+        export's, which is written once the checkpoint of the whole log is computed."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.read_at_write: list[int] = []
 
         def write(self, text: str) -> int:
-            if self.first_write_after is None:
-                self.first_write_after = read["rows"]
+            self.read_at_write.append(read["rows"])
             return super().write(text)
 
-    for fmt, filters in (("jsonl", {}), ("csv", {}), ("jsonl", {"since": 10})):
+    for fmt, filters, first_event in (("jsonl", {}, 0), ("csv", {}, 1), ("jsonl", {"since": 10}, 1)):
         read["rows"] = 0
         out = Recorder()
         reviewed.export(fmt, out, **filters)
-        assert out.first_write_after is not None and out.first_write_after <= 5, (fmt, filters)
-        assert read["rows"] > 40
+        before = out.read_at_write[first_event - 1] if first_event else 0
+        assert 0 < out.read_at_write[first_event] - before <= 5, (fmt, filters)
+        assert read["rows"] - before > 40
 
 
 @pytest.mark.parametrize(
