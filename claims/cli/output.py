@@ -53,21 +53,39 @@ def emit_json(data: Any) -> None:
     of it as a list would give: the answer of ``claims log`` is the whole log by default, and held
     as one text it took 8 GB of memory at a million events, with nothing shown until the end.
     (Item by item, the encoder's set-up per call made the writing half as slow again.)"""
-    import json  # here and below: `claims --help` never needs json, csv or shutil
-
     if isinstance(data, Mapping) or not isinstance(data, Iterable) or isinstance(data, str):
-        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        click.echo(indented_json(data))
         return
 
     def pieces() -> Iterator[str]:
         written = False
         for batch in _batches(data):
-            text = json.dumps(batch, indent=2, ensure_ascii=False)  # "[\n  item,\n  item\n]"
+            text = indented_json(batch)  # "[\n  item,\n  item\n]"
             yield ",\n" + text[2:-2] if written else text[:-2]
             written = True
         yield "\n]\n" if written else "[]\n"
 
     echo_pieces(pieces())
+
+
+def indented_json(data: Any) -> str:
+    """``json.dumps(data, indent=2, ensure_ascii=False)``, written by orjson where it can be.
+
+    The standard library's encoder runs in pure Python once asked to indent: it took more than half
+    of ``claims log``'s time on a 1M-event log. orjson writes the same text, but for a float below
+    1e-4 (``0.00001`` where the standard library writes ``1e-05``: the same number) and NaN or
+    infinity, which are not JSON and which no answer holds. What orjson refuses (an integer beyond
+    64 bits, a lone surrogate, a key that is not text) is left to the standard library, which then
+    decides, as before.
+    """
+    import orjson  # here and below: `claims --help` never needs json, csv or shutil
+
+    try:
+        return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode("utf-8")
+    except TypeError:
+        import json
+
+        return json.dumps(data, indent=2, ensure_ascii=False)
 
 
 def echo_pieces(pieces: Iterable[str]) -> None:

@@ -9,7 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import click
+import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from claims.api import Tracker
 from claims.cli import claims_cmds, output
@@ -187,3 +190,34 @@ def test_json_is_the_text_of_one_dumps_though_a_list_is_written_an_item_at_a_tim
     if isinstance(data, list):  # as an iterator, such as the log's lines read as they are printed
         output.emit_json(iter(data))
         assert capsys.readouterr().out == expected
+
+
+# What every answer holds: text (any character but a lone surrogate), whole numbers, truth values,
+# nothing, and floats (similarity scores) written the same way by both encoders: none below 1e-4,
+# which orjson writes without an exponent.
+_TEXT = st.text(st.characters(blacklist_categories=("Cs",)))
+_ANSWERS = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**64 - 1)
+    | st.floats(min_value=1e-4, max_value=1e300)
+    | st.just(0.0)
+    | _TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_TEXT, inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_ANSWERS)
+def test_indented_json_is_what_the_standard_library_writes(data: object) -> None:
+    expected = json.dumps(data, indent=2, ensure_ascii=False)
+    assert orjson.dumps(data, option=orjson.OPT_INDENT_2).decode("utf-8") == expected  # written by orjson
+    assert output.indented_json(data) == expected
+
+
+@pytest.mark.parametrize("data", [{"big": 2**64}, ["\ud800"], {1: "a key that is not text"}, [-(2**63) - 1]])
+def test_indented_json_leaves_what_orjson_refuses_to_the_standard_library(data: object) -> None:
+    with pytest.raises(TypeError):
+        orjson.dumps(data, option=orjson.OPT_INDENT_2)
+    assert output.indented_json(data) == json.dumps(data, indent=2, ensure_ascii=False)
