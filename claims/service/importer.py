@@ -141,7 +141,7 @@ def _reordered(entries: list[Entry]) -> list[Entry]:
 def _apply(uow: UnitOfWork, command: cmd.Command) -> handlers.Outcome:
     """Hand one validated document entry to its handler."""
     if isinstance(command, cmd.AssertClaim):
-        return handlers.assert_claim(uow, command, checked=True)
+        return handlers.assert_claim(uow, command, checked=True, resolved=True)
     if isinstance(command, handlers.RegistryCommand):
         return handlers.register(uow, command, checked=True)
     assert isinstance(command, handlers.LifecycleCommand)
