@@ -53,8 +53,8 @@ def export(fmt: str, out: str | None, party: str | None, topic: str | None, sinc
     jsonl is the hash-chained log (verify it with `claims verify --file` or the README's recipe);
     filtered (--party, --topic, --since) it starts with a header holding a checkpoint of the whole
     log and gives every event an inclusion proof against it. csv is one row per event, for
-    spreadsheets; prov-json is W3C PROV; claimreview is schema.org ClaimReview JSON-LD, one review
-    per verdict.
+    spreadsheets, its payload the canonical JSON that was hashed; prov-json is W3C PROV;
+    claimreview is schema.org ClaimReview JSON-LD, one review per verdict.
 
     \b
     Example:
