@@ -662,7 +662,7 @@ class Tracker:
             self._require(connection, "party", party)
             self._require(connection, "topic", topic)
             standing = queries.standing_texts(connection, party, topic)
-            candidates = [c for c in standing if c["id"] not in exclude]
+            candidates = (c for c in standing if c["id"] not in exclude)
             found = matching.similar(text, candidates, limit=limit, threshold=cutoff)
             views = [queries.claim(connection, match["id"], Times()) for match in found]
         return [{**view, "score": match["score"]} for view, match in zip(views, found, strict=True) if view]

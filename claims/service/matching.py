@@ -13,7 +13,10 @@ an identical short text (a one-word quote) still scores 100 through the plain ra
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable
+from itertools import islice
+from operator import itemgetter
 from typing import Any
 
 from rapidfuzz import fuzz, process, utils
@@ -49,19 +52,46 @@ def claim_score(text: str, claim: dict[str, Any]) -> float:
 def similar(
     text: str, claims: Iterable[dict[str, Any]], *, limit: int = 10, threshold: float = DEFAULT_THRESHOLD
 ) -> list[dict[str, Any]]:
-    """The claims scoring at least ``threshold``, best first (ties in the order given), at most ``limit``;
-    each is the claim with its ``score``.
+    """The claims scoring at least ``threshold``, best first, at most ``limit``; each is the claim
+    with its ``score``. Ties go by each claim's ``order`` when the claims carry one (their place in
+    narrative order, say), or else by the order the claims are given in.
 
-    The damped score is never above the better of the plain and the token-set ratio, so those two,
-    computed in RapidFuzz's compiled loops, first narrow a large set down to the candidates worth scoring.
+    The claims are scored a chunk at a time and only the best ``limit`` so far are kept, so that
+    what is held does not grow with the number of claims (``queries.standing_texts`` reads them
+    as they are scored).
     """
-    candidates = list(claims)
     query = utils.default_process(text)
     if not query:
         return []
+    best: list[tuple[float, Any, dict[str, Any]]] = []  # (-score, tie-break, claim), best first
+    iterator = iter(claims)
+    given = 0
+    while chunk := list(islice(iterator, CHUNK)):
+        for value, index, claim in _near(text, query, chunk, threshold):
+            best.append((-value, claim.get("order", given + index), claim))
+        best = heapq.nsmallest(limit, best, key=_RANK)
+        given += len(chunk)
+    return [{**claim, "score": -value} for value, _, claim in best]
+
+
+# Claims scored at once: RapidFuzz's loops run over a chunk's texts, and only a chunk is held.
+CHUNK = 20_000
+
+
+_RANK = itemgetter(0, 1)
+
+
+def _near(
+    text: str, query: str, chunk: list[dict[str, Any]], threshold: float
+) -> list[tuple[float, int, dict[str, Any]]]:
+    """(score, index, claim) of the claims of ``chunk`` that score at least ``threshold``.
+
+    The damped score is never above the better of the plain and the token-set ratio, so those two,
+    computed in RapidFuzz's compiled loops, first narrow the chunk down to the candidates worth scoring.
+    """
     owners = [
         (index, value)
-        for index, claim in enumerate(candidates)
+        for index, claim in enumerate(chunk)
         for value in (claim.get("text"), claim.get("quote"))
         if value
     ]
@@ -72,6 +102,5 @@ def similar(
             query, choices, scorer=scorer, processor=None, score_cutoff=threshold
         ):
             near.add(owners[position][0])
-    scored = [(claim_score(text, candidates[index]), index) for index in sorted(near)]
-    found = sorted((item for item in scored if item[0] >= threshold), key=lambda item: (-item[0], item[1]))
-    return [{**candidates[index], "score": value} for value, index in found[:limit]]
+    scored = ((claim_score(text, chunk[index]), index) for index in sorted(near))
+    return [(value, index, chunk[index]) for value, index in scored if value >= threshold]

@@ -29,6 +29,22 @@ def test_unrelated_text_finds_nothing_above_the_threshold(seeded: Tracker, text:
     assert seeded.similar(text) == []
 
 
+@pytest.mark.parametrize(("text", "threshold"), [(PARAPHRASE, 0), ("Russia", 0), (PARAPHRASE, 40)])
+def test_claims_scored_a_chunk_at_a_time_rank_as_scored_at_once(
+    seeded: Tracker, monkeypatch: pytest.MonkeyPatch, text: str, threshold: float
+) -> None:
+    """Best first, and claims of equal score in narrative order, whatever the chunks: the standing
+    claims come from the database in no order, a chunk at a time, and only the best are kept."""
+    at_once = seeded.similar(text, threshold=threshold, limit=50)
+    narrative = [claim["id"] for claim in seeded.compare(sorted({c["party"] for c in seeded.list_claims()}))["claims"]]
+    ranked = sorted(at_once, key=lambda claim: (-claim["score"], narrative.index(claim["id"])))
+    assert at_once == ranked and len({c["score"] for c in at_once}) < len(at_once)  # ties to break
+    for chunk in (1, 5):
+        monkeypatch.setattr(matching, "CHUNK", chunk)
+        assert seeded.similar(text, threshold=threshold, limit=50) == at_once
+        assert seeded.similar(text, threshold=threshold, limit=3) == at_once[:3]
+
+
 def test_party_limit_and_threshold(seeded: Tracker) -> None:
     assert seeded.similar(PARAPHRASE, party="united-states") == []
     assert [c["id"] for c in seeded.similar(PARAPHRASE, party="russia", limit=1)] == ["zakharova-no-real-meeting"]
