@@ -76,9 +76,7 @@ def similar(
 
 # Claims scored at once: RapidFuzz's loops run over a chunk's texts, and only a chunk is held.
 CHUNK = 20_000
-
-
-_RANK = itemgetter(0, 1)
+_RANK = itemgetter(0, 1)  # of (-score, tie-break, claim): the best first
 
 
 def _near(
