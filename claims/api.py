@@ -457,11 +457,40 @@ class Tracker:
         as_of: str | None = None,
         known_at: str | None = None,
     ) -> list[dict[str, Any]]:
+        """Every claim recorded (of ``party``, on ``topic``, with ``status``) with its status at
+        both times, by topic in said order."""
+        return list(self.claims(party=party, topic=topic, status=status, as_of=as_of, known_at=known_at))
+
+    def claims(
+        self,
+        *,
+        party: str | None = None,
+        topic: str | None = None,
+        status: str | None = None,
+        as_of: str | None = None,
+        known_at: str | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """``list_claims``, read as it is used: one topic's claims at a time, each topic in a short
+        transaction of its own, so that what is held is one topic's claims and a slow reader
+        (``claims list | less``) keeps no transaction open. All are read as of one position of the
+        log (``known_at``, or its head when asked), so the answer is the one a single read would
+        give, whatever is recorded meanwhile. The arguments are checked before this returns."""
         with self._read() as connection:
             self._require(connection, "party", party)
             self._require(connection, "topic", topic)
             times = self.times(connection, as_of, known_at)
-            return queries.list_claims(connection, times, party=party, topic=topic, status=status)
+            if times.known_at is None:
+                times = Times(as_of=times.as_of, known_at=eventlog.head(connection).position)
+            topics = [topic] if topic is not None else lookups.topic_ids(connection)
+        return self._claims_by_topic(times, topics, party, status)
+
+    def _claims_by_topic(
+        self, times: Times, topics: list[str], party: str | None, status: str | None
+    ) -> Iterator[dict[str, Any]]:
+        for topic in topics:
+            with self._read() as connection:
+                page = queries.list_claims(connection, times, party=party, topic=topic, status=status)
+            yield from page
 
     def show(self, claim: str, *, as_of: str | None = None, known_at: str | None = None) -> dict[str, Any]:
         """The claim as it stands at both times, its verdicts, and every event of its history."""

@@ -181,10 +181,10 @@ def list_(
     Example:
       claims list --party russia --status retracted
     """
-    claims = tracker().list_claims(party=party, topic=topic, status=status, as_of=as_of, known_at=known_at)
+    claims = tracker().claims(party=party, topic=topic, status=status, as_of=as_of, known_at=known_at)
     if chosen(fmt) == "table":
         render(fmt, claims, ("party", "topic", "said_on", "id", "text", "status"), empty="no claims")
-    else:
+    else:  # written as the claims are read, a topic at a time
         render(fmt, claims, DATA_COLUMNS, json_data=claims)
 
 

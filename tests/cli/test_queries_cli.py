@@ -24,6 +24,7 @@ from click.testing import CliRunner, Result
 import claims
 from claims import api
 from claims.cli import cli
+from claims.domain.errors import NotFoundError, ValidationError
 from tests.conftest import BACKENDS, SEED, new_database_url
 
 # Click 8.2+ keeps standard error apart from standard output: result.stdout and result.stderr.
@@ -50,6 +51,7 @@ SEED_CLAIMS = 24
 MEETING = "blinken-lavrov-held-real-meeting"
 US_CLAIM = "us-official-blinken-lavrov-spoke"
 ZAKHAROVA = "zakharova-no-real-meeting"
+SOURCE = "tass"
 
 READS: dict[str, list[str]] = {
     "narrative": ["narrative", "russia"],
@@ -259,19 +261,73 @@ def test_a_reader_pausing_inside_the_log_holds_no_transaction(
     lines = seeded.log()
     assert next(lines)["position"] == 1
     seeded.add_party("late-party", name="Late")
-    if seeded.url.startswith("sqlite"):
-        with closing(sqlite3.connect(seeded.url.removeprefix("sqlite:///"))) as other:
+    _assert_no_reader_holds_a_transaction(seeded)
+    rest = list(lines)
+    assert [line["position"] for line in rest] == list(range(2, 53))  # the log as it was when asked
+
+
+def _assert_no_reader_holds_a_transaction(tracker: claims.Tracker) -> None:
+    """SQLite can checkpoint its whole write-ahead log, and PostgreSQL has no session of this
+    database idle inside a transaction."""
+    if tracker.url.startswith("sqlite"):
+        with closing(sqlite3.connect(tracker.url.removeprefix("sqlite:///"))) as other:
             busy, _, _ = other.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         assert busy == 0
     else:
-        with seeded.engine.connect() as other:
+        with tracker.engine.connect() as other:
             idle = other.exec_driver_sql(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
                 " AND state LIKE 'idle in transaction%%'"
             ).scalar()
         assert idle == 0
-    rest = list(lines)
-    assert [line["position"] for line in rest] == list(range(2, 53))  # the log as it was when asked
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {},
+        {"party": "russia"},
+        {"topic": "g20-joint-statement"},
+        {"status": "retracted"},
+        {"topic": "blinken-lavrov-encounter", "status": "standing"},
+        {"status": "standing", "as_of": "2023-03-01"},
+        {"party": "united-states", "as_of": "2023-03-02"},
+    ],
+)
+def test_claims_read_a_topic_at_a_time_are_the_claims_read_at_once(
+    seeded: claims.Tracker, filters: dict[str, str]
+) -> None:
+    from claims.projections import queries
+
+    seeded.retract(ZAKHAROVA, on="2023-03-05")
+    with seeded.engine.connect() as connection:
+        times = seeded.times(connection, filters.get("as_of"), None)
+        at_once = queries.list_claims(
+            connection, times, party=filters.get("party"), topic=filters.get("topic"), status=filters.get("status")
+        )
+    assert at_once and list(seeded.claims(**filters)) == at_once == seeded.list_claims(**filters)
+
+
+def test_a_reader_pausing_inside_the_list_holds_no_transaction(seeded: claims.Tracker) -> None:
+    """``claims list | less``: the claims are read a topic at a time, each in a transaction of its
+    own, and all as the log stood when they were asked for: a claim recorded meanwhile, on a topic
+    not yet read, is not among them."""
+    listed = seeded.list_claims()
+    reading = seeded.claims()
+    assert next(reading) == listed[0]
+    last_topic = listed[-1]["topic"]
+    assert last_topic != listed[0]["topic"]
+    seeded.add_claim(party="russia", topic=last_topic, said_on="2023-03-03", source=SOURCE, text="Said later.")
+    _assert_no_reader_holds_a_transaction(seeded)
+    assert [listed[0], *reading] == listed
+    assert len(seeded.list_claims()) == len(listed) + 1
+
+
+def test_claims_are_refused_when_asked_not_when_read(seeded: claims.Tracker) -> None:
+    with pytest.raises(NotFoundError, match="unknown party: atlantis"):
+        seeded.claims(party="atlantis")
+    with pytest.raises(ValidationError):
+        seeded.claims(as_of="not a date")
 
 
 # ---------------------------------------------------------------------------------------------
