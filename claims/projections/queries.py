@@ -308,5 +308,5 @@ def standing_texts(
         query = query.where(v.c.party == party)
     if topic is not None:
         query = query.where(v.c.topic == topic)
-    for ident, text, quote, *place in connection.execution_options(yield_per=batch).execute(query):
+    for ident, text, quote, *place in connection.execute(query, execution_options={"yield_per": batch}):
         yield {"id": ident, "text": text, "quote": quote, "order": tuple(place)}

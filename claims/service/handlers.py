@@ -81,9 +81,12 @@ def assert_claim(
 ) -> Outcome:
     """Record an assertion. An id already recorded is skipped, or refused when ``existing_id_is_error``.
 
-    ``resolved`` says every record the command refers to is known to exist: an import resolves its
-    document's references in bulk, against the document and the log, before it applies anything,
-    and nothing recorded is ever removed. Only the speaker's party is then left to check here.
+    ``resolved`` says every registry entry the command refers to is known to exist: an import
+    resolves its document's references in bulk, against the document and the log, before it
+    applies anything, and nothing recorded is ever removed. The claim it responds to is looked up
+    all the same (in what the unit holds already): one asserted later in the same document, the
+    claim itself or a loop of replies, resolves in bulk but is not recorded yet. So is the
+    speaker's party, which the bulk step does not check.
     """
     if not checked:
         command.check()
@@ -98,7 +101,7 @@ def assert_claim(
             require(records, kind, ident)
         for relay in command.via:
             require(records, "source", relay)
-        require(records, "claim", command.responds_to)
+    require(records, "claim", command.responds_to)
     _check_speaker(records, command.speaker, command.party)
     uow.append(command.event(claim_id), expected_version=0)
     return Outcome(claim_id, recorded=True)

@@ -46,6 +46,29 @@ def test_a_claim_may_respond_to_a_claim_asserted_later_in_the_same_document(
     assert shown["claim"]["responds_to"] == {"claim": "r2", "relation": "contradicts"}
 
 
+def test_a_claim_responding_to_itself_or_in_a_loop_is_refused_and_nothing_is_written(
+    db_url: str, seed_path: Path, tmp_path: Path
+) -> None:
+    """Each reference resolves inside the document, but no claim of them can be recorded before
+    the one it responds to."""
+    db = seeded(db_url, seed_path)
+    size = json.loads(run(db, "checkpoint")[1])["size"]
+    claim = "party: russia, topic: g20-joint-statement, said_on: 2023-03-03, source: tass"
+    document = tmp_path / "loops.yaml"
+    document.write_text(
+        "format: claims/v1\nclaims:\n"
+        f"  - {{id: a, {claim}, text: A., responds_to: {{claim: a, relation: supports}}}}\n"
+        f"  - {{id: b, {claim}, text: B., responds_to: {{claim: c, relation: contradicts}}}}\n"
+        f"  - {{id: c, {claim}, text: C., responds_to: {{claim: b, relation: contradicts}}}}\n"
+    )
+    code, _, err = run(db, "import", str(document))
+    lines = [line.strip() for line in err.strip().splitlines()]
+    assert code == 1 and "(3 problems)" in lines[0]
+    refused = ["claims[0]: unknown claim: a", "claims[1]: unknown claim: c", "claims[2]: unknown claim: b"]
+    assert sorted(lines[1:]) == refused
+    assert json.loads(run(db, "checkpoint")[1])["size"] == size
+
+
 def test_every_problem_that_needs_the_record_is_listed_and_nothing_is_written(
     db_url: str, seed_path: Path, tmp_path: Path
 ) -> None:

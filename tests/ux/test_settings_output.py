@@ -6,6 +6,7 @@ import io
 import json
 import sys
 from collections.abc import Callable
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import click
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 from claims.api import Tracker
 from claims.cli import claims_cmds, output
 from claims.cli.context import Settings
+from claims.projections.queries import Times
 from tests.ux.conftest import Run
 
 
@@ -193,14 +195,15 @@ def test_json_is_the_text_of_one_dumps_though_a_list_is_written_an_item_at_a_tim
 
 
 # What every answer holds: text (any character but a lone surrogate), whole numbers, truth values,
-# nothing, and floats (similarity scores) written the same way by both encoders: none below 1e-4,
-# which orjson writes without an exponent.
+# nothing, and floats (similarity scores) written the same way by both encoders: none of magnitude
+# below 1e-4 but zero, which orjson writes without an exponent.
 _TEXT = st.text(st.characters(blacklist_categories=("Cs",)))
 _ANSWERS = st.recursive(
     st.none()
     | st.booleans()
     | st.integers(min_value=-(2**63), max_value=2**64 - 1)
     | st.floats(min_value=1e-4, max_value=1e300)
+    | st.floats(min_value=-1e300, max_value=-1e-4)
     | st.just(0.0)
     | _TEXT,
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_TEXT, inner, max_size=4),
@@ -221,3 +224,13 @@ def test_indented_json_leaves_what_orjson_refuses_to_the_standard_library(data: 
     with pytest.raises(TypeError):
         orjson.dumps(data, option=orjson.OPT_INDENT_2)
     assert output.indented_json(data) == json.dumps(data, indent=2, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("data", [{"when": date(2023, 3, 2)}, [datetime(2023, 3, 2, tzinfo=UTC)], [Times()]])
+def test_what_the_standard_library_refuses_is_not_written_by_orjson_either(data: object) -> None:
+    """A date or a dataclass in an answer is a mistake the standard library refuses; orjson would
+    write it, and is told to pass it on instead."""
+    with pytest.raises(TypeError):
+        json.dumps(data)
+    with pytest.raises(TypeError):
+        output.indented_json(data)
