@@ -470,26 +470,28 @@ class Tracker:
         as_of: str | None = None,
         known_at: str | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """``list_claims``, read as it is used: one topic's claims at a time, each topic in a short
-        transaction of its own, so that what is held is one topic's claims and a slow reader
-        (``claims list | less``) keeps no transaction open. All are read as of one position of the
-        log (``known_at``, or its head when asked), so the answer is the one a single read would
-        give, whatever is recorded meanwhile. The arguments are checked before this returns."""
+        """``list_claims``, read as it is used: a group of topics at a time (``queries.topic_groups``:
+        about ten thousand claims), each group in a short transaction of its own, so that what is
+        held is one group's claims and a slow reader (``claims list | less``) keeps no transaction
+        open. All are read as of one position of the log (``known_at``, or its head when asked),
+        so the answer is the one a single read would give, whatever is recorded meanwhile. The
+        arguments are checked before this returns."""
         with self._read() as connection:
             self._require(connection, "party", party)
             self._require(connection, "topic", topic)
             times = self.times(connection, as_of, known_at)
             if times.known_at is None:
                 times = Times(as_of=times.as_of, known_at=eventlog.head(connection).position)
-            topics = [topic] if topic is not None else lookups.topic_ids(connection)
-        return self._claims_by_topic(times, topics, party, status)
+            groups = [[topic]] if topic is not None else queries.topic_groups(connection, party)
+        return self._claims_of_groups(times, groups, party, status)
 
-    def _claims_by_topic(
-        self, times: Times, topics: list[str], party: str | None, status: str | None
+    def _claims_of_groups(
+        self, times: Times, groups: list[list[str]], party: str | None, status: str | None
     ) -> Iterator[dict[str, Any]]:
-        for topic in topics:
+        """``claims``' reads, one group of topics after another."""
+        for group in groups:
             with self._read() as connection:
-                page = queries.list_claims(connection, times, party=party, topic=topic, status=status)
+                page = queries.list_claims(connection, times, party=party, topics=group, status=status)
             yield from page
 
     def show(self, claim: str, *, as_of: str | None = None, known_at: str | None = None) -> dict[str, Any]:

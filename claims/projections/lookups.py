@@ -23,8 +23,3 @@ def known_ids(connection: Connection, kind: str, idents: Iterable[str]) -> set[s
         chunk = wanted[start : start + 500]
         found.update(connection.execute(select(column).where(column.in_(chunk)).distinct()).scalars())
     return found
-
-
-def topic_ids(connection: Connection) -> list[str]:
-    """Every recorded topic, in code point order (the order answers put topics in)."""
-    return sorted(connection.execute(select(topics.c.id)).scalars())

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, exists, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, Connection, Select, and_, exists, func, literal, or_, select, union_all
 
 from claims.projections.tables import claim_acts, claim_periods, claim_versions, verdicts
+from claims.projections.tables import topics as topics_table
 from claims.store.hashing import load_payload
 
 v, p = claim_versions, claim_periods
@@ -141,14 +142,18 @@ def list_claims(
     *,
     party: str | None = None,
     topic: str | None = None,
+    topics: Sequence[str] | None = None,
     status: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Every claim recorded at ``known_at``, with its status at ``as_of``; optionally filtered."""
+    """Every claim recorded at ``known_at``, with its status at ``as_of``; optionally filtered (by
+    one ``topic``, or by any of ``topics``)."""
     query = _claims_query(times)
     if party is not None:
         query = query.where(v.c.party == party)
     if topic is not None:
         query = query.where(v.c.topic == topic)
+    if topics is not None:
+        query = query.where(v.c.topic.in_(list(topics)))
     if times.as_of is not None:
         query = query.where(v.c.said_end <= times.as_of)  # not yet said: not yet a claim in the world
     if status == "standing":
@@ -157,6 +162,35 @@ def list_claims(
         query = query.where(~_stands(times))
     rows = connection.execute(_ordered(query, connection))
     return [claim_view(row, row.standing, times.as_of) for row in rows]
+
+
+# ``topic_groups``: about as many claims as a group's read holds (1 KB or so each, as claim views),
+# and at most as many topics as one statement names.
+LIST_GROUP_CLAIMS = 10_000
+LIST_GROUP_TOPICS = 500
+
+
+def topic_groups(connection: Connection, party: str | None = None) -> list[list[str]]:
+    """Every recorded topic in code point order (the order answers put topics in), in groups of
+    consecutive topics that each hold about LIST_GROUP_CLAIMS claims (of ``party``), a topic of
+    more being a group of its own: ``list_claims`` of one group after another, each in a read of
+    its own, is ``list_claims`` of all, holding one group's claims at a time. The sizes are
+    today's; a claim's topic never changes, so a group held as of an earlier time holds fewer."""
+    counted = select(v.c.topic, func.count()).where(v.c.rec_to.is_(None))
+    if party is not None:
+        counted = counted.where(v.c.party == party)
+    sizes: dict[str, int] = {topic: count for topic, count in connection.execute(counted.group_by(v.c.topic))}
+    groups: list[list[str]] = []
+    group: list[str] = []
+    held = 0
+    for topic in sorted(connection.execute(select(topics_table.c.id)).scalars()):
+        size = sizes.get(topic, 0)
+        if group and (held + size > LIST_GROUP_CLAIMS or len(group) == LIST_GROUP_TOPICS):
+            groups.append(group)
+            group, held = [], 0
+        group.append(topic)
+        held += size
+    return [*groups, group] if group else groups
 
 
 def claim(connection: Connection, claim_id: str, times: Times) -> dict[str, Any] | None:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import sqlite3
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import closing
 from datetime import datetime, timedelta
@@ -292,32 +294,68 @@ def _assert_no_reader_holds_a_transaction(tracker: claims.Tracker) -> None:
         {"topic": "blinken-lavrov-encounter", "status": "standing"},
         {"status": "standing", "as_of": "2023-03-01"},
         {"party": "united-states", "as_of": "2023-03-02"},
+        {"known_at": "imported"},
+        {"party": "russia", "known_at": "imported", "status": "standing"},
     ],
 )
-def test_claims_read_a_topic_at_a_time_are_the_claims_read_at_once(
-    seeded: claims.Tracker, filters: dict[str, str]
+@pytest.mark.parametrize("group_claims", [1, 3, 10_000])
+def test_claims_read_a_group_of_topics_at_a_time_are_the_claims_read_at_once(
+    seeded: claims.Tracker, monkeypatch: pytest.MonkeyPatch, filters: dict[str, str], group_claims: int
 ) -> None:
+    """Whatever the groups (a topic each, a few claims each, all at once), and with a topic that
+    has no claims, a retraction, and a claim recorded after the time asked about."""
     from claims.projections import queries
 
+    monkeypatch.setattr(queries, "LIST_GROUP_CLAIMS", group_claims)
+    imported = next(seeded.log())["recorded_at"]  # the seed is one transaction: every line's time
+    seeded.add_topic("a-topic-of-no-claims", title="Nothing yet")
     seeded.retract(ZAKHAROVA, on="2023-03-05")
+    seeded.add_claim(party="russia", topic="g20-joint-statement", said_on="2023-03-04", source=SOURCE, text="Later.")
+    asked = {**filters, "known_at": imported} if "known_at" in filters else filters
     with seeded.engine.connect() as connection:
-        times = seeded.times(connection, filters.get("as_of"), None)
+        times = seeded.times(connection, asked.get("as_of"), asked.get("known_at"))
         at_once = queries.list_claims(
-            connection, times, party=filters.get("party"), topic=filters.get("topic"), status=filters.get("status")
+            connection, times, party=asked.get("party"), topic=asked.get("topic"), status=asked.get("status")
         )
-    assert at_once and list(seeded.claims(**filters)) == at_once == seeded.list_claims(**filters)
+    assert at_once and list(seeded.claims(**asked)) == at_once == seeded.list_claims(**asked)
 
 
-def test_a_reader_pausing_inside_the_list_holds_no_transaction(seeded: claims.Tracker) -> None:
-    """``claims list | less``: the claims are read a topic at a time, each in a transaction of its
-    own, and all as the log stood when they were asked for: a claim recorded meanwhile, on a topic
-    not yet read, is not among them."""
+def test_topics_are_grouped_in_order_up_to_a_size(seeded: claims.Tracker, monkeypatch: pytest.MonkeyPatch) -> None:
+    from claims.projections import queries
+
+    seeded.add_topic("a-topic-of-no-claims", title="Nothing yet")
+    with seeded.engine.connect() as connection:
+        sizes = Counter(claim["topic"] for claim in seeded.list_claims())
+        topics = sorted([*sizes, "a-topic-of-no-claims"])
+        assert queries.topic_groups(connection) == [topics]  # the seed's 24 claims: one read
+        for most in (1, 4, 9):
+            monkeypatch.setattr(queries, "LIST_GROUP_CLAIMS", most)
+            groups = queries.topic_groups(connection)
+            assert [topic for group in groups for topic in group] == topics
+            assert all(len(group) == 1 or sum(sizes[t] for t in group) <= most for group in groups)
+            assert all(sum(sizes[t] for t in [*a, b[0]]) > most for a, b in itertools.pairwise(groups))
+        monkeypatch.setattr(queries, "LIST_GROUP_TOPICS", 2)
+        assert all(len(group) <= 2 for group in queries.topic_groups(connection))
+        assert [len(group) for group in queries.topic_groups(connection, party="united-states")][-1] <= 2
+
+
+def test_a_reader_pausing_inside_the_list_holds_no_transaction(
+    seeded: claims.Tracker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``claims list | less``: the claims are read a group of topics at a time (here a topic
+    each), each group in a transaction of its own, and all as the log stood when they were asked
+    for: a claim recorded meanwhile, retracted or corrected, on a topic not yet read, shows none of it."""
+    from claims.projections import queries
+
+    monkeypatch.setattr(queries, "LIST_GROUP_CLAIMS", 1)
     listed = seeded.list_claims()
     reading = seeded.claims()
     assert next(reading) == listed[0]
-    last_topic = listed[-1]["topic"]
-    assert last_topic != listed[0]["topic"]
-    seeded.add_claim(party="russia", topic=last_topic, said_on="2023-03-03", source=SOURCE, text="Said later.")
+    later = [claim for claim in listed if claim["topic"] == listed[-1]["topic"]]
+    assert later[0]["topic"] != listed[0]["topic"]
+    seeded.add_claim(party="russia", topic=later[0]["topic"], said_on="2023-03-03", source=SOURCE, text="Said later.")
+    seeded.retract(later[0]["id"], on="2023-03-05")
+    seeded.correct(later[-1]["id"], reason="A typo.", text="Corrected later.")
     _assert_no_reader_holds_a_transaction(seeded)
     assert [listed[0], *reading] == listed
     assert len(seeded.list_claims()) == len(listed) + 1
