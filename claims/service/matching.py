@@ -30,6 +30,9 @@ _COMMON_WORDS = (
     "said says she that the their them they this to was we were which who will with"
 )
 STOPWORDS = frozenset(_COMMON_WORDS.split())
+# Claims scored at once (``similar``): RapidFuzz's loops run over a chunk's texts, and only a chunk is held.
+CHUNK = 20_000
+_RANK = itemgetter(0, 1)  # of (-score, tie-break, claim): the best first
 
 
 def score(text: str, candidate: str | None) -> float:
@@ -72,11 +75,6 @@ def similar(
         best = heapq.nsmallest(limit, best, key=_RANK)
         given += len(chunk)
     return [{**claim, "score": -value} for value, _, claim in best]
-
-
-# Claims scored at once: RapidFuzz's loops run over a chunk's texts, and only a chunk is held.
-CHUNK = 20_000
-_RANK = itemgetter(0, 1)  # of (-score, tie-break, claim): the best first
 
 
 def _near(

@@ -45,6 +45,17 @@ def test_claims_scored_a_chunk_at_a_time_rank_as_scored_at_once(
         assert seeded.similar(text, threshold=threshold, limit=3) == at_once[:3]
 
 
+def test_standing_texts_fetched_a_few_at_a_time_are_those_fetched_at_once(seeded: Tracker) -> None:
+    from claims.projections import queries
+
+    with seeded.engine.connect() as connection:
+        at_once = list(queries.standing_texts(connection))
+        by_two = list(queries.standing_texts(connection, batch=2))
+        russian = list(queries.standing_texts(connection, "russia", batch=3))
+    assert len(at_once) > 10 and sorted(by_two, key=lambda c: c["order"]) == sorted(at_once, key=lambda c: c["order"])
+    assert russian and sorted(c["id"] for c in russian) == sorted(c["id"] for c in seeded.narrative("russia"))
+
+
 def test_party_limit_and_threshold(seeded: Tracker) -> None:
     assert seeded.similar(PARAPHRASE, party="united-states") == []
     assert [c["id"] for c in seeded.similar(PARAPHRASE, party="russia", limit=1)] == ["zakharova-no-real-meeting"]
