@@ -415,11 +415,25 @@ class Tracker:
         known_at: str | None = None,
     ) -> list[dict[str, Any]]:
         """Every assertion, reaffirmation and retraction in said-time order, at both times."""
+        return list(self.timeline_entries(topic=topic, party=party, as_of=as_of, known_at=known_at))
+
+    def timeline_entries(
+        self,
+        *,
+        topic: str | None = None,
+        party: str | None = None,
+        as_of: str | None = None,
+        known_at: str | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """``timeline``, read whole when called, in one transaction, and held as plain rows; each
+        entry is made as it is taken, so that what is written as it comes is never held all at
+        once as entries (a 1M-event log's whole timeline: 967,515 of them)."""
         with self._read() as connection:
             self._require(connection, "party", party)
             self._require(connection, "topic", topic)
             times = self.times(connection, as_of, known_at)
-            return queries.timeline(connection, times, topic=topic, party=party)
+            rows = queries.timeline_rows(connection, times, topic=topic, party=party)
+        return map(queries.timeline_entry, rows)
 
     def changes(self, party: str, *, since: str, until: str, known_at: str | None = None) -> dict[str, Any]:
         """What ``party``'s narrative gained and lost between two said dates, and which of its

@@ -125,7 +125,7 @@ def timeline(topic: str | None, party: str | None, as_of: str | None, known_at: 
       claims timeline --topic blinken-lavrov-encounter
       claims timeline --party china --as-of 2023-02-28 --format csv
     """
-    entries = tracker().timeline(topic=topic, party=party, as_of=as_of, known_at=known_at)
+    entries = tracker().timeline_entries(topic=topic, party=party, as_of=as_of, known_at=known_at)
     render(fmt, entries, ("said_on", "kind", "party", "claim", "topic", "source"), empty="no entries")
 
 

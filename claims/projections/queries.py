@@ -68,6 +68,7 @@ _VIEW_FIELDS = (
     "relation",
 )
 _VIEW_COLUMNS = itemgetter(*(_AT[name] for name in _VIEW_FIELDS))
+_STANDING = len(v.columns)  # where ``_claims_query`` puts its ``standing`` column
 
 
 def claim_view(row: Sequence[Any], standing: bool, as_of: str | None = None) -> dict[str, Any]:
@@ -161,7 +162,7 @@ def list_claims(
     elif status == "retracted":
         query = query.where(~_stands(times))
     rows = connection.execute(_ordered(query, connection))
-    return [claim_view(row, row.standing, times.as_of) for row in rows]
+    return [claim_view(row, row[_STANDING], times.as_of) for row in rows]
 
 
 # ``topic_groups``: about as many claims as a group's read holds (1 KB or so each, as claim views),
@@ -196,7 +197,7 @@ def topic_groups(connection: Connection, party: str | None = None) -> list[list[
 def claim(connection: Connection, claim_id: str, times: Times) -> dict[str, Any] | None:
     """One claim as it stands at both times, or None when it was not recorded by ``known_at``."""
     row = connection.execute(_claims_query(times).where(v.c.claim_id == claim_id)).first()
-    return None if row is None else claim_view(row, row.standing, times.as_of)
+    return None if row is None else claim_view(row, row[_STANDING], times.as_of)
 
 
 def contradictions(claims: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -258,6 +259,22 @@ def timeline(
 ) -> list[dict[str, Any]]:
     """Every assertion, reaffirmation and retraction recorded at ``known_at`` and dated by ``as_of``
     (a partial date counting from the end of its period), in said-time order."""
+    return [timeline_entry(row) for row in timeline_rows(connection, times, topic=topic, party=party)]
+
+
+def timeline_rows(
+    connection: Connection,
+    times: Times,
+    *,
+    topic: str | None = None,
+    party: str | None = None,
+    batch: int = 10_000,
+) -> list[tuple[Any, ...]]:
+    """``timeline``'s entries as plain tuples (said date, kind, party, claim, topic, source,
+    position), for ``timeline_entry`` to shape: a tuple holds a third of what the entry's mapping
+    does, so an answer can be read whole, in one short transaction, and shaped as it is written.
+    The rows are fetched ``batch`` at a time (on PostgreSQL, from a server-side cursor), so that
+    the driver never holds all of them beside the tuples."""
     a = claim_acts
     assertions = select(
         v.c.said_on.label("said_on"),
@@ -291,19 +308,39 @@ def timeline(
             assertions = assertions.where(column == value)
             acts = acts.where(column == value)
     combined = union_all(assertions, acts).subquery()
-    rows = connection.execute(select(combined).order_by(bytewise(combined.c.said_on, connection), combined.c.position))
+    ordered = select(combined).order_by(bytewise(combined.c.said_on, connection), combined.c.position)
+    rows = connection.execute(ordered, execution_options={"yield_per": batch})
+    # Unpacked by position (a Row's named access costs ~0.7 µs a field: 4 s of a 1M-event timeline),
+    # and each distinct date, kind, party, topic and source held once rather than once per entry
+    # (the driver makes a new string for every row).
+    held: dict[str | None, str | None] = {}
+    once = held.setdefault
     return [
-        {
-            "said_on": row.said_on,
-            "kind": row.kind,
-            "party": row.party,
-            "claim": row.claim_id,
-            "topic": row.topic,
-            "source": row.source,
-            "position": row.position,
-        }
-        for row in rows
+        (
+            once(said_on, said_on),
+            once(kind, kind),
+            once(party, party),
+            claim_id,
+            once(topic, topic),
+            once(source, source),
+            position,
+        )
+        for said_on, position, claim_id, party, topic, source, kind in rows
     ]
+
+
+def timeline_entry(row: tuple[Any, ...]) -> dict[str, Any]:
+    """One of ``timeline_rows`` as the timeline shows it."""
+    said_on, kind, party, claim_id, topic, source, position = row
+    return {
+        "said_on": said_on,
+        "kind": kind,
+        "party": party,
+        "claim": claim_id,
+        "topic": topic,
+        "source": source,
+        "position": position,
+    }
 
 
 def claim_verdicts(connection: Connection, claim_id: str, known_at: int | None = None) -> list[dict[str, Any]]:

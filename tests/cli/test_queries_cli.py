@@ -368,6 +368,39 @@ def test_claims_are_refused_when_asked_not_when_read(seeded: claims.Tracker) -> 
         seeded.claims(as_of="not a date")
 
 
+def test_timeline_entries_are_read_when_asked_and_shaped_as_taken(seeded: claims.Tracker) -> None:
+    """``claims timeline`` writes the entries as they are taken: they are the timeline as it stood
+    when asked (a retraction and a claim recorded meanwhile show in neither), no transaction is
+    held while the reader pauses, and a bad argument is refused at once."""
+    asked = seeded.timeline()
+    entries = seeded.timeline_entries()
+    first = next(entries)
+    seeded.retract(ZAKHAROVA, on="2023-03-05")
+    seeded.add_claim(party="russia", topic="g20-joint-statement", said_on="2023-03-04", source=SOURCE, text="Later.")
+    _assert_no_reader_holds_a_transaction(seeded)
+    assert [first, *entries] == asked
+    assert list(asked[0]) == ["said_on", "kind", "party", "claim", "topic", "source", "position"]
+    assert len(seeded.timeline()) == len(asked) + 2
+    with pytest.raises(NotFoundError, match="unknown topic: atlantis"):
+        seeded.timeline_entries(topic="atlantis")
+    with pytest.raises(ValidationError):
+        seeded.timeline_entries(known_at="not a time")
+
+
+def test_timeline_rows_fetched_a_few_at_a_time_are_those_fetched_at_once(seeded: claims.Tracker) -> None:
+    from claims.projections import queries
+
+    seeded.retract(ZAKHAROVA, on="2023-03-05")
+    with seeded.engine.connect() as connection:
+        for times in (queries.Times(), queries.Times(as_of="2023-03-04", known_at=52)):
+            at_once = queries.timeline_rows(connection, times)
+            assert len(at_once) > 10
+            assert queries.timeline_rows(connection, times, batch=3) == at_once
+            assert queries.timeline_rows(connection, times, party="russia", batch=2) == [
+                row for row in at_once if row[2] == "russia"
+            ]
+
+
 # ---------------------------------------------------------------------------------------------
 # The issue's "done when"
 # ---------------------------------------------------------------------------------------------
