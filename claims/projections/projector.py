@@ -484,7 +484,7 @@ _BY_CLAIM = itemgetter(0)  # claim_id, first in claim_versions and claim_periods
 
 # The statements a batch writes are run on the driver (``bulk.run_on_driver``): they cost less
 # there, and a single add's are pipelined on PostgreSQL (``bulk.pipelined``), where SQLAlchemy's
-# own statements cannot run. The checkpoint's upsert (ON CONFLICT) needs SQLite 3.24 or later.
+# own statements cannot run. The checkpoint's upsert (ON CONFLICT) needs SQLite 3.24 or later (engine.MINIMUM_SQLITE).
 
 
 @lru_cache(maxsize=8)

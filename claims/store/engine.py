@@ -78,12 +78,23 @@ def _refuse_to_create(engine: Engine, file: Path, url: str, may_create: Callable
             raise StorageError(f"no claims database at {url}: run `claims init` first")
 
 
+# The oldest SQLite claims runs on: the projections' checkpoint is written with an upsert
+# (``INSERT … ON CONFLICT … DO UPDATE``), which SQLite has had since 3.24.0 (June 2018).
+MINIMUM_SQLITE = (3, 24, 0)
+
+
 def _sqlite_engine(url: str, may_create: Callable[[], bool]) -> Engine:
     database = make_url(url).database
     file = Path(database) if database and database != ":memory:" else None
     if file is not None and not file.parent.is_dir():
         raise ValidationError(f"no such directory for the database: {file.parent}")
     engine = create_engine(url, connect_args={"timeout": 60})
+    sqlite3 = engine.dialect.dbapi  # sqlite3.dbapi2, imported by SQLAlchemy for the engine
+    if sqlite3 is not None and sqlite3.sqlite_version_info < MINIMUM_SQLITE:
+        needed = ".".join(map(str, MINIMUM_SQLITE))
+        raise StorageError(
+            f"claims needs SQLite {needed} or later; this Python's sqlite3 module uses SQLite {sqlite3.sqlite_version}"
+        )
 
     if file is not None:
         _refuse_to_create(engine, file, url, may_create)

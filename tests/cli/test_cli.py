@@ -829,6 +829,19 @@ def test_a_database_that_cannot_be_opened_is_one_clear_line(tmp_path: Path) -> N
     assert "unsupported database" in one_clear_line(fails("mysql://somewhere/claims", "init"))
 
 
+def test_an_sqlite_older_than_the_upsert_is_one_clear_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlite3 import dbapi2  # the module SQLAlchemy's driver uses
+
+    db = tmp_path / "claims.db"
+    monkeypatch.setattr(dbapi2, "sqlite_version_info", (3, 23, 1))
+    monkeypatch.setattr(dbapi2, "sqlite_version", "3.23.1")
+    line = one_clear_line(fails(str(db), "init"))
+    assert line == "Error: claims needs SQLite 3.24.0 or later; this Python's sqlite3 module uses SQLite 3.23.1"
+    assert not db.exists()
+    monkeypatch.setattr(dbapi2, "sqlite_version_info", (3, 24, 0))
+    ok(str(db), "init")
+
+
 @pytest.mark.parametrize(
     "bad_url, expected",
     [
