@@ -110,3 +110,11 @@ def test_benchmark_runs_end_to_end(backend: str, tmp_path: Path) -> None:
     assert table_rows(latest) == rows
     for fact in ("python:", "cpu:", "cores:", "ram:", "sqlite:", "postgresql:", "date:"):
         assert f"- {fact}" in latest, fact
+
+
+def test_a_run_on_a_slow_machine_says_so() -> None:
+    from bench.run import slow_machine_note
+
+    assert slow_machine_note(0.045) is None and slow_machine_note(0.075) is None
+    note = slow_machine_note(0.1123)
+    assert note is not None and "`python -c 'import click'` took 112.3 ms" in note and "45 to 60 ms" in note
