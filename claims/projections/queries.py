@@ -68,7 +68,6 @@ _VIEW_FIELDS = (
     "relation",
 )
 _VIEW_COLUMNS = itemgetter(*(_AT[name] for name in _VIEW_FIELDS))
-_STANDING = len(v.columns)  # where ``_claims_query`` puts its ``standing`` column
 
 
 def claim_view(row: Sequence[Any], standing: bool, as_of: str | None = None) -> dict[str, Any]:
@@ -108,6 +107,9 @@ def claim_view(row: Sequence[Any], standing: bool, as_of: str | None = None) -> 
 
 def _claims_query(times: Times) -> Select[Any]:
     return select(v, _stands(times).label("standing")).where(_recorded(v, times.known_at))
+
+
+_STANDING = len(v.columns)  # the place of the ``standing`` column that ``_claims_query`` adds
 
 
 def bytewise(column: Any, connection: Connection) -> Any:
@@ -254,12 +256,9 @@ def compare(connection: Connection, parties: Sequence[str], times: Times, topic:
     return {"parties": list(parties), "claims": claims, "contradictions": contradictions(claims)}
 
 
-def timeline(
-    connection: Connection, times: Times, *, topic: str | None = None, party: str | None = None
-) -> list[dict[str, Any]]:
-    """Every assertion, reaffirmation and retraction recorded at ``known_at`` and dated by ``as_of``
-    (a partial date counting from the end of its period), in said-time order."""
-    return [timeline_entry(row) for row in timeline_rows(connection, times, topic=topic, party=party)]
+# A timeline entry as ``timeline_rows`` holds it: said date, kind, party, claim, topic, source (none
+# for an act recorded without one) and log position.
+TimelineRow = tuple[str, str, str, str, str, str | None, int]
 
 
 def timeline_rows(
@@ -269,12 +268,14 @@ def timeline_rows(
     topic: str | None = None,
     party: str | None = None,
     batch: int = 10_000,
-) -> list[tuple[Any, ...]]:
-    """``timeline``'s entries as plain tuples (said date, kind, party, claim, topic, source,
-    position), for ``timeline_entry`` to shape: a tuple holds a third of what the entry's mapping
-    does, so an answer can be read whole, in one short transaction, and shaped as it is written.
-    The rows are fetched ``batch`` at a time (on PostgreSQL, from a server-side cursor), so that
-    the driver never holds all of them beside the tuples."""
+) -> list[TimelineRow]:
+    """Every assertion, reaffirmation and retraction recorded at ``known_at`` and dated by ``as_of``
+    (a partial date counting from the end of its period), in said-time order.
+
+    Each is a plain tuple, for ``timeline_entry`` to shape: a tuple holds a third of what the
+    entry's mapping does, so an answer can be read whole, in one short transaction, and shaped as
+    it is written. The rows are fetched ``batch`` at a time (on PostgreSQL, from a server-side
+    cursor), so that the driver never holds all of them beside the tuples."""
     a = claim_acts
     assertions = select(
         v.c.said_on.label("said_on"),
@@ -313,7 +314,7 @@ def timeline_rows(
     # Unpacked by position (a Row's named access costs ~0.7 µs a field: 4 s of a 1M-event timeline),
     # and each distinct date, kind, party, topic and source held once rather than once per entry
     # (the driver makes a new string for every row).
-    held: dict[str | None, str | None] = {}
+    held: dict[Any, Any] = {}
     once = held.setdefault
     return [
         (
@@ -329,7 +330,7 @@ def timeline_rows(
     ]
 
 
-def timeline_entry(row: tuple[Any, ...]) -> dict[str, Any]:
+def timeline_entry(row: TimelineRow) -> dict[str, Any]:
     """One of ``timeline_rows`` as the timeline shows it."""
     said_on, kind, party, claim_id, topic, source, position = row
     return {
@@ -355,12 +356,13 @@ def claim_verdicts(connection: Connection, claim_id: str, known_at: int | None =
 def corrections_between(connection: Connection, party: str, after: int, until: int) -> list[dict[str, Any]]:
     """Claims of ``party`` whose recorded fields were corrected at log positions ``(after, until]``."""
     query = (
-        select(v, _stands(Times()).label("standing"))
+        select(v, _stands(Times()).label("standing"))  # every version, superseded ones too
         .where(v.c.party == party, v.c.correction.is_not(None), v.c.rec_from > after, v.c.rec_from <= until)
         .order_by(v.c.rec_from)
     )
+    correction, rec_from = _AT["correction"], _AT["rec_from"]
     return [
-        {**claim_view(row, row.standing), "correction": row.correction, "corrected_at_position": row.rec_from}
+        {**claim_view(row, row[_STANDING]), "correction": row[correction], "corrected_at_position": row[rec_from]}
         for row in connection.execute(query)
     ]
 

@@ -89,11 +89,11 @@ def _sqlite_engine(url: str, may_create: Callable[[], bool]) -> Engine:
     if file is not None and not file.parent.is_dir():
         raise ValidationError(f"no such directory for the database: {file.parent}")
     engine = create_engine(url, connect_args={"timeout": 60})
-    sqlite3 = engine.dialect.dbapi  # sqlite3.dbapi2, imported by SQLAlchemy for the engine
-    if sqlite3 is not None and sqlite3.sqlite_version_info < MINIMUM_SQLITE:
+    driver = engine.dialect.dbapi  # sqlite3.dbapi2, imported by SQLAlchemy for the engine
+    if driver is not None and driver.sqlite_version_info < MINIMUM_SQLITE:
         needed = ".".join(map(str, MINIMUM_SQLITE))
         raise StorageError(
-            f"claims needs SQLite {needed} or later; this Python's sqlite3 module uses SQLite {sqlite3.sqlite_version}"
+            f"claims needs SQLite {needed} or later; this Python's sqlite3 module uses SQLite {driver.sqlite_version}"
         )
 
     if file is not None:

@@ -24,7 +24,7 @@ def test_non_editable_install_initialises_a_database(tmp_path: Path) -> None:
             "-m",
             "pip",
             "install",
-            "--quiet",
+            "--verbose",
             "--no-deps",
             "--no-build-isolation",
             "--target",
@@ -36,6 +36,9 @@ def test_non_editable_install_initialises_a_database(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert build.returncode == 0, build.stderr[-2000:]
+    assert "BuildBackendWarning" not in build.stdout + build.stderr  # e.g. a deprecated pyproject field
+    (metadata,) = target.glob("claims_tracker-*.dist-info/METADATA")
+    assert "License-Expression: MIT" in metadata.read_text(encoding="utf-8").splitlines()
     assert (target / "claims" / "migrations" / "env.py").is_file()
     assert list((target / "claims" / "migrations" / "versions").glob("0001_*.py"))
     script = (

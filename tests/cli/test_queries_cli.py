@@ -388,17 +388,32 @@ def test_timeline_entries_are_read_when_asked_and_shaped_as_taken(seeded: claims
 
 
 def test_timeline_rows_fetched_a_few_at_a_time_are_those_fetched_at_once(seeded: claims.Tracker) -> None:
+    """The rows come ``batch`` at a time (on PostgreSQL from a server-side cursor), and the same
+    rows in the same order whatever the batch."""
+    from sqlalchemy import event
+
     from claims.projections import queries
 
+    fetched: list[tuple[Any, bool]] = []
+
+    def seen(_connection: Any, cursor: Any, _statement: str, _parameters: Any, context: Any, _many: bool) -> None:
+        fetched.append((context.execution_options.get("yield_per"), bool(getattr(cursor, "name", None))))
+
     seeded.retract(ZAKHAROVA, on="2023-03-05")
-    with seeded.engine.connect() as connection:
-        for times in (queries.Times(), queries.Times(as_of="2023-03-04", known_at=52)):
-            at_once = queries.timeline_rows(connection, times)
-            assert len(at_once) > 10
-            assert queries.timeline_rows(connection, times, batch=3) == at_once
-            assert queries.timeline_rows(connection, times, party="russia", batch=2) == [
-                row for row in at_once if row[2] == "russia"
-            ]
+    event.listen(seeded.engine, "before_cursor_execute", seen)
+    try:
+        with seeded.engine.connect() as connection:
+            for times in (queries.Times(), queries.Times(as_of="2023-03-04", known_at=52)):
+                at_once = queries.timeline_rows(connection, times)
+                assert len(at_once) > 10
+                fetched.clear()
+                assert queries.timeline_rows(connection, times, batch=3) == at_once
+                assert fetched == [(3, seeded.url.startswith("postgresql"))]
+                assert queries.timeline_rows(connection, times, party="russia", batch=2) == [
+                    row for row in at_once if row[2] == "russia"
+                ]
+    finally:
+        event.remove(seeded.engine, "before_cursor_execute", seen)
 
 
 # ---------------------------------------------------------------------------------------------
