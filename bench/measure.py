@@ -16,9 +16,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 REPO = Path(__file__).resolve().parent.parent
+K = TypeVar("K")
+
 PG_ADMIN = os.environ.get("CLAIMS_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
@@ -39,6 +41,23 @@ def median_seconds(action: Callable[[], Any], runs: int, warmup: int = 1) -> flo
     for _ in range(warmup):
         action()
     return statistics.median(timed(action)[0] for _ in range(runs))
+
+
+def interleaved_call_medians(actions: dict[K, Callable[[], Any]], runs: int) -> dict[K, float]:
+    """The median wall time of each action over ``runs`` rounds, after one untimed warm-up round.
+
+    Each round calls every action once, in turn, as ``interleaved_medians`` runs commands: a slow
+    spell of the machine (another tenant, the collector's full pass) then lands on a few calls of
+    every action, which their medians shrug off, rather than on every call of whichever action
+    was being timed. Timed one action after another, a spell of a second or two had made one
+    question of the ba7501f run read 87 ms where the same code took 32 to 43 ms after it."""
+    for action in actions.values():
+        action()
+    times: dict[K, list[float]] = {key: [] for key in actions}
+    for _ in range(runs):
+        for key, action in actions.items():
+            times[key].append(timed(action)[0])
+    return {key: statistics.median(values) for key, values in times.items()}
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ from bench import baselines, peer
 from bench.generate import event_count, generate
 from bench.measure import (
     REPO,
+    interleaved_call_medians,
     interleaved_medians,
     log,
     machine,
@@ -569,9 +570,10 @@ class Run:
             known_at = recorded_at(tracker, self.big_events)
             calls = query_calls(tracker, known_at, recorded_at(tracker, self.big_events // 2))
             profile_lines: list[str] = []
+            medians = interleaved_call_medians({key: calls[key] for key in QUERIES}, s.query_runs)
             for query, times in QUERIES:
                 call = calls[(query, times)]
-                seconds = median_seconds(call, s.query_runs)
+                seconds = medians[(query, times)]
                 size = result_size(call())
                 self.table.set(
                     f"{backend}.query.{query}.{times}",

@@ -132,3 +132,27 @@ def test_a_run_on_a_slow_machine_says_so_in_its_notes(
         assert "43 to 56 ms" in run.notes[0]
     else:
         assert run.notes == []
+
+
+def test_queries_are_timed_in_rounds_so_a_slow_spell_moves_no_median(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each round asks every question once, in turn, after one warm-up round; a spell that slows
+    everything for two rounds lands on two calls of each question, and no median moves."""
+    from bench import measure
+
+    clock = [0.0]
+    calls: list[str] = []
+    monkeypatch.setattr(measure.time, "perf_counter", lambda: clock[0])
+
+    def question(name: str, seconds: float) -> object:
+        def ask() -> None:
+            calls.append(name)
+            timed_round = (len(calls) - 1) // 3 - 1  # -1 is the warm-up round
+            clock[0] += seconds + (1.0 if timed_round in (2, 3) else 0.0)
+
+        return ask
+
+    actions = {"a": question("a", 0.010), "b": question("b", 0.020), "c": question("c", 0.030)}
+    medians = measure.interleaved_call_medians(actions, runs=7)
+
+    assert calls == ["a", "b", "c"] * 8
+    assert medians == pytest.approx({"a": 0.010, "b": 0.020, "c": 0.030})
