@@ -23,6 +23,7 @@ from claims.domain.errors import ClaimsError, NotFoundError, StorageError, Valid
 from claims.projections import lookups, queries
 from claims.projections.queries import Times
 from claims.service import retry
+from claims.service.collector import collector_paused
 from claims.store import eventlog
 from claims.store.engine import open_engine, resolve_url
 from claims.store.eventlog import StoredEvent
@@ -336,7 +337,6 @@ class Tracker:
         one transaction."""
         from claims.domain.commands import check_recorder
         from claims.io.document import read_document
-        from claims.service.collector import collector_paused
         from claims.service.importer import import_document
 
         check_recorder(self.user)
@@ -382,14 +382,15 @@ class Tracker:
         self, party: str, *, topic: str | None = None, as_of: str | None = None, known_at: str | None = None
     ) -> list[dict[str, Any]]:
         """The party's standing claims by topic, in said order, at both times."""
-        with self._read() as connection:
-            self._require(connection, "party", party)
-            self._require(connection, "topic", topic)
-            times = self.times(connection, as_of, known_at)
-            claims = queries.narrative(connection, [party], times, topic)
-        torn = queries.self_contradictions(claims).get(party, set())
-        for item in claims:
-            item["self_contradiction"] = item["proposition"] in torn
+        with collector_paused():
+            with self._read() as connection:
+                self._require(connection, "party", party)
+                self._require(connection, "topic", topic)
+                times = self.times(connection, as_of, known_at)
+                claims = queries.narrative(connection, [party], times, topic)
+            torn = queries.self_contradictions(claims).get(party, set())
+            for item in claims:
+                item["self_contradiction"] = item["proposition"] in torn
         return claims
 
     def compare(
@@ -401,7 +402,7 @@ class Tracker:
         known_at: str | None = None,
     ) -> dict[str, Any]:
         """Competing narratives of ``parties`` side by side, with their contradictions."""
-        with self._read() as connection:
+        with collector_paused(), self._read() as connection:
             self._require(connection, "party", *parties)
             self._require(connection, "topic", topic)
             return queries.compare(connection, parties, self.times(connection, as_of, known_at), topic)
@@ -443,7 +444,7 @@ class Tracker:
         start, end = parse_as_of(since), parse_as_of(until)
         if start > end:
             raise ValidationError(f"--from {since} is after --to {until}")
-        with self._read() as connection:
+        with collector_paused(), self._read() as connection:
             self._require(connection, "party", party)
             known = self.times(connection, None, known_at).known_at
             before = {c["id"]: c for c in queries.narrative(connection, [party], Times(start, known))}
@@ -573,7 +574,6 @@ class Tracker:
 
     def rebuild_projections(self, progress: Callable[[int], None] | None = None) -> int:
         from claims.projections import projector
-        from claims.service.collector import collector_paused
         from claims.service.uow import UnitOfWork
 
         def attempt() -> int:
@@ -668,7 +668,7 @@ class Tracker:
         contradictions, registries, the filters, and the checkpoint of the log the report was made of."""
         from claims.service import audit, reporting
 
-        with self._read() as connection:
+        with collector_paused(), self._read() as connection:
             self._require(connection, "party", *(parties or ()))
             self._require(connection, "topic", topic)
             times = self.times(connection, as_of, known_at)
