@@ -27,9 +27,9 @@ DATA_COLUMNS = (
 )
 
 
-def _with_chain(claims: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows for tables: the relay chain written out as source > relay > relay."""
-    return [{**c, "source": " > ".join([c["source"], *c["via"]])} for c in claims]
+def _chain(claim: dict[str, Any]) -> str:
+    """The source as tables and ``changes`` show it: the relay chain, source > relay > relay."""
+    return " > ".join([claim["source"], *claim["via"]])
 
 
 @click.command()
@@ -50,7 +50,7 @@ def narrative(party: str, topic: str | None, as_of: str | None, known_at: str | 
     """
     claims = tracker().narrative(party, topic=topic, as_of=as_of, known_at=known_at)
     if chosen(fmt) == "table":
-        rows = [{**row, "stance": _stance(row)} for row in _with_chain(claims)]
+        rows = [{**claim, "source": _chain(claim), "stance": _stance(claim)} for claim in claims]
         render(fmt, rows, ("topic", "said_on", "id", "text", "stance"), empty=f"{party} has no standing claims")
     else:
         render(fmt, claims, (*DATA_COLUMNS, "self_contradiction"), json_data=claims)
@@ -85,14 +85,14 @@ def compare(
         raise click.UsageError("compare needs at least two parties")
     result = tracker().compare(list(parties), topic=topic, as_of=as_of, known_at=known_at)
     contested = {c["proposition"]: c for c in result["contradictions"]}
-    if chosen(fmt) != "table":
-        rows = [{**claim, "contradicted": claim["proposition"] in contested} for claim in result["claims"]]
+    if chosen(fmt) != "table":  # rows made as CSV or Markdown takes them; JSON prints ``result``
+        rows = ({**claim, "contradicted": claim["proposition"] in contested} for claim in result["claims"])
         render(fmt, rows, (*DATA_COLUMNS, "contradicted"), json_data=result)
         return
     rows = []
-    for claim in _with_chain(result["claims"]):
+    for claim in result["claims"]:
         mark = "✗ " if claim["proposition"] in contested else ""
-        rows.append({**claim, "contradiction": mark + _stance(claim)})
+        rows.append({**claim, "source": _chain(claim), "contradiction": mark + _stance(claim)})
     columns = ("party", "topic", "said_on", "id", "text", "contradiction")
     for party in parties:
         own = [r for r in rows if r["party"] == party]
@@ -147,11 +147,11 @@ def changes(party: str, since: str, until: str, known_at: str | None, fmt: str |
       claims changes china --from 2023-02-01 --to 2023-04-30
     """
     result = tracker().changes(party, since=since, until=until, known_at=known_at)
-    rows = [
-        {**claim, "change": change}
+    rows = (  # made as a table, CSV or Markdown takes them; JSON prints ``result``
+        {**claim, "change": change, "source": _chain(claim)}
         for change in ("gained", "lost", "corrected")
-        for claim in _with_chain(result[change])
-    ]
+        for claim in result[change]
+    )
     render(
         fmt,
         rows,
