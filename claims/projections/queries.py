@@ -146,13 +146,16 @@ def list_claims(
     party: str | None = None,
     topic: str | None = None,
     topics: Sequence[str] | None = None,
+    parties: Sequence[str] | None = None,
     status: str | None = None,
 ) -> list[dict[str, Any]]:
     """Every claim recorded at ``known_at``, with its status at ``as_of``; optionally filtered (by
-    one ``topic``, or by any of ``topics``)."""
+    one ``party`` or any of ``parties``, by one ``topic`` or any of ``topics``)."""
     query = _claims_query(times)
     if party is not None:
         query = query.where(v.c.party == party)
+    if parties is not None:
+        query = query.where(v.c.party.in_(list(parties)))
     if topic is not None:
         query = query.where(v.c.topic == topic)
     if topics is not None:

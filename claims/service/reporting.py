@@ -31,9 +31,7 @@ def report_data(
     order asked, or else every party with a claim here, in registration order. Contradictions are
     those of the standing claims, as ``claims compare`` finds them.
     """
-    found = queries.list_claims(connection, times, topic=topic)
-    if parties:
-        found = [c for c in found if c["party"] in parties]
+    found = queries.list_claims(connection, times, topic=topic, parties=parties or None)
     for item in found:
         item["said_end"] = period_end(item["said_on"])
     if times.as_of is not None:

@@ -13,6 +13,7 @@ import pytest
 from claims.api import Tracker
 from claims.io.report import render_report
 from claims.io.report_svg import layout
+from claims.projections import queries
 from tests.ux.conftest import Run
 from tests.ux.pages import MEETING, PARTIES, Elements
 
@@ -197,6 +198,26 @@ def test_topic_and_parties_choose_the_lanes_in_the_order_asked(seeded: Tracker) 
     assert {c["party"] for c in data["claims"]} == {"united-states", "russia"}
     page = Elements(render_report(data))
     assert [g["data-party"] for g in page.having("lane", "g")] == ["united-states", "russia", "china"]
+
+
+def test_a_report_of_some_parties_reads_only_their_claims(seeded: Tracker, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The parties are chosen by the database, not from every claim read back: at 1M events a
+    report of one party of twelve read all 869,473 claims (21 s and 1,087 MB on SQLite, where
+    its own claims take 7 s and 188 MB)."""
+    viewed: list[str] = []
+    view = queries.claim_view
+
+    def watched(row: Any, *args: Any) -> dict[str, Any]:
+        made = view(row, *args)
+        viewed.append(made["party"])
+        return made
+
+    monkeypatch.setattr(queries, "claim_view", watched)
+    data = seeded.report_data(parties=["russia", "china"])
+    assert {c["party"] for c in data["claims"]} == {"russia", "china"}
+    assert sorted(viewed) == sorted(c["party"] for c in data["claims"])
+    everyone = seeded.report_data()["claims"]
+    assert [c for c in everyone if c["party"] in {"russia", "china"}] == data["claims"]
 
 
 def test_user_text_is_escaped(tracker: Tracker) -> None:
