@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 REPO = Path(__file__).resolve().parent.parent
-K = TypeVar("K")
-
 PG_ADMIN = os.environ.get("CLAIMS_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+K = TypeVar("K")
 
 
 def log(message: str) -> None:

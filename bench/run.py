@@ -802,7 +802,7 @@ def report(run: Run, described: dict[str, str], seconds: float) -> str:
         "",
         f"N = {run.big_events:,} events (a generated document of {s.claims:,} claims); small size for memory "
         f"comparison {run.small_events:,} events; {s.single:,} claims written one per transaction; backends: "
-        f"{', '.join(LABEL[b] for b in s.backends)}. Medians of {s.query_runs} runs for queries and "
+        f"{', '.join(LABEL[b] for b in s.backends)}. Medians of {s.query_runs} rounds for queries and "
         f"{s.startup_runs} for commands. Run took {seconds:.0f} s."
         + (" Profiled run: timings are inflated by cProfile." if s.profile else ""),
         "",

@@ -444,25 +444,26 @@ class Tracker:
         start, end = parse_as_of(since), parse_as_of(until)
         if start > end:
             raise ValidationError(f"--from {since} is after --to {until}")
-        with collector_paused(), self._read() as connection:
-            self._require(connection, "party", party)
-            known = self.times(connection, None, known_at).known_at
-            before = {c["id"]: c for c in queries.narrative(connection, [party], Times(start, known))}
-            after = {c["id"]: c for c in queries.narrative(connection, [party], Times(end, known))}
-            first = eventlog.position_at(connection, parse_known_at(start))
-            last = eventlog.position_at(connection, parse_known_at(end))
-            if known is not None:
-                first, last = min(first, known), min(last, known)
-            corrected = queries.corrections_between(connection, party, first, last)
-        return {
-            "party": party,
-            "from": since,
-            "to": until,
-            "gained": [claim for key, claim in after.items() if key not in before],
-            # Standing as of --from, said by then, and not standing as of --to: retracted in between.
-            "lost": [{**claim, "status": "retracted"} for key, claim in before.items() if key not in after],
-            "corrected": corrected,
-        }
+        with collector_paused():
+            with self._read() as connection:
+                self._require(connection, "party", party)
+                known = self.times(connection, None, known_at).known_at
+                before = {c["id"]: c for c in queries.narrative(connection, [party], Times(start, known))}
+                after = {c["id"]: c for c in queries.narrative(connection, [party], Times(end, known))}
+                first = eventlog.position_at(connection, parse_known_at(start))
+                last = eventlog.position_at(connection, parse_known_at(end))
+                if known is not None:
+                    first, last = min(first, known), min(last, known)
+                corrected = queries.corrections_between(connection, party, first, last)
+            return {
+                "party": party,
+                "from": since,
+                "to": until,
+                "gained": [claim for key, claim in after.items() if key not in before],
+                # Standing as of --from, said by then, and not standing as of --to: retracted in between.
+                "lost": [{**claim, "status": "retracted"} for key, claim in before.items() if key not in after],
+                "corrected": corrected,
+            }
 
     def list_claims(
         self,

@@ -27,11 +27,6 @@ DATA_COLUMNS = (
 )
 
 
-def _chain(claim: dict[str, Any]) -> str:
-    """The source as tables and ``changes`` show it: the relay chain, source > relay > relay."""
-    return " > ".join([claim["source"], *claim["via"]])
-
-
 @click.command()
 @click.argument("party")
 @click.option("--topic", help="Only this topic.")
@@ -50,7 +45,7 @@ def narrative(party: str, topic: str | None, as_of: str | None, known_at: str | 
     """
     claims = tracker().narrative(party, topic=topic, as_of=as_of, known_at=known_at)
     if chosen(fmt) == "table":
-        rows = [{**claim, "source": _chain(claim), "stance": _stance(claim)} for claim in claims]
+        rows = [{**claim, "stance": _stance(claim)} for claim in claims]
         render(fmt, rows, ("topic", "said_on", "id", "text", "stance"), empty=f"{party} has no standing claims")
     else:
         render(fmt, claims, (*DATA_COLUMNS, "self_contradiction"), json_data=claims)
@@ -92,7 +87,7 @@ def compare(
     rows = []
     for claim in result["claims"]:
         mark = "✗ " if claim["proposition"] in contested else ""
-        rows.append({**claim, "source": _chain(claim), "contradiction": mark + _stance(claim)})
+        rows.append({**claim, "contradiction": mark + _stance(claim)})
     columns = ("party", "topic", "said_on", "id", "text", "contradiction")
     for party in parties:
         own = [r for r in rows if r["party"] == party]
@@ -147,11 +142,8 @@ def changes(party: str, since: str, until: str, known_at: str | None, fmt: str |
       claims changes china --from 2023-02-01 --to 2023-04-30
     """
     result = tracker().changes(party, since=since, until=until, known_at=known_at)
-    rows = (  # made as a table, CSV or Markdown takes them; JSON prints ``result``
-        {**claim, "change": change, "source": _chain(claim)}
-        for change in ("gained", "lost", "corrected")
-        for claim in result[change]
-    )
+    # Made as a table, CSV or Markdown takes them; JSON prints ``result``.
+    rows = ({**claim, "change": change} for change in ("gained", "lost", "corrected") for claim in result[change])
     render(
         fmt,
         rows,

@@ -150,7 +150,8 @@ def list_claims(
     status: str | None = None,
 ) -> list[dict[str, Any]]:
     """Every claim recorded at ``known_at``, with its status at ``as_of``; optionally filtered (by
-    one ``party`` or any of ``parties``, by one ``topic`` or any of ``topics``)."""
+    one ``party`` or any of ``parties``, by one ``topic`` or any of ``topics``; an empty sequence
+    matches nothing)."""
     query = _claims_query(times)
     if party is not None:
         query = query.where(v.c.party == party)

@@ -8,24 +8,39 @@ paused, and a comparison of two parties 4 to 32% (the thirteenth pass). Referenc
 frees everything meanwhile, and the collector runs again when the work ends, whether it ends well
 or not.
 
-The collector is the whole process's: while it is paused, so are collections of the garbage other
-threads make. A program that turned it off itself finds it off afterwards.
+The collector is the whole process's: while one thread's work has it paused, so are collections
+of the garbage other threads make. Pauses that overlap (two threads each asking a question) are
+counted, so that the collector runs again when the last of them ends, not the first; a program
+that turned it off itself finds it off afterwards. (A thread that turns it off while another's
+pause is under way finds it on again when that pause ends.)
 """
 
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+_lock = threading.Lock()
+_pauses = 0  # pauses under way
+_stopped = False  # whether the first of them stopped the collector (it was running)
 
 
 @contextmanager
 def collector_paused() -> Iterator[None]:
-    """Pause the collector for the block; it runs again afterwards if it ran before."""
-    was_enabled = gc.isenabled()
-    gc.disable()
+    """Pause the collector for the block; it runs again when the last block under way ends, if it
+    ran before the first began."""
+    global _pauses, _stopped
+    with _lock:
+        if _pauses == 0:
+            _stopped = gc.isenabled()
+            gc.disable()
+        _pauses += 1
     try:
         yield
     finally:
-        if was_enabled:
-            gc.enable()
+        with _lock:
+            _pauses -= 1
+            if _pauses == 0 and _stopped:
+                gc.enable()

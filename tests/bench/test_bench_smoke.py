@@ -13,6 +13,7 @@ import importlib.util
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -139,18 +140,20 @@ def test_queries_are_timed_in_rounds_so_a_slow_spell_moves_no_median(monkeypatch
     everything for two rounds lands on two calls of each question, and no median moves."""
     from bench import measure
 
-    clock = [0.0]
     calls: list[str] = []
-    monkeypatch.setattr(measure.time, "perf_counter", lambda: clock[0])
 
-    def question(name: str, seconds: float) -> object:
-        def ask() -> None:
+    def timed(action: Callable[[], float]) -> tuple[float, None]:
+        return action(), None  # each question says how long it took
+
+    def question(name: str, seconds: float) -> Callable[[], float]:
+        def ask() -> float:
             calls.append(name)
             timed_round = (len(calls) - 1) // 3 - 1  # -1 is the warm-up round
-            clock[0] += seconds + (1.0 if timed_round in (2, 3) else 0.0)
+            return seconds + (1.0 if timed_round in (2, 3) else 0.0)
 
         return ask
 
+    monkeypatch.setattr(measure, "timed", timed)
     actions = {"a": question("a", 0.010), "b": question("b", 0.020), "c": question("c", 0.030)}
     medians = measure.interleaved_call_medians(actions, runs=7)
 

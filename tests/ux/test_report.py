@@ -218,6 +218,11 @@ def test_a_report_of_some_parties_reads_only_their_claims(seeded: Tracker, monke
     assert sorted(viewed) == sorted(c["party"] for c in data["claims"])
     everyone = seeded.report_data()["claims"]
     assert [c for c in everyone if c["party"] in {"russia", "china"}] == data["claims"]
+    # A party named twice, and a date: the same claims as the whole report holds for them then.
+    then = seeded.report_data(parties=["china", "russia", "china"], as_of="2023-03-02")
+    assert then["lanes"] == ["china", "russia"]
+    everyone = seeded.report_data(as_of="2023-03-02")["claims"]
+    assert [c for c in everyone if c["party"] in {"russia", "china"}] == then["claims"] != []
 
 
 def test_user_text_is_escaped(tracker: Tracker) -> None:
