@@ -50,8 +50,8 @@ def interleaved_call_medians(actions: dict[K, Callable[[], Any]], runs: int) -> 
     Each round calls every action once, in turn, as ``interleaved_medians`` runs commands: a slow
     spell of the machine (another tenant, the collector's full pass) then lands on a few calls of
     every action, which their medians shrug off, rather than on every call of whichever action
-    was being timed. Timed one action after another, a spell of a second or two had made one
-    question of the ba7501f run read 87 ms where the same code took 32 to 43 ms after it."""
+    was being timed. Timed one action after another, one question of the ba7501f run read 87 ms
+    where the same code took 32 to 43 ms after it, a spell of that kind as far as we can tell."""
     for action in actions.values():
         action()
     times: dict[K, list[float]] = {key: [] for key in actions}
