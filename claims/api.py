@@ -664,16 +664,18 @@ class Tracker:
         parties: list[str] | None = None,
         as_of: str | None = None,
         known_at: str | None = None,
+        max_claims: int | None = None,
     ) -> dict[str, Any]:
         """What the narrative report draws (``claims.io.report``): lanes, claims with their history,
-        contradictions, registries, the filters, and the checkpoint of the log the report was made of."""
+        contradictions, registries, the filters, and the checkpoint of the log the report was made of.
+        With ``max_claims``, a report of more claims is a ValidationError, found without reading them."""
         from claims.service import audit, reporting
 
         with collector_paused(), self._read() as connection:
             self._require(connection, "party", *(parties or ()))
             self._require(connection, "topic", topic)
             times = self.times(connection, as_of, known_at)
-            data = reporting.report_data(connection, times, topic=topic, parties=parties)
+            data = reporting.report_data(connection, times, topic=topic, parties=parties, max_claims=max_claims)
             size = times.known_at if times.known_at is not None else eventlog.head(connection).position
             data["log"] = audit.checkpoint(connection, size)
         data["filters"] = {"topic": topic, "parties": parties or [], "as_of": as_of, "known_at": known_at}

@@ -148,10 +148,38 @@ def list_claims(
     topics: Sequence[str] | None = None,
     parties: Sequence[str] | None = None,
     status: str | None = None,
+    limit: int | None = None,
 ) -> list[dict[str, Any]]:
     """Every claim recorded at ``known_at``, with its status at ``as_of``; optionally filtered (by
     one ``party`` or any of ``parties``, by one ``topic`` or any of ``topics``; an empty sequence
-    matches nothing)."""
+    matches nothing), and with ``limit`` the first that many only."""
+    query = _ordered(_listed(times, party, topic, topics, parties, status), connection)
+    if limit is not None:
+        query = query.limit(limit)
+    return [claim_view(row, row[_STANDING], times.as_of) for row in connection.execute(query)]
+
+
+def count_claims(
+    connection: Connection,
+    times: Times,
+    *,
+    topic: str | None = None,
+    parties: Sequence[str] | None = None,
+) -> int:
+    """How many claims ``list_claims`` would give for the same times and filters."""
+    listed = _listed(times, None, topic, None, parties, None).subquery()
+    return int(connection.execute(select(func.count()).select_from(listed)).scalar_one())
+
+
+def _listed(
+    times: Times,
+    party: str | None,
+    topic: str | None,
+    topics: Sequence[str] | None,
+    parties: Sequence[str] | None,
+    status: str | None,
+) -> Select[Any]:
+    """The query of ``list_claims``, unordered."""
     query = _claims_query(times)
     if party is not None:
         query = query.where(v.c.party == party)
@@ -167,8 +195,7 @@ def list_claims(
         query = query.where(_stands(times))
     elif status == "retracted":
         query = query.where(~_stands(times))
-    rows = connection.execute(_ordered(query, connection))
-    return [claim_view(row, row[_STANDING], times.as_of) for row in rows]
+    return query
 
 
 # ``topic_groups``: about as many claims as a group's read holds (1 KB or so each, as claim views),

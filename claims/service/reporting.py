@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from claims.domain.dates import period_end
+from claims.domain.errors import ValidationError
 from claims.projections import lookups, queries
 from claims.projections.queries import Times
 from claims.projections.tables import claim_acts, claim_versions, verdicts
@@ -23,15 +24,30 @@ _CHUNK = 500
 
 
 def report_data(
-    connection: Connection, times: Times, *, topic: str | None = None, parties: list[str] | None = None
+    connection: Connection,
+    times: Times,
+    *,
+    topic: str | None = None,
+    parties: list[str] | None = None,
+    max_claims: int | None = None,
 ) -> dict[str, Any]:
     """The claims of ``parties`` (default: all) on ``topic`` at both times, with their history.
 
     Claims said after ``times.as_of`` are left out. ``lanes`` are the parties asked for, in the
     order asked, or else every party with a claim here, in registration order. Contradictions are
     those of the standing claims, as ``claims compare`` finds them.
+
+    A report of more than ``max_claims`` claims is refused (ValidationError) before anything but
+    the first ``max_claims + 1`` claims and their number is read.
     """
-    found = queries.list_claims(connection, times, topic=topic, parties=parties or None)
+    limit = None if max_claims is None else max_claims + 1
+    found = queries.list_claims(connection, times, topic=topic, parties=parties or None, limit=limit)
+    if max_claims is not None and len(found) > max_claims:
+        total = queries.count_claims(connection, times, topic=topic, parties=parties or None)
+        raise ValidationError(
+            f"the report would show {total:,} claims, more than --max-claims {max_claims:,} (a browser opens"
+            " such a page slowly, if at all); narrow it with --topic, --party or --as-of, or raise --max-claims"
+        )
     for item in found:
         item["said_end"] = period_end(item["said_on"])
     if times.as_of is not None:
