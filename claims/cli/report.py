@@ -9,9 +9,10 @@ from claims.cli.context import tracker
 from claims.cli.files import output_stream
 from claims.cli.output import message
 
-# The largest report drawn by default. Headless Chromium took (wall time to a screenshot, one
-# other core busy) 4.6 s to open the page of 4,950 claims (10.6 MB), 20 s for 16,650 (34 MB) and
-# 95 s for 49,933 (116 MB); the page of a 1M-event log's 869,473 claims is 2.85 GB.
+# The largest report drawn by default. Headless Chromium (Debian's, to a screenshot, the other
+# core busy) opened an empty page in 1.1 to 1.3 s, the report of 812 claims (1.8 MB) in 2.4 s,
+# 4,950 (10.6 MB) in 4.1 to 4.3 s, 10,020 (20 MB) in 8.2 to 8.5 s, 16,650 (34 MB) in 12 to 13 s
+# and 49,933 (116 MB) in 113 s; the page of a 1M-event log's 869,473 claims is 2.85 GB.
 MAX_CLAIMS = 10_000
 
 
