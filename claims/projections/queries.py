@@ -36,13 +36,23 @@ def _recorded(table: Any, known_at: int | None) -> ColumnElement[bool]:
     return and_(table.c.rec_from <= known_at, or_(table.c.rec_to.is_(None), table.c.rec_to > known_at))
 
 
-def _stands(times: Times) -> ColumnElement[bool]:
-    """EXISTS a standing period of the outer claim at both times."""
+def _stands(times: Times, *, probed: bool = False) -> ColumnElement[bool]:
+    """EXISTS a standing period of the outer claim at both times.
+
+    ``probed``: for a filter on the claims of a few topics (``list_claims`` of a group), asked as
+    a probe of the periods' index for each candidate claim. Otherwise PostgreSQL turns the test
+    into a join that hashes every standing period of the log, once for each group that ``claims
+    list --status`` reads: at 1M events ``list --status retracted`` took 12.7 s that way and 8.7 s
+    probed, ``list --status standing --as-of`` 17.0 and 11.2 s. The OFFSET keeps PostgreSQL from
+    making the subquery a join; SQLite probes either way."""
     if times.as_of is None:
         valid = p.c.valid_to.is_(None)
     else:
         valid = and_(p.c.valid_from <= times.as_of, or_(p.c.valid_to.is_(None), p.c.valid_to > times.as_of))
-    return exists().where(p.c.claim_id == v.c.claim_id, _recorded(p, times.known_at), valid)
+    conditions = (p.c.claim_id == v.c.claim_id, _recorded(p, times.known_at), valid)
+    if probed:
+        return select(p.c.claim_id).where(*conditions).offset(0).exists()
+    return exists().where(*conditions)
 
 
 # Rows are read by position (a Row's named access costs ~0.7 µs a field); every query here
@@ -192,9 +202,9 @@ def _listed(
     if times.as_of is not None:
         query = query.where(v.c.said_end <= times.as_of)  # not yet said: not yet a claim in the world
     if status == "standing":
-        query = query.where(_stands(times))
+        query = query.where(_stands(times, probed=True))
     elif status == "retracted":
-        query = query.where(~_stands(times))
+        query = query.where(~_stands(times, probed=True))
     return query
 
 

@@ -341,6 +341,35 @@ def test_topics_are_grouped_in_order_up_to_a_size(seeded: claims.Tracker, monkey
         assert [len(group) for group in queries.topic_groups(connection, party="united-states")][-1] <= 2
 
 
+@pytest.mark.parametrize(("status", "as_of"), [("standing", None), ("retracted", None), ("retracted", "2023-03-06")])
+def test_the_status_filter_of_a_group_is_a_probe_per_claim_on_postgresql(
+    tmp_path: Path, status: str, as_of: str | None
+) -> None:
+    """PostgreSQL made the standing test of ``claims list --status`` a join that hashed every
+    standing period of the log, once for each group of topics read: at 1M events ``list --status
+    retracted`` took 12.7 s, and 8.7 s with the test left a subquery, probed for each claim of the
+    group. In the plan of a group's read, the periods are read only by subqueries."""
+    from sqlalchemy import text
+
+    for url in new_database_url("postgresql", tmp_path):
+        with claims.open_tracker(url, user="tester") as tracker:
+            tracker.init()
+            tracker.import_file(SEED)
+            tracker.retract(ZAKHAROVA, on="2023-03-05")
+            with tracker.engine.connect() as connection:
+                times = tracker.times(connection, as_of, None)
+                group = queries.topic_groups(connection)[0]
+                query = queries._ordered(queries._listed(times, None, None, group, None, status), connection)
+                compiled = query.compile(connection, compile_kwargs={"literal_binds": True})
+                plan = [row[0].strip() for row in connection.execute(text(f"EXPLAIN {compiled}"))]
+                subplans = [line for line in plan if line.startswith("SubPlan")]
+                periods_read = [line for line in plan if " on claim_periods" in line]
+                assert len(subplans) == len(periods_read) == 2, "\n".join(plan)  # the status and the filter
+                listed = queries.list_claims(connection, times, topics=group, status=status)
+                everyone = queries.list_claims(connection, times, topics=group)
+                assert listed == [c for c in everyone if c["status"] == status] != []
+
+
 def test_a_reader_pausing_inside_the_list_holds_no_transaction(
     seeded: claims.Tracker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
