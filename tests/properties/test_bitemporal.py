@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -44,6 +45,7 @@ from sqlalchemy import select
 import claims
 from claims.api import Tracker
 from claims.domain.errors import NotFoundError
+from claims.projections import projector
 from claims.projections.projector import TABLES
 from claims.projections.tables import checkpoints
 from tests.conftest import BACKENDS, PG_ADMIN, _pg_admin, require_postgres
@@ -891,28 +893,56 @@ def _all_answers(tracker: Tracker, history: History, times: list[tuple[str | Non
     return answers
 
 
+def _rebuild_equals_incremental(tracker: Tracker, history: History, data: st.DataObject) -> None:
+    record_history(tracker, history)
+    lines = list(tracker.log())
+    as_of_of, known_at_of = as_of_choices(lines), known_at_choices(lines)
+    times = [(None, None)] + [
+        (data.draw(as_of_of, label="as_of"), data.draw(known_at_of, label="known_at")) for _ in range(5)
+    ]
+    tables_before = _table_rows(tracker)
+    answers_before = _all_answers(tracker, history, times)
+    status_before = tracker.projections_status()
+    assert status_before["checkpoint"] == status_before["head"] == len(lines)
+
+    assert tracker.rebuild_projections() == len(lines)
+
+    assert _table_rows(tracker) == tables_before
+    assert _all_answers(tracker, history, times) == answers_before
+    assert tracker.projections_status() == status_before
+    assert list(tracker.log()) == lines  # a rebuild never touches the log
+
+
 def test_rebuilt_projections_equal_the_incremental_ones(databases: FreshDatabases) -> None:
     @_settings(REBUILD_EXAMPLES[databases.backend])
     @given(history=histories(), data=st.data())
     def check(history: History, data: st.DataObject) -> None:
         with databases.fresh() as url, claims.open_tracker(url, user="prop") as tracker:
-            record_history(tracker, history)
-            lines = list(tracker.log())
-            as_of_of, known_at_of = as_of_choices(lines), known_at_choices(lines)
-            times = [(None, None)] + [
-                (data.draw(as_of_of, label="as_of"), data.draw(known_at_of, label="known_at")) for _ in range(5)
-            ]
-            tables_before = _table_rows(tracker)
-            answers_before = _all_answers(tracker, history, times)
-            status_before = tracker.projections_status()
-            assert status_before["checkpoint"] == status_before["head"] == len(lines)
+            _rebuild_equals_incremental(tracker, history, data)
 
-            assert tracker.rebuild_projections() == len(lines)
+    check()
 
-            assert _table_rows(tracker) == tables_before
-            assert _all_answers(tracker, history, times) == answers_before
-            assert tracker.projections_status() == status_before
-            assert list(tracker.log()) == lines  # a rebuild never touches the log
+
+def test_projections_rebuilt_in_small_batches_equal_the_incremental_ones(databases: FreshDatabases) -> None:
+    """A generated history is a few dozen events, which a rebuild folds in one batch of
+    REBUILD_BATCH: here batches of one to seven events make it carry claims from batch to batch
+    (``projector.Carryover``) or, beyond CARRY_LIMIT of them, read them back from the rows it wrote."""
+
+    @_settings(REBUILD_EXAMPLES[databases.backend])
+    @given(
+        history=histories(),
+        data=st.data(),
+        batch=st.integers(min_value=1, max_value=7),
+        carried=st.sampled_from([0, 1, 2, 3, projector.CARRY_LIMIT]),
+    )
+    def check(history: History, data: st.DataObject, batch: int, carried: int) -> None:
+        with (
+            patch.object(projector, "REBUILD_BATCH", batch),
+            patch.object(projector, "CARRY_LIMIT", carried),
+            databases.fresh() as url,
+            claims.open_tracker(url, user="prop") as tracker,
+        ):
+            _rebuild_equals_incremental(tracker, history, data)
 
     check()
 
