@@ -668,7 +668,8 @@ class Tracker:
     ) -> dict[str, Any]:
         """What the narrative report draws (``claims.io.report``): lanes, claims with their history,
         contradictions, registries, the filters, and the checkpoint of the log the report was made of.
-        With ``max_claims``, a report of more claims is a ValidationError, found without reading them."""
+        With ``max_claims``, a report of more claims is a ValidationError, raised before their history
+        is read (``reporting.report_data``)."""
         from claims.service import audit, reporting
 
         with collector_paused(), self._read() as connection:

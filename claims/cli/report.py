@@ -12,7 +12,8 @@ from claims.cli.output import message
 # The largest report drawn by default. Headless Chromium (Debian's, to a screenshot, the other
 # core busy) opened an empty page in 1.1 to 1.3 s, the report of 812 claims (1.8 MB) in 2.4 s,
 # 4,950 (10.6 MB) in 4.1 to 4.3 s, 10,020 (20 MB) in 8.2 to 8.5 s, 16,650 (34 MB) in 12 to 13 s
-# and 49,933 (116 MB) in 113 s; the page of a 1M-event log's 869,473 claims is 2.85 GB.
+# and 49,933 (116 MB) in 113 s; the page of a 1M-event log's 869,473 claims is 2.85 GB. 10,000
+# claims open in about 8 s, and larger pages take ever longer per claim.
 MAX_CLAIMS = 10_000
 
 
@@ -39,7 +40,7 @@ MAX_CLAIMS = 10_000
     default=MAX_CLAIMS,
     show_default=True,
     metavar="N",
-    help="Refuse a report of more claims than N, before reading them (browsers open larger pages slowly, if at all).",
+    help="Refuse a report of more claims than N, before drawing it (browsers open larger pages slowly, if at all).",
 )
 def report(
     topic: str | None, parties: tuple[str, ...], as_of: str | None, known_at: str | None, out: str, max_claims: int

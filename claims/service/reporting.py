@@ -37,16 +37,19 @@ def report_data(
     order asked, or else every party with a claim here, in registration order. Contradictions are
     those of the standing claims, as ``claims compare`` finds them.
 
-    A report of more than ``max_claims`` claims is refused (ValidationError) before anything but
-    the first ``max_claims + 1`` claims and their number is read.
+    A report of more than ``max_claims`` claims is refused (ValidationError) before their history
+    is read: at most ``max_claims + 1`` claims are read, then the rest counted.
     """
+    if max_claims is not None and max_claims < 1:
+        raise ValidationError(f"the largest report must be of at least 1 claim, not {max_claims}")
+    lanes_asked = parties or None
     limit = None if max_claims is None else max_claims + 1
-    found = queries.list_claims(connection, times, topic=topic, parties=parties or None, limit=limit)
+    found = queries.list_claims(connection, times, topic=topic, parties=lanes_asked, limit=limit)
     if max_claims is not None and len(found) > max_claims:
-        total = queries.count_claims(connection, times, topic=topic, parties=parties or None)
+        total = queries.count_claims(connection, times, topic=topic, parties=lanes_asked)
         raise ValidationError(
-            f"the report would show {total:,} claims, more than --max-claims {max_claims:,} (a browser opens"
-            " such a page slowly, if at all); narrow it with --topic, --party or --as-of, or raise --max-claims"
+            f"the report would show {total:,} claims, more than the limit of {max_claims:,} (--max-claims),"
+            " too many for a browser; narrow it with --topic, --party or --as-of, or raise the limit"
         )
     for item in found:
         item["said_end"] = period_end(item["said_on"])

@@ -242,13 +242,15 @@ def test_a_report_of_more_claims_than_asked_is_refused_before_they_are_read(
     monkeypatch.setattr(queries, "claim_view", watched)
     with pytest.raises(ValidationError) as refused:
         seeded.report_data(max_claims=3)
-    assert str(refused.value).startswith("the report would show 24 claims, more than --max-claims 3 ")
+    assert str(refused.value).startswith("the report would show 24 claims, more than the limit of 3 ")
     assert len(viewed) == 4
     assert len(seeded.report_data(max_claims=24)["claims"]) == 24
-    with pytest.raises(ValidationError, match="would show 7 claims, more than --max-claims 6 "):
+    with pytest.raises(ValidationError, match="would show 7 claims, more than the limit of 6 "):
         seeded.report_data(parties=["russia"], max_claims=6)
-    with pytest.raises(ValidationError, match="would show 4 claims, more than --max-claims 3 "):
+    with pytest.raises(ValidationError, match="would show 4 claims, more than the limit of 3 "):
         seeded.report_data(topic="blinken-lavrov-encounter", as_of="2023-03-02", max_claims=3)
+    with pytest.raises(ValidationError, match="at least 1 claim, not 0"):
+        seeded.report_data(max_claims=0)
 
 
 @pytest.mark.parametrize(
@@ -259,19 +261,27 @@ def test_a_report_of_more_claims_than_asked_is_refused_before_they_are_read(
         {"topic": "blinken-lavrov-encounter"},
         {"topic": "nord-stream-investigation", "parties": ["russia"]},
         {"as_of": "2023-02-28"},
+        {"known_at": "imported", "topic": "g20-joint-statement"},
         {"known_at": "2000-01-01"},
     ],
 )
 def test_the_count_of_a_refused_report_is_the_number_of_claims_it_would_show(
     seeded: Tracker, filters: dict[str, Any]
 ) -> None:
+    """With a claim recorded after the seed and one retracted, which the count must leave out or
+    keep as the report does."""
+    imported = next(seeded.log())["recorded_at"]  # the seed is one transaction: every line's time
+    seeded.retract("zakharova-no-real-meeting", on="2023-03-05")
+    seeded.add_claim(party="russia", topic="g20-joint-statement", said_on="2023-03-04", source="tass", text="Later.")
+    if filters.get("known_at") == "imported":
+        filters = {**filters, "known_at": imported}
     shown = len(seeded.report_data(**filters)["claims"])
     if shown == 0:
         assert seeded.report_data(**filters, max_claims=1)["claims"] == []
         return
     with pytest.raises(ValidationError) as refused:
         seeded.report_data(**filters, max_claims=shown - 1)
-    assert f"would show {shown:,} claims, more than --max-claims {shown - 1:,} " in str(refused.value)
+    assert f"would show {shown:,} claims, more than the limit of {shown - 1:,} " in str(refused.value)
 
 
 def test_user_text_is_escaped(tracker: Tracker) -> None:
@@ -324,10 +334,12 @@ def test_claims_report_refuses_a_report_beyond_max_claims_and_writes_nothing(
     result = run("--db", seeded.url, "report", "--max-claims", "23", "--out", str(out))
     assert result.exit_code == 1
     assert result.stderr == (
-        "Error: the report would show 24 claims, more than --max-claims 23 (a browser opens such a page"
-        " slowly, if at all); narrow it with --topic, --party or --as-of, or raise --max-claims\n"
+        "Error: the report would show 24 claims, more than the limit of 23 (--max-claims), too many for a"
+        " browser; narrow it with --topic, --party or --as-of, or raise the limit\n"
     )
     assert not out.exists() and list(tmp_path.glob(".report.html.*")) == []
+    printed = run("--db", seeded.url, "report", "--max-claims", "23", "--out", "-")
+    assert (printed.exit_code, printed.stdout, printed.stderr) == (1, "", result.stderr)
     assert run("--db", seeded.url, "report", "--max-claims", "24", "--out", str(out)).exit_code == 0
     assert out.exists()
     refused = run("--db", seeded.url, "report", "--max-claims", "0", "--out", "-")
