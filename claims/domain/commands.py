@@ -102,6 +102,8 @@ def _slug(found: list[Problem], name: str, value: object, what: str, *, optional
 class Command:
     """Base of commands: a shape check and the event the command becomes."""
 
+    __slots__ = ()
+
     def problems(self) -> list[Problem]:
         raise NotImplementedError
 
@@ -113,7 +115,7 @@ class Command:
             raise ValidationError(f"{name}: {message}" if not message.startswith(name) else message)
 
 
-@dataclass(kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class AddParty(Command):
     id: str
     name: str
@@ -130,7 +132,7 @@ class AddParty(Command):
         return ev.PartyRegistered(party=self.id, name=self.name, kind=self.kind)
 
 
-@dataclass(kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class AddSpeaker(Command):
     id: str
     name: str
@@ -149,7 +151,7 @@ class AddSpeaker(Command):
         return ev.SpeakerRegistered(speaker=self.id, name=self.name, party=self.party, role=self.role)
 
 
-@dataclass(kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class AddSource(Command):
     """Register a source; without a kind it is of kind ``other`` (SourceRegistered version 2)."""
 
@@ -179,7 +181,7 @@ class AddSource(Command):
         )
 
 
-@dataclass(kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class AddTopic(Command):
     id: str
     title: str
@@ -194,7 +196,7 @@ class AddTopic(Command):
         return ev.TopicRegistered(topic=self.id, title=self.title)
 
 
-@dataclass(kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class AssertClaim(Command):
     """Record one assertion; ``id`` None means an id derived from party, said date and text."""
 
@@ -261,7 +263,7 @@ class AssertClaim(Command):
         )
 
 
-@dataclass(kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class RetractClaim(Command):
     claim: str
     on: str
@@ -280,7 +282,7 @@ class RetractClaim(Command):
         return ev.ClaimRetracted(claim=self.claim, on=self.on, source=self.source, reason=self.reason)
 
 
-@dataclass(kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class ReaffirmClaim(Command):
     claim: str
     on: str
@@ -297,7 +299,7 @@ class ReaffirmClaim(Command):
         return ev.ClaimReaffirmed(claim=self.claim, on=self.on, source=self.source)
 
 
-@dataclass(kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class CorrectClaim(Command):
     """Fix our own recording error in some of a claim's fields; the original stays in the log."""
 
@@ -330,7 +332,7 @@ class CorrectClaim(Command):
         return ev.ClaimCorrected(claim=self.claim, changes=changes, reason=self.reason)
 
 
-@dataclass(kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class RecordVerdict(Command):
     claim: str
     rating: str

@@ -47,7 +47,7 @@ _LIFECYCLE: dict[str, tuple[str, ...]] = {
 }
 
 
-@dataclass
+@dataclass(slots=True)
 class Entry:
     """One command of the document with the path it came from (``claims[3]``)."""
 
