@@ -79,9 +79,11 @@ def parse_checkpoint(given: Any) -> dict[str, Any]:
 
 def _read_file(file: Path) -> bytes:
     """The file's bytes, one byte past MAX_DOCUMENT_BYTES at most (so that the limit is noticed)."""
+    from claims.io.limited import read_at_most  # not on the query path
+
     try:
         with file.open("rb") as stream:
-            return stream.read(MAX_DOCUMENT_BYTES + 1)
+            return read_at_most(stream, MAX_DOCUMENT_BYTES)
     except OSError as error:
         raise ValidationError(f"{file}: cannot read: {error.strerror or error}") from None
 

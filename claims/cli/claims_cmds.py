@@ -221,10 +221,11 @@ def _read_stdin() -> bytes:
     """Standard input as bytes, read no further than one byte past the size limit (an endless pipe
     is refused, not read into memory; the bytes are decoded, strictly, by the importer)."""
     from claims.api import MAX_DOCUMENT_BYTES
+    from claims.io.limited import read_at_most
 
     if sys.stdin is None:  # started with standard input closed (``claims import - <&-``)
         raise click.ClickException("no standard input to read the document from")
-    return sys.stdin.buffer.read(MAX_DOCUMENT_BYTES + 1)
+    return read_at_most(sys.stdin.buffer, MAX_DOCUMENT_BYTES)
 
 
 def _progress_line(label: str) -> Callable[[int, int], None] | None:
