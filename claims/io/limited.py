@@ -18,14 +18,16 @@ PIECE = 4 * 2**20
 def read_at_most(stream: BinaryIO, limit: int) -> bytes:
     """The stream's bytes up to one byte past ``limit`` (so that the caller can tell a stream
     longer than the limit from one of exactly the limit), and no further."""
-    try:
-        status = os.fstat(stream.fileno())
-    except (AttributeError, OSError, ValueError):  # no file descriptor (an in-memory stream)
-        status = None
-    if status is not None and stat.S_ISREG(status.st_mode):
-        return stream.read(min(status.st_size, limit) + 1)
     pieces: list[bytes] = []
     held = 0
+    size = _regular_file_size(stream)
+    if size is not None:
+        asked = min(size, limit) + 1
+        pieces.append(stream.read(asked))
+        held = len(pieces[0])
+        if held < asked:  # the end of the file: the usual case
+            return pieces[0]
+        # The file grew since it was measured (or is longer than the limit): read on, as a pipe.
     while held <= limit:
         piece = stream.read(min(PIECE, limit + 1 - held))
         if not piece:
@@ -33,3 +35,11 @@ def read_at_most(stream: BinaryIO, limit: int) -> bytes:
         pieces.append(piece)
         held += len(piece)
     return b"".join(pieces)
+
+
+def _regular_file_size(stream: BinaryIO) -> int | None:
+    try:
+        status = os.fstat(stream.fileno())
+    except (AttributeError, OSError, ValueError):  # no file descriptor (an in-memory stream)
+        return None
+    return status.st_size if stat.S_ISREG(status.st_mode) else None

@@ -64,3 +64,13 @@ def test_a_pipe_is_read_a_piece_at_a_time_to_one_byte_past_the_limit(
 def test_an_endless_device_is_read_no_further_than_the_limit() -> None:
     with open("/dev/zero", "rb") as stream:
         assert read_at_most(stream, 10_000) == bytes(10_001)
+
+
+@pytest.mark.parametrize("limit", [50, 5_000, 10**9])
+def test_a_file_that_grew_since_it_was_measured_is_read_on(limit: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read at the size it had, a file still being written would give a prefix of itself, which
+    can be a valid document of fewer claims."""
+    monkeypatch.setattr(limited, "_regular_file_size", lambda stream: 100)
+    monkeypatch.setattr(limited, "PIECE", 1000)
+    with SEED.open("rb") as stream:
+        assert read_at_most(stream, limit) == SEED.read_bytes()[: limit + 1]
