@@ -226,7 +226,7 @@ def test_a_report_of_some_parties_reads_only_their_claims(seeded: Tracker, monke
     assert [c for c in everyone if c["party"] in {"russia", "china"}] == then["claims"] != []
 
 
-def test_a_report_of_more_claims_than_asked_is_refused_before_they_are_read(
+def test_a_report_of_more_claims_than_asked_is_refused_after_reading_one_claim_more(
     seeded: Tracker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A report of a 1M-event log's 869,473 claims took 95 s and 1.9 GB to write a 2.85 GB page no
