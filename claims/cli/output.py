@@ -48,24 +48,63 @@ def chosen(fmt: str | None) -> str:
 
 
 def emit_json(data: Any) -> None:
-    """``data`` as indented JSON. Any iterable but a mapping or a text (a list, the lines of the log
-    as they are read) is written a thousand items at a time, as the same text one ``json.dumps``
-    of it as a list would give: the answer of ``claims log`` is the whole log by default, and held
-    as one text it took 8 GB of memory at a million events, with nothing shown until the end.
-    (Item by item, the encoder's set-up per call made the writing half as slow again.)"""
-    if isinstance(data, Mapping) or not isinstance(data, Iterable) or isinstance(data, str):
+    """``data`` as indented JSON, the text one ``json.dumps(data, indent=2)`` gives. Any iterable
+    but a mapping or a text (a list, the lines of the log as they are read), at the top or as a
+    value of a top-level mapping (a comparison's claims), is written a thousand items at a time:
+    the answer of ``claims log`` is the whole log by default, and held as one text it took 8 GB of
+    memory at a million events, with nothing shown until the end. (Item by item, the encoder's
+    set-up per call made the writing half as slow again.)"""
+    if isinstance(data, Mapping):
+        echo_pieces(_object_pieces(data.items()))
+    elif _streamed(data):
+        echo_pieces(_array_pieces(data))
+    else:
         click.echo(indented_json(data))
-        return
 
-    def pieces() -> Iterator[str]:
-        written = False
-        for batch in _batches(data):
-            text = indented_json(batch)  # "[\n  item,\n  item\n]"
-            yield ",\n" + text[2:-2] if written else text[:-2]
-            written = True
-        yield "\n]\n" if written else "[]\n"
 
-    echo_pieces(pieces())
+def emit_json_object(members: Iterable[tuple[str, Any]]) -> None:
+    """A JSON object of ``members`` (key, value), written as ``emit_json`` writes a mapping. Each
+    member is taken once the value before it has been read through, so it may be worked out from
+    the values before it (a comparison's contradictions, from the claims it printed)."""
+    echo_pieces(_object_pieces(members))
+
+
+def _streamed(value: Any) -> bool:
+    return isinstance(value, Iterable) and not isinstance(value, Mapping | str | bytes)
+
+
+def _object_pieces(members: Iterable[tuple[str, Any]]) -> Iterator[str]:
+    """``{"key": value, ...}`` indented by two, in pieces; a value that is a list is given a
+    thousand items at a time, any other value whole."""
+    opened = False
+    for key, value in members:
+        yield (",\n  " if opened else "{\n  ") + indented_json(key) + ": "
+        opened = True
+        if _streamed(value):
+            yield from _array_pieces(value, depth=1)
+        else:
+            yield indented_json(value).replace("\n", "\n  ")  # JSON text holds no other newline
+    yield "\n}\n" if opened else "{}\n"
+
+
+def _array_pieces(items: Iterable[Any], depth: int = 0) -> Iterator[str]:
+    """``items`` as an indented JSON list nested ``depth`` levels deep, a thousand at a time, with
+    no newline after it but at the top."""
+    margin = "  " * depth
+    closing = len(margin) + 2  # "\n" + margin + "]"
+    written = False
+    for batch in _batches(items):
+        text = indented_json(batch)  # "[\n  item,\n  item\n]"
+        if margin:
+            text = text.replace("\n", "\n" + margin)
+        yield ",\n" + text[2:-closing] if written else text[:-closing]
+        written = True
+    if written:
+        yield "\n" + margin + "]"
+    else:
+        yield "[]"
+    if not depth:
+        yield "\n"
 
 
 def indented_json(data: Any) -> str:

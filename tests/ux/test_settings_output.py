@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -180,6 +180,9 @@ def test_no_color_on_a_real_terminal(seeded_file: Tracker) -> None:
         [{"n": n} for n in range(1000)],  # one whole batch
         [{"n": n, "m": [n]} for n in range(2501)],  # batches and a part of one
         {"k": [1, 2]},
+        {},
+        {"a": [], "b": {"c": [1, {"d": []}]}, "é": "x\ny", "n": None, "t": (1, 2)},
+        {"claims": [{"n": n, "m": [n]} for n in range(2501)], "after": [[]], "last": {}},
         "text",
     ],
 )
@@ -192,6 +195,27 @@ def test_json_is_the_text_of_one_dumps_though_a_list_is_written_an_item_at_a_tim
     if isinstance(data, list):  # as an iterator, such as the log's lines read as they are printed
         output.emit_json(iter(data))
         assert capsys.readouterr().out == expected
+
+
+def test_a_member_of_a_json_object_is_taken_once_the_members_before_it_are_read_through(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """How ``claims compare`` names its contradictions after its claims, which are read as they
+    are written."""
+    claims = [{"id": f"claim-{n}"} for n in range(2500)]
+    taken: list[int] = []
+
+    def read() -> Iterator[dict[str, str]]:
+        for claim in claims:
+            taken.append(1)
+            yield claim
+
+    def members() -> Iterator[tuple[str, object]]:
+        yield "claims", read()
+        yield "count", len(taken)  # how many claims had been taken by then
+
+    output.emit_json_object(members())
+    assert capsys.readouterr().out == json.dumps({"claims": claims, "count": 2500}, indent=2) + "\n"
 
 
 # What every answer holds: text (any character but a lone surrogate), whole numbers, truth values,
