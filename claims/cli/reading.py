@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import click
 
 from claims.cli.context import tracker
-from claims.cli.output import chosen, emit_json, format_option, render, style, text_table, time_options
+from claims.cli.output import (
+    chosen,
+    emit_json,
+    emit_json_object,
+    format_option,
+    render,
+    style,
+    text_table,
+    time_options,
+)
 
 # A claim's fields as CSV and Markdown give them (SPEC section 4's keys); a list (via) is written
 # as "relay > relay". Terminal tables show a narrower selection.
@@ -78,11 +88,21 @@ def compare(
     """
     if len(parties) < 2:
         raise click.UsageError("compare needs at least two parties")
+    if chosen(fmt) == "json":  # written as read; CSV, Markdown and tables mark each claim contested
+        comparison = tracker().comparison(list(parties), topic=topic, as_of=as_of, known_at=known_at)
+
+        def members() -> Iterator[tuple[str, Any]]:
+            yield "parties", comparison.parties
+            yield "claims", comparison.claims
+            yield "contradictions", comparison.contradictions()  # taken once the claims are written
+
+        emit_json_object(members())
+        return
     result = tracker().compare(list(parties), topic=topic, as_of=as_of, known_at=known_at)
     contested = {c["proposition"]: c for c in result["contradictions"]}
-    if chosen(fmt) != "table":  # rows made as CSV or Markdown takes them; JSON prints ``result``
+    if chosen(fmt) != "table":  # rows made as CSV or Markdown takes them
         rows = ({**claim, "contradicted": claim["proposition"] in contested} for claim in result["claims"])
-        render(fmt, rows, (*DATA_COLUMNS, "contradicted"), json_data=result)
+        render(fmt, rows, (*DATA_COLUMNS, "contradicted"))
         return
     rows = []
     for claim in result["claims"]:

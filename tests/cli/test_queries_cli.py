@@ -338,7 +338,7 @@ def test_topics_are_grouped_in_order_up_to_a_size(seeded: claims.Tracker, monkey
             assert all(sum(sizes[t] for t in [*a, b[0]]) > most for a, b in itertools.pairwise(groups))
         monkeypatch.setattr(queries, "LIST_GROUP_TOPICS", 2)
         assert all(len(group) <= 2 for group in queries.topic_groups(connection))
-        assert [len(group) for group in queries.topic_groups(connection, party="united-states")][-1] <= 2
+        assert [len(group) for group in queries.topic_groups(connection, ["united-states"])][-1] <= 2
 
 
 @pytest.mark.parametrize(("status", "as_of"), [("standing", None), ("retracted", None), ("retracted", "2023-03-06")])
@@ -390,6 +390,96 @@ def test_a_reader_pausing_inside_the_list_holds_no_transaction(
     _assert_no_reader_holds_a_transaction(seeded)
     assert [listed[0], *reading] == listed
     assert len(seeded.list_claims()) == len(listed) + 1
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [{}, {"topic": "blinken-lavrov-encounter"}, {"as_of": "2023-03-02"}, {"known_at": "imported"}],
+)
+@pytest.mark.parametrize("group_claims", [1, 3, 10_000])
+def test_a_comparison_read_a_group_of_topics_at_a_time_is_the_comparison_read_at_once(
+    seeded: claims.Tracker, monkeypatch: pytest.MonkeyPatch, filters: dict[str, str], group_claims: int
+) -> None:
+    """``claims compare --format json`` prints its claims a group of topics at a time, and names
+    the contradictions among them after: the same answer as ``compare``, read at once, whatever
+    the groups (a topic each, a few claims each, all at once)."""
+    monkeypatch.setattr(queries, "LIST_GROUP_CLAIMS", group_claims)
+    imported = next(seeded.log())["recorded_at"]
+    seeded.add_topic("a-topic-of-no-claims", title="Nothing yet")
+    seeded.retract("zakharova-blinken-initiated-fleeting-encounter", on="2023-03-05")
+    seeded.add_claim(
+        party="china",
+        topic="blinken-lavrov-encounter",
+        said_on="2023-03-04",
+        source=SOURCE,
+        text="Later, and denying the meeting.",
+        proposition=MEETING,
+        stance="denies",
+    )
+    asked = {**filters, "known_at": imported} if "known_at" in filters else filters
+    parties = ["russia", "united-states", "china"]
+    reads: list[list[str]] = []
+    narrative = queries.narrative
+
+    def watched(*args: Any, topics: list[str] | None = None) -> list[dict[str, Any]]:
+        reads.append(list(topics or []))
+        return narrative(*args, topics=topics)
+
+    monkeypatch.setattr(queries, "narrative", watched)
+    comparison = seeded.comparison(parties, **asked)
+    read = {"parties": comparison.parties, "claims": list(comparison.claims)}
+    read["contradictions"] = comparison.contradictions()
+    assert read["claims"] and read["contradictions"]
+    if group_claims == 1 and "topic" not in filters:
+        assert len(reads) > 2 and all(len(topics) == 1 for topics in reads)
+    assert read == seeded.compare(parties, **asked)
+
+
+def test_a_comparison_names_no_contradiction_before_its_claims_are_taken(seeded: claims.Tracker) -> None:
+    comparison = seeded.comparison(["russia", "united-states"])
+    with pytest.raises(RuntimeError, match="once all its claims have been taken"):
+        comparison.contradictions()
+    next(comparison.claims)
+    with pytest.raises(RuntimeError):
+        comparison.contradictions()
+
+
+def test_a_reader_pausing_inside_a_comparison_holds_no_transaction(
+    seeded: claims.Tracker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As ``claims list``: each group in a transaction of its own, all as the log stood when the
+    comparison was asked for."""
+    monkeypatch.setattr(queries, "LIST_GROUP_CLAIMS", 1)
+    parties = ["russia", "united-states"]
+    whole = seeded.compare(parties)
+    comparison = seeded.comparison(parties)
+    reading = comparison.claims
+    first = next(reading)
+    last_topic = whole["claims"][-1]["topic"]
+    assert first["topic"] != last_topic
+    seeded.add_claim(
+        party="russia",
+        topic=last_topic,
+        said_on="2023-03-03",
+        source=SOURCE,
+        text="Said later, against the meeting.",
+        proposition=MEETING,
+        stance="denies",
+    )
+    seeded.retract(US_CLAIM, on="2023-03-05")
+    _assert_no_reader_holds_a_transaction(seeded)
+    assert [first, *reading] == whole["claims"]
+    assert comparison.contradictions() == whole["contradictions"] != []
+    assert seeded.compare(parties) != whole
+
+
+def test_compare_json_is_written_as_read_and_is_the_text_of_the_answer(
+    seeded: claims.Tracker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(queries, "LIST_GROUP_CLAIMS", 2)
+    parties = ["russia", "united-states", "china"]
+    printed = ok(seeded.url, "compare", *parties, "--format", "json").stdout
+    assert printed == json.dumps(seeded.compare(parties), indent=2, ensure_ascii=False) + "\n"
 
 
 def test_claims_are_refused_when_asked_not_when_read(seeded: claims.Tracker) -> None:
