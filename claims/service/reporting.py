@@ -52,9 +52,7 @@ def report_data(
             " too many for a browser; narrow it with --topic, --party or --as-of, or raise the limit"
         )
     for item in found:
-        item["said_end"] = period_end(item["said_on"])
-    if times.as_of is not None:
-        found = [c for c in found if c["said_end"] <= times.as_of]
+        item["said_end"] = period_end(item["said_on"])  # claims said after as_of: left out by list_claims
     attach_history(connection, found, times)
     names = registries(connection)
     speaking = {c["party"] for c in found}
