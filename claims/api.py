@@ -13,6 +13,7 @@ from __future__ import annotations
 import getpass
 import os
 from collections.abc import Callable, Iterator
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -433,17 +434,9 @@ class Tracker:
             self._require(connection, "party", *parties)
             self._require(connection, "topic", topic)
             times = self._pinned(connection, self.times(connection, as_of, known_at))
-            groups = [[topic]] if topic is not None else queries.topic_groups(connection, parties)
-        return queries.Comparison(parties, self._standing_of_groups(times, groups, parties))
-
-    def _standing_of_groups(
-        self, times: Times, groups: list[list[str]], parties: list[str]
-    ) -> Iterator[list[dict[str, Any]]]:
-        """``comparison``'s reads, one group of topics after another."""
-        for group in groups:
-            with collector_paused(), self._read() as connection:
-                page = queries.narrative(connection, parties, times, topics=group)
-            yield page
+            groups = self._groups(connection, topic, parties)
+        pages = self._read_in_groups(groups, lambda c, group: queries.narrative(c, parties, times, topics=group))
+        return queries.Comparison(parties, pages)
 
     def timeline(
         self,
@@ -535,20 +528,27 @@ class Tracker:
             self._require(connection, "party", party)
             self._require(connection, "topic", topic)
             times = self._pinned(connection, self.times(connection, as_of, known_at))
-            if topic is not None:
-                groups = [[topic]]
-            else:
-                groups = queries.topic_groups(connection, None if party is None else [party])
-        return self._claims_of_groups(times, groups, party, status)
+            groups = self._groups(connection, topic, None if party is None else [party])
 
-    def _claims_of_groups(
-        self, times: Times, groups: list[list[str]], party: str | None, status: str | None
-    ) -> Iterator[dict[str, Any]]:
-        """``claims``' reads, one group of topics after another."""
+        def read(connection: Connection, group: list[str]) -> list[dict[str, Any]]:
+            return queries.list_claims(connection, times, party=party, topics=group, status=status)
+
+        return chain.from_iterable(self._read_in_groups(groups, read))
+
+    def _groups(self, connection: Connection, topic: str | None, parties: list[str] | None) -> list[list[str]]:
+        """The groups of topics a long answer is read in: the one topic asked about, or else every
+        topic in groups of about LIST_GROUP_CLAIMS claims of ``parties`` (``queries.topic_groups``)."""
+        return [[topic]] if topic is not None else queries.topic_groups(connection, parties)
+
+    def _read_in_groups(
+        self, groups: list[list[str]], read: Callable[[Connection, list[str]], list[dict[str, Any]]]
+    ) -> Iterator[list[dict[str, Any]]]:
+        """``read`` of one group of topics after another, each in a short transaction of its own,
+        made when the page before has been taken (``claims``, ``comparison``)."""
         for group in groups:
-            with self._read() as connection:
-                page = queries.list_claims(connection, times, party=party, topics=group, status=status)
-            yield from page
+            with collector_paused(), self._read() as connection:
+                page = read(connection, group)
+            yield page
 
     def show(self, claim: str, *, as_of: str | None = None, known_at: str | None = None) -> dict[str, Any]:
         """The claim as it stands at both times, its verdicts, and every event of its history."""

@@ -48,13 +48,13 @@ def chosen(fmt: str | None) -> str:
 
 
 def emit_json(data: Any) -> None:
-    """``data`` as indented JSON, the text one ``json.dumps(data, indent=2)`` gives. Any iterable
-    but a mapping or a text (a list, the lines of the log as they are read), at the top or as a
-    value of a top-level mapping (a comparison's claims), is written a thousand items at a time:
-    the answer of ``claims log`` is the whole log by default, and held as one text it took 8 GB of
-    memory at a million events, with nothing shown until the end. (Item by item, the encoder's
-    set-up per call made the writing half as slow again.)"""
-    if isinstance(data, Mapping):
+    """``data`` as indented JSON: the text of ``json.dumps(data, indent=2, ensure_ascii=False)``.
+    A list, a tuple or an iterator (the lines of the log as they are read), at the top or as a
+    value of a mapping at the top with text keys (a comparison's claims), is written a thousand
+    items at a time: the answer of ``claims log`` is the whole log by default, and held as one text
+    it took 8 GB of memory at a million events, with nothing shown until the end. (Item by item,
+    the encoder's set-up per call made the writing half as slow again.)"""
+    if isinstance(data, Mapping) and all(isinstance(key, str) for key in data):
         echo_pieces(_object_pieces(data.items()))
     elif _streamed(data):
         echo_pieces(_array_pieces(data))
@@ -70,11 +70,13 @@ def emit_json_object(members: Iterable[tuple[str, Any]]) -> None:
 
 
 def _streamed(value: Any) -> bool:
-    return isinstance(value, Iterable) and not isinstance(value, Mapping | str | bytes)
+    """What JSON writes as a list and may be long: a set or a dict's view is refused, as by
+    ``json.dumps``."""
+    return isinstance(value, list | tuple | Iterator)
 
 
 def _object_pieces(members: Iterable[tuple[str, Any]]) -> Iterator[str]:
-    """``{"key": value, ...}`` indented by two, in pieces; a value that is a list is given a
+    """``{"key": value, ...}`` indented by two, in pieces; a value ``_streamed`` is given a
     thousand items at a time, any other value whole."""
     opened = False
     for key, value in members:

@@ -52,15 +52,15 @@ def _recorded(table: Any, known_at: int | None) -> ColumnElement[bool]:
 def _stands(times: Times, *, probed: bool = False) -> ColumnElement[bool]:
     """EXISTS a standing period of the outer claim at both times.
 
-    ``probed``: for a filter on the claims of a few topics (``list_claims`` of a group), asked as
-    a probe of the periods' index for each candidate claim. Otherwise PostgreSQL turns the test
-    into a join that hashes every standing period of the log, once for each group that ``claims
-    list --status`` reads: at 1M events ``list --status retracted`` took 12.7 s that way and 8.7 s
-    probed, ``list --status standing --as-of`` 17.0 and 11.2 s. The OFFSET keeps PostgreSQL from
-    making the subquery a join; SQLite probes either way. Elsewhere the planner keeps its choice:
-    ``narrative`` and the standing texts of the near-repeat check took the same time probed (the
-    profiling record's fourteenth pass), and a question about many claims at once may be better
-    answered by the join."""
+    ``probed``: for a filter on the claims of a few topics (``list_claims`` or ``narrative`` of a
+    group), asked as a probe of the periods' index for each candidate claim. Otherwise PostgreSQL
+    turns the test into a join that hashes every standing period of the log, once for each group
+    that ``claims list --status`` reads: at 1M events ``list --status retracted`` took 12.7 s that
+    way and 8.7 s probed, ``list --status standing --as-of`` 17.0 and 11.2 s. The OFFSET keeps
+    PostgreSQL from making the subquery a join; SQLite probes either way. Elsewhere the planner
+    keeps its choice: a whole ``narrative`` and the standing texts of the near-repeat check took
+    the same time probed (the profiling record's fourteenth pass), and a question about many
+    claims at once may be better answered by the join."""
     if times.as_of is None:
         valid = p.c.valid_to.is_(None)
     else:
@@ -296,6 +296,7 @@ class Sides:
         self._sides: dict[str, tuple[list[tuple[str, str]], list[tuple[str, str]]]] = {}
 
     def note(self, claims: Iterable[dict[str, Any]]) -> None:
+        """Note the side each of ``claims`` takes, if it takes one, after those noted before."""
         sides = self._sides
         for item in claims:
             proposition = item["proposition"]
@@ -367,6 +368,8 @@ class Comparison:
         self._taken = True
 
     def contradictions(self) -> list[dict[str, Any]]:
+        """``contradictions`` of all the claims; refused while some are still to be taken, as a
+        part of them would give a part of the answer."""
         if not self._taken:
             raise RuntimeError("a comparison's contradictions are known once all its claims have been taken")
         return self._sides.contradictions()

@@ -407,9 +407,9 @@ def test_a_comparison_read_a_group_of_topics_at_a_time_is_the_comparison_read_at
     imported = next(seeded.log())["recorded_at"]
     seeded.add_topic("a-topic-of-no-claims", title="Nothing yet")
     seeded.retract("zakharova-blinken-initiated-fleeting-encounter", on="2023-03-05")
-    seeded.add_claim(
+    seeded.add_claim(  # a side of the meeting's contradiction in another topic, so in another group
         party="china",
-        topic="blinken-lavrov-encounter",
+        topic="g20-joint-statement",
         said_on="2023-03-04",
         source=SOURCE,
         text="Later, and denying the meeting.",
@@ -478,7 +478,17 @@ def test_compare_json_is_written_as_read_and_is_the_text_of_the_answer(
 ) -> None:
     monkeypatch.setattr(queries, "LIST_GROUP_CLAIMS", 2)
     parties = ["russia", "united-states", "china"]
+    groups_read: list[list[str]] = []
+    narrative = queries.narrative
+
+    def watched(*args: Any, topics: list[str] | None = None) -> list[dict[str, Any]]:
+        groups_read.append(list(topics or []))
+        return narrative(*args, topics=topics)
+
+    monkeypatch.setattr(queries, "narrative", watched)
     printed = ok(seeded.url, "compare", *parties, "--format", "json").stdout
+    assert len(groups_read) > 2 and all(groups_read)
+    monkeypatch.setattr(queries, "narrative", narrative)
     assert printed == json.dumps(seeded.compare(parties), indent=2, ensure_ascii=False) + "\n"
 
 
@@ -542,12 +552,15 @@ def test_timeline_rows_fetched_a_few_at_a_time_are_those_fetched_at_once(seeded:
 # ---------------------------------------------------------------------------------------------
 
 
-# The answers the Python API builds whole, as claim views: built with the cyclic collector paused.
+# The answers the Python API builds whole, as claim views, and a group of topics at a time (each
+# group is built whole): built with the cyclic collector paused.
 ANSWERS_HELD_WHOLE: dict[str, Callable[[claims.Tracker], Any]] = {
     "narrative": lambda t: t.narrative("russia"),
     "compare": lambda t: t.compare(["russia", "united-states"]),
     "changes": lambda t: t.changes("russia", since="2023-01-01", until="2023-12-31"),
     "report_data": lambda t: t.report_data(),
+    "claims, by groups": lambda t: list(t.claims()),
+    "comparison, by groups": lambda t: list(t.comparison(["russia", "united-states"]).claims),
 }
 
 

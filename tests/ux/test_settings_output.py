@@ -218,6 +218,22 @@ def test_a_member_of_a_json_object_is_taken_once_the_members_before_it_are_read_
     assert capsys.readouterr().out == json.dumps({"claims": claims, "count": 2500}, indent=2) + "\n"
 
 
+@pytest.mark.parametrize("data", [{1: "a", None: [1], False: {}}, {"a": 1, 2.5: [[]]}])
+def test_a_mapping_whose_keys_are_not_all_text_is_written_as_json_dumps_writes_it(
+    data: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output.emit_json(data)
+    assert capsys.readouterr().out == json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+@pytest.mark.parametrize("data", [{"s": {1, 2}}, {"v": {"a": 1}.keys()}, {1, 2}])
+def test_what_json_dumps_refuses_inside_an_answer_is_refused(data: object) -> None:
+    with pytest.raises(TypeError):
+        json.dumps(data)
+    with pytest.raises(TypeError):
+        output.emit_json(data)
+
+
 # What every answer holds: text (any character but a lone surrogate), whole numbers, truth values,
 # nothing, and floats (similarity scores) written the same way by both encoders: none of magnitude
 # below 1e-4 but zero, which orjson writes without an exponent.
