@@ -58,9 +58,15 @@ def open_engine(url: str, *, may_create: Callable[[], bool] = lambda: True) -> E
             f"claims reaches PostgreSQL through psycopg: write postgresql+psycopg://…, not {parsed.drivername}://"
         )
     try:
-        return _sqlite_engine(url, may_create) if backend == "sqlite" else create_engine(url, pool_pre_ping=False)
+        return _sqlite_engine(url, may_create) if backend == "sqlite" else _postgresql_engine(url)
     except (ValueError, TypeError) as error:  # an option of the URL that cannot be read (``?timeout=abc``)
         raise ValidationError(f"not a usable database URL: {_without_password(url)} ({error})") from None
+
+
+def _postgresql_engine(url: str) -> Engine:
+    # No hstore: SQLAlchemy would otherwise look its type up in the catalogue on the first
+    # connection of every process (a round trip, 1.5 to 2.4 ms of a connection's 5 to 7).
+    return create_engine(url, pool_pre_ping=False, use_native_hstore=False)
 
 
 def _without_password(url: str) -> str:
