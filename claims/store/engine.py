@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DisconnectionError
 
 from claims.domain.errors import StorageError, ValidationError
 from claims.store.bulk import fetch_on_driver, parameter_marks
@@ -63,10 +64,36 @@ def open_engine(url: str, *, may_create: Callable[[], bool] = lambda: True) -> E
         raise ValidationError(f"not a usable database URL: {_without_password(url)} ({error})") from None
 
 
+# A pooled PostgreSQL connection idle for longer than this is asked whether it is still there
+# before it is used again (a round trip): a server's ``idle_session_timeout``, a connection
+# pooler or a firewall may have ended it while its reader took its time (``claims compare |
+# less`` reads a group of topics at a time, each on a connection from the pool). Pinging at
+# every checkout instead would add a round trip to every add (about 10% of one on PostgreSQL).
+IDLE_BEFORE_PING = 1.0  # seconds
+
+
 def _postgresql_engine(url: str) -> Engine:
     # No hstore: SQLAlchemy would otherwise look its type up in the catalogue on the first
     # connection of every process (a round trip, 1.5 to 2.4 ms of a connection's 5 to 7).
-    return create_engine(url, pool_pre_ping=False, use_native_hstore=False)
+    engine = create_engine(url, pool_pre_ping=False, use_native_hstore=False)
+
+    @event.listens_for(engine, "checkin")
+    def _idle_from_now(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _still_there(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None or time.monotonic() - idle_since <= IDLE_BEFORE_PING:
+            return
+        try:
+            ended = not engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error:
+            ended = True
+        if ended:  # the pool then connects afresh
+            raise DisconnectionError("the server ended this idle connection")
+
+    return engine
 
 
 def _without_password(url: str) -> str:
@@ -110,7 +137,8 @@ def _sqlite_engine(url: str, may_create: Callable[[], bool]) -> Engine:
         # Let SQLAlchemy's begin event emit BEGIN itself, so writers can ask for IMMEDIATE.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        # Nothing here is kept in the file (WAL is: ``use_write_ahead_log``), so a command that
+        # finds another program's database there refuses it having changed nothing.
         cursor.execute("PRAGMA synchronous=NORMAL")
         # The log's append-only triggers make each INSERT into events keep a statement journal
         # (the undo of that one statement); in a temporary file, that is ten writes to disk per
@@ -124,6 +152,17 @@ def _sqlite_engine(url: str, may_create: Callable[[], bool]) -> Engine:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
+
+
+def use_write_ahead_log(engine: Engine) -> None:
+    """Put an SQLite database in write-ahead-log mode, so that readers never wait for a writer and
+    a writer never waits for readers. The mode is kept in the file: ``claims init`` (and
+    ``claims db upgrade``) set it once, told to the driver outside any transaction, where SQLite
+    allows the change."""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as connection:
+        _driver(connection).execute("PRAGMA journal_mode=WAL")
 
 
 # A large write into SQLite inserts into a dozen B-trees keyed by random ids; with SQLite's default

@@ -15,6 +15,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 from claims.domain.errors import StorageError
+from claims.store.engine import use_write_ahead_log
 
 
 def migrations_dir() -> Path:
@@ -39,6 +40,7 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    use_write_ahead_log(engine)
     config = alembic_config(engine)
     with engine.begin() as connection:
         config.attributes["connection"] = connection

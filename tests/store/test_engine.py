@@ -1,15 +1,22 @@
-"""Engine set-up per backend."""
+"""Engine set-up per backend: what a connection is told, and what it must not change."""
 
 from __future__ import annotations
 
+import sqlite3
+import time
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 
+import claims
+from claims.domain.errors import StorageError
+from claims.projections import queries
+from claims.store import engine as engine_module
 from claims.store.engine import open_engine
-from tests.conftest import new_database_url
+from tests.conftest import SEED, new_database_url
 
 
 def test_a_postgresql_process_does_not_look_up_hstore_on_its_first_connection(
@@ -35,3 +42,54 @@ def test_a_postgresql_process_does_not_look_up_hstore_on_its_first_connection(
             engine.dispose()
     assert any("SELECT 1" in query for query in sent)  # the recording sees the statements sent
     assert not any("pg_type" in query for query in sent), sent
+
+
+def test_a_reader_slower_than_the_servers_idle_timeout_still_gets_its_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``claims compare | less`` and ``claims list | less`` read a group of topics at a time, each
+    on a connection from the pool; a server (or a pooler) that ends idle sessions must not end the
+    answer halfway. Here the server ends a session idle for half a second."""
+    monkeypatch.setattr(engine_module, "IDLE_BEFORE_PING", 0.2)
+    monkeypatch.setattr(queries, "LIST_GROUP_CLAIMS", 1)
+    parties = ["russia", "united-states"]
+    for url in new_database_url("postgresql", tmp_path):
+        with claims.open_tracker(f"{url}?options=-c%20idle_session_timeout%3D500", user="tester") as tracker:
+            tracker.init()
+            tracker.import_file(SEED)
+            whole, listed = tracker.compare(parties), tracker.list_claims()
+            comparison, reading = tracker.comparison(parties), tracker.claims()
+            first, first_listed = next(comparison.claims), next(reading)
+            time.sleep(1.0)  # the reader takes its time: the server ends the pooled connection
+            assert [first, *comparison.claims] == whole["claims"]
+            assert comparison.contradictions() == whole["contradictions"] != []
+            assert [first_listed, *reading] == listed
+
+
+@pytest.mark.parametrize("content", ["another program's database", "an empty file"])
+def test_a_command_that_refuses_a_file_that_is_no_claims_database_leaves_it_as_it_was(
+    tmp_path: Path, content: str
+) -> None:
+    """Nothing half written: the refusal ("run `claims init` first") used to come after the
+    connection had put the file in write-ahead-log mode, which SQLite keeps in the file."""
+    file = tmp_path / "other.db"
+    if content == "an empty file":
+        file.touch()
+    else:
+        with closing(sqlite3.connect(file)) as other:
+            other.execute("CREATE TABLE notes (text TEXT)")
+            other.execute("INSERT INTO notes VALUES ('kept')")
+            other.commit()
+    before = file.read_bytes()
+    with claims.open_tracker(str(file), user="tester") as tracker, pytest.raises(StorageError, match="claims init"):
+        tracker.narrative("russia")
+    assert file.read_bytes() == before
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["other.db"]
+
+
+def test_init_puts_an_sqlite_database_in_write_ahead_log_mode(tmp_path: Path) -> None:
+    file = tmp_path / "claims.db"
+    with claims.open_tracker(str(file), user="tester") as tracker:
+        tracker.init()
+    with closing(sqlite3.connect(file)) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
