@@ -62,10 +62,12 @@ def narrative(party: str, topic: str | None, as_of: str | None, known_at: str | 
 
 
 def _stance(claim: dict[str, Any]) -> str:
+    """The side a claim takes, for a table: a self-contradiction's flag first, so that a cell cut
+    to fit the terminal keeps it."""
     if not claim["proposition"]:
         return ""
-    flag = " !" if claim.get("self_contradiction") else ""
-    return f"{claim['stance']} {claim['proposition']}{flag}"
+    flag = "! " if claim.get("self_contradiction") else ""
+    return f"{flag}{claim['stance']} {claim['proposition']}"
 
 
 @click.command()
