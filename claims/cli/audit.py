@@ -37,7 +37,11 @@ def _read_checkpoint(path: str | None) -> dict[str, Any] | None:
 
 @click.command()
 @click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="jsonl", show_default=True)
-@click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Write to FILE (default: standard output).")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True, allow_dash=True),
+    help="Write to FILE (default, or -: standard output).",
+)
 @click.option("--party", metavar="PARTY", help="Only this party: its registration, speakers and claims.")
 @click.option("--topic", metavar="TOPIC", help="Only this topic: its registration and claims.")
 @click.option(
@@ -70,6 +74,8 @@ def export(fmt: str, out: str | None, party: str | None, topic: str | None, sinc
         if shown:
             click.echo(f"\rread {count} events", nl=False, err=True)
 
+    if out == "-":  # as report's --out and import's FILE take it
+        out = None
     with output_stream(out) as stream:  # `| head` closing the pipe early is a quiet exit 0 (ClaimsGroup)
         summary = tracker().export(fmt, stream, party=party, topic=topic, since=since, progress=progress)
     if shown:

@@ -70,6 +70,16 @@ def test_jsonl_export_to_stdout_streams_the_chain(reviewed: Tracker, run: Run) -
     assert [json.loads(line) for line in result.stdout.splitlines()] == list(reviewed.log())
 
 
+def test_out_dash_is_standard_output_as_for_report_and_import(
+    reviewed: Tracker, run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = run("export", "--out", "-")
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line) for line in result.stdout.splitlines()] == list(reviewed.log())
+    assert not (tmp_path / "-").exists() and "exported" not in result.stderr
+
+
 def test_csv_is_one_row_per_event(reviewed: Tracker, run: Run, tmp_path: Path) -> None:
     out = tmp_path / "events.csv"
     assert run("export", "--format", "csv", "--out", str(out)).exit_code == 0
