@@ -199,13 +199,18 @@ def import_(files: tuple[str, ...]) -> None:
       claims import seeds/g20-new-delhi-2023-03-02.yaml
       cat story.json | claims import -
     """
-    for name in files:
+    for index, name in enumerate(files):
         label = "<stdin>" if name == "-" else name
         progress = _progress_line(label)
-        if name == "-":
-            report = tracker().import_bytes(_read_stdin(), name=label, progress=progress)
-        else:
-            report = tracker().import_file(name, progress=progress)
+        try:
+            if name == "-":
+                report = tracker().import_bytes(_read_stdin(), name=label, progress=progress)
+            else:
+                report = tracker().import_file(name, progress=progress)
+        except Exception as error:  # the import stops at the first document it cannot import
+            if left := files[index + 1 :]:
+                error.add_note(f"{', '.join(left)}: not imported (the import stopped at {label})")
+            raise
         if progress:
             click.echo(err=True)
         if report.nothing_new:

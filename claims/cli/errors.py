@@ -14,26 +14,40 @@ import click
 from claims.domain.errors import ClaimsError, DocumentError
 
 
-class DocumentProblems(click.ClickException):
-    """An invalid document: a summary line, then one line per problem."""
+class Explained(click.ClickException):
+    """An error line, then the lines that belong with it: an invalid document's problems, one
+    indented line each, and the notes added to the error on its way up (what a stopped import of
+    several documents left undone)."""
 
-    def __init__(self, error: DocumentError) -> None:
-        super().__init__(one_line(error.summary))
-        self.problems = [one_line(problem) for problem in error.problems]
+    def __init__(self, message: str, problems: list[str], notes: list[str]) -> None:
+        super().__init__(one_line(message))
+        self.problems = [one_line(problem) for problem in problems]
+        self.notes = [one_line(note) for note in notes]
 
     def show(self, file: object = None) -> None:
         click.echo(f"Error: {self.message}", err=True)
         for problem in self.problems:
             click.echo(f"  {problem}", err=True)
+        for note in self.notes:
+            click.echo(note, err=True)
 
 
 def translate(error: Exception) -> click.ClickException | None:
     """The ClickException to show for ``error``, or None to let it through: a bug, or a closed
     pipe (``claims log | head``), which Click itself ends quietly."""
+    shown = _translated(error)
+    notes = getattr(error, "__notes__", None)
+    if shown is None or not (notes or isinstance(error, DocumentError)):
+        return shown
+    problems = error.problems if isinstance(error, DocumentError) else []
+    return Explained(shown.message, problems, list(notes or ()))
+
+
+def _translated(error: Exception) -> click.ClickException | None:
     if isinstance(error, BrokenPipeError):
         return None
     if isinstance(error, DocumentError):
-        return DocumentProblems(error)
+        return click.ClickException(one_line(error.summary))
     if isinstance(error, ClaimsError):
         return click.ClickException(one_line(str(error)))
     module = type(error).__module__

@@ -384,6 +384,25 @@ def test_import_several_files_in_one_command(url: str, tmp_path: Path) -> None:
     assert as_json(url, "list", "--party", "china")[0]["text"] == "China does not supply arms."
 
 
+@pytest.mark.parametrize("failing", ["invalid", "missing"])
+def test_an_import_of_several_files_says_which_it_did_not_reach(url: str, tmp_path: Path, failing: str) -> None:
+    """Each document is its own transaction, and the import stops at the first it cannot import:
+    the ones before it stay recorded, and the ones after it are named, not silently dropped."""
+    bad = tmp_path / "bad.yaml"
+    if failing == "invalid":
+        bad.write_text("format: claims/v1\ntopics: [{id: t, title: T}]\nclaims: [{said_on: 2023-13-01}]\n")
+    later, last = tmp_path / "later.json", tmp_path / "last.json"
+    later.write_text(json.dumps(SMALL_DOCUMENT), encoding="utf-8")
+    last.write_text(json.dumps(SMALL_DOCUMENT), encoding="utf-8")
+    result = fails(url, "import", str(SEED), str(bad), str(later), str(last))
+    lines = result.stderr.splitlines()
+    assert lines[-1] == f"{later}, {last}: not imported (the import stopped at {bad})"
+    assert lines[1].startswith(f"Error: {bad}")
+    assert lines[0].startswith(f"{SEED}: recorded")  # the document before it stays recorded
+    china = {claim["text"] for claim in as_json(url, "list", "--party", "china")}
+    assert china and "China does not supply arms." not in china
+
+
 def test_projections_status_and_rebuild_give_the_same_answers(url: str) -> None:
     ok(url, "import", str(SEED))
     size = state(url)["size"]
