@@ -88,8 +88,9 @@ def compare(
       claims compare russia united-states
       claims compare russia china western-delegations --topic china-arms-for-russia --format json
     """
+    parties = tuple(dict.fromkeys(parties))  # a party named twice is compared once
     if len(parties) < 2:
-        raise click.UsageError("compare needs at least two parties")
+        raise click.UsageError("compare needs at least two different parties")
     if chosen(fmt) == "json":  # written as read; CSV, Markdown and tables mark each claim contested
         comparison = tracker().comparison(list(parties), topic=topic, as_of=as_of, known_at=known_at)
 
@@ -124,7 +125,8 @@ def compare(
         for stance in ("affirms", "denies"):
             for claim_id in item[stance]:
                 claim = by_id[claim_id]
-                click.echo(f"    {stance:7}  {claim['party']:<20} {claim_id}: {claim['text']}")
+                text = claim["text"].replace("\n", " ")  # one line per claim, as in the tables
+                click.echo(f"    {stance:7}  {claim['party']:<20} {claim_id}: {text}")
 
 
 @click.command()

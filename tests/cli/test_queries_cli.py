@@ -830,11 +830,28 @@ def test_mistakes_are_one_clear_line_and_a_non_zero_exit(seeded_url: str, args: 
     assert named in line, f"the error does not name {named!r}: {line}"
 
 
-def test_compare_needs_two_parties(seeded_url: str) -> None:
-    result = invoke(seeded_url, "compare", "russia")
+@pytest.mark.parametrize("parties", [["russia"], ["russia", "russia"]])
+def test_compare_needs_two_parties(seeded_url: str, parties: list[str]) -> None:
+    result = invoke(seeded_url, "compare", *parties)
     assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
     assert "Traceback" not in result.output and result.stdout == ""
-    assert "at least two parties" in result.stderr
+    assert "at least two different parties" in result.stderr
+
+
+def test_the_contradictions_under_compare_s_table_are_a_line_per_claim(fresh_url: str) -> None:
+    args = ["--party", "united-states", "--topic", "blinken-lavrov-encounter", "--said-on", "2023-03-03"]
+    args += ["--source", "tass", "--proposition", MEETING, "--stance", "affirms", "--id", "two-lines"]
+    ok(fresh_url, "add", *args, "--text", "They met.\nThey talked.")
+    table = ok(fresh_url, "compare", "russia", "united-states", "--format", "table").stdout
+    footer = table[table.index("== contradictions") :]
+    assert any(line.endswith("two-lines: They met. They talked.") for line in footer.splitlines()), footer
+
+
+def test_a_party_named_twice_is_compared_once(seeded_url: str) -> None:
+    once = as_json(seeded_url, "compare", "russia", "united-states")
+    assert as_json(seeded_url, "compare", "russia", "united-states", "russia") == once
+    table = ok(seeded_url, "compare", "russia", "united-states", "russia", "--format", "table").stdout
+    assert table.count("== russia") == 1
 
 
 def test_known_at_before_anything_was_recorded_is_an_empty_answer(seeded_url: str) -> None:
