@@ -519,7 +519,7 @@ def test_compare_json_marks_the_seed_contradictions(world: str) -> None:
 
 
 def test_compare_needs_two_parties(world: str) -> None:
-    assert "two parties" in fails(world, "compare", "russia", code=2).stderr
+    assert "two different parties" in fails(world, "compare", "russia", code=2).stderr
 
 
 def test_timeline_json_entries(world: str) -> None:
