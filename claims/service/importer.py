@@ -4,17 +4,20 @@ in one transaction. A document with any problem is rejected whole; one already i
 
 from __future__ import annotations
 
+import functools
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine
 
 from claims.domain import commands as cmd
 from claims.domain.errors import ClaimsError, DocumentError
-from claims.domain.ids import SLUG
-from claims.io.document import Document, Entry, claim_id_of
+from claims.domain.ids import SLUG, is_slug
+from claims.io.document import SECTIONS, Document, Entry, claim_id_of
 from claims.projections import lookups
 from claims.service import handlers
 from claims.service.collector import collector_paused
@@ -78,28 +81,46 @@ def _import(
     with engine.connect() as connection:
         problems = [*document.problems, *_unresolved(connection, document, commands, declared)]
     if problems:
-        raise DocumentError(_summary(name, problems), problems)
+        problems += _problems_of_sound_entries(engine, document.entries, problems, recorded_by, progress)
+        raise _rejected(name, problems)
     report = ImportReport()
     with UnitOfWork(engine, recorded_by) as uow:
         _preload(uow, commands, declared)
         entries = _in_apply_order(document.entries, declared["claim"])
-        for done, entry in enumerate(entries, start=1):
-            if progress and (done % 500 == 0 or done == len(entries)):
-                progress(done, len(entries))
-            try:
-                outcome = _apply(uow, entry.command)
-            except ClaimsError as error:
-                # Checks that need the record (a registry entry declared again with other fields, a
-                # speaker of another party, an act dated before the claim) are collected too; the
-                # unit of work is never committed, so nothing is written.
-                problems.append(f"{entry.path}: {error}")
-                continue
-            (report.recorded if outcome.recorded else report.skipped)[_KINDS[type(entry.command)]] += 1
-        if problems:
-            raise DocumentError(_summary(name, problems), problems)
+        refused = _apply_until_refused(uow, entries, report, progress)
+        if refused is not None:
+            # Checks that need the record (a registry entry declared again with other fields, a
+            # speaker of another party, an act dated before the claim) go on past the first
+            # refusal; the unit of work is never committed, so nothing is written.
+            index, problem = refused
+            checker = _Checker(uow, commands.assertions)
+            checker.refused(entries[index], problem)
+            checker.check(entries, index + 1, progress)
+            raise _rejected(name, checker.problems)
         report.events = uow.count
         uow.commit()
     return report
+
+
+def _apply_until_refused(
+    uow: UnitOfWork, entries: list[Entry], report: ImportReport, progress: Callable[[int, int], None] | None
+) -> tuple[int, str] | None:
+    """Apply the entries in order, each counted in ``report``, until one is refused: then its
+    index and its problem."""
+    for done, entry in enumerate(entries, start=1):
+        if progress and (done % 500 == 0 or done == len(entries)):
+            progress(done, len(entries))
+        try:
+            outcome = _apply(uow, entry.command)
+        except ClaimsError as error:
+            return done - 1, f"{entry.path}: {error}"
+        (report.recorded if outcome.recorded else report.skipped)[_KINDS[type(entry.command)]] += 1
+    return None
+
+
+def _rejected(name: str, problems: list[str]) -> DocumentError:
+    """The error that rejects the document, its problems in document order."""
+    return DocumentError(_summary(name, problems), sorted(problems, key=_place))
 
 
 def _summary(name: str, problems: list[str]) -> str:
@@ -282,6 +303,145 @@ def _references(entries: Iterable[Entry]) -> Iterator[tuple[str, str, str, str]]
         for kind, ident, where in found:
             if isinstance(ident, str) and SLUG.match(ident):
                 yield kind, ident, entry.path, where
+
+
+# -- a document with problems: every one of them, once ---------------------------------------------
+
+
+def _problems_of_sound_entries(
+    engine: Engine,
+    entries: list[Entry],
+    problems: list[str],
+    recorded_by: str,
+    progress: Callable[[int, int], None] | None,
+) -> list[str]:
+    """The problems that need the record, of the entries that have none of ``problems`` (those of
+    the document itself and its references), found by applying them in a unit of work that is
+    never committed, so that a document is rejected with all its problems at once."""
+    troubled = {found[0] for problem in problems if (found := _ENTRY_PATH.match(problem))}
+    sound = [entry for entry in entries if entry.path not in troubled]
+    if not sound:
+        return []
+    commands = _by_purpose(Document(sound))
+    declared = _declared(commands)
+    with UnitOfWork(engine, recorded_by) as uow:
+        _preload(uow, commands, declared)
+        checker = _Checker(uow, commands.assertions)
+        checker.hold_back([entry for entry in entries if entry.path in troubled])
+        checker.check(_in_apply_order(sound, declared["claim"]), 0, progress)
+    return checker.problems
+
+
+class _Checker:
+    """Checks entries against the record once a document is known to be rejected (a problem of its
+    own, or an entry refused by the record), in a unit of work that is never committed.
+
+    An entry with no problem of its own is applied as an import would. One that refers to an entry
+    of the same document in trouble (with a problem, or held back itself) and not recorded before
+    is held back, not reported: its trouble is that entry's, listed there once, and not an
+    "unknown claim" of its own. Only a claim in a loop of replies is still applied and refused for
+    the reply it waits for: the loop is a problem of each of its claims."""
+
+    def __init__(self, uow: UnitOfWork, assertions: list[cmd.AssertClaim]) -> None:
+        self._uow = uow
+        self._assertions = assertions  # the document's, without problems of their own
+        self._troubled: set[tuple[str, str]] = set()  # (kind, id) of the entries in trouble
+        self.problems: list[str] = []
+
+    def check(self, entries: list[Entry], start: int, progress: Callable[[int, int], None] | None) -> None:
+        """Check ``entries[start:]`` in order, to be applied; ``progress`` as an import's."""
+        for done, entry in enumerate(islice(entries, start, None), start=start + 1):
+            if progress and (done % 500 == 0 or done == len(entries)):
+                progress(done, len(entries))
+            if self._waits_for_trouble(entry):
+                self._hold(entry)
+                continue
+            try:
+                _apply(self._uow, entry.command)
+            except ClaimsError as error:
+                self.refused(entry, f"{entry.path}: {error}")
+
+    def refused(self, entry: Entry, problem: str) -> None:
+        """Take in the refusal of an entry by the record."""
+        self.problems.append(problem)
+        self._hold(entry)
+
+    def hold_back(self, entries: list[Entry]) -> None:
+        """Take in the entries that have problems of their own: never applied."""
+        declared = [key for entry in entries if (key := _declared_by(entry.command))]
+        records = self._uow.records
+        for kind in {kind for kind, _ in declared}:
+            idents = {ident for k, ident in declared if k == kind}
+            if kind == "claim":
+                records.preload_claims(idents)
+            else:
+                records.preload_registry(kind, idents)
+        for key in declared:
+            self._hold_id(key)
+
+    def _hold(self, entry: Entry) -> None:
+        key = _declared_by(entry.command)
+        if key is not None:
+            self._hold_id(key)
+
+    def _hold_id(self, key: tuple[str, str]) -> None:
+        """An id in trouble, unless recorded already: a reference to it is then to the record."""
+        kind, ident = key
+        records = self._uow.records
+        if (records.claim(ident) if kind == "claim" else records.registered(kind, ident)) is None:
+            self._troubled.add(key)
+
+    def _waits_for_trouble(self, entry: Entry) -> bool:
+        if not self._troubled:
+            return False
+        return any(
+            (kind, ident) in self._troubled and not (where == "responds_to" and self._in_loop(entry.command))
+            for kind, ident, _, where in _references([entry])
+        )
+
+    def _in_loop(self, command: cmd.Command) -> bool:
+        """Whether the claim responds, through the document's replies, to itself."""
+        assert isinstance(command, cmd.AssertClaim)
+        start = claim_id_of(command)
+        seen: set[str] = set()
+        current = self._replies.get(start)
+        while current is not None and current not in seen:
+            if current == start:
+                return True
+            seen.add(current)
+            current = self._replies.get(current)
+        return False
+
+    @functools.cached_property
+    def _replies(self) -> dict[str, str]:
+        """The claim each of the document's claims responds to."""
+        return {claim_id_of(c): c.responds_to for c in self._assertions if c.responds_to is not None}
+
+
+def _declared_by(command: cmd.Command) -> tuple[str, str] | None:
+    """The (kind, id) a registration or an assertion gives a record, when its id is one."""
+    if isinstance(command, cmd.AssertClaim):
+        kind, ident = "claim", claim_id_of(command)
+    elif isinstance(command, handlers.RegistryCommand):
+        kind, ident = _KINDS[type(command)], command.id
+    else:
+        return None
+    return (kind, ident) if is_slug(ident) else None
+
+
+# A problem's entry (``claims[3]`` of ``claims[3].said_on: not a date``) and its place in the document.
+_ENTRY_PATH = re.compile(r"([a-z]+)\[(\d{1,12})\](?=[.:])")
+_SECTIONS = {section: rank for rank, section in enumerate(SECTIONS, start=1)}
+
+
+def _place(problem: str) -> tuple[int, int]:
+    """Where a problem lies in the document: the problems of the document as a whole first (its
+    format, an unknown section), then those of each section (``claims: must be a list``) and
+    each of its entries, in order."""
+    found = _ENTRY_PATH.match(problem)
+    if found and found[1] in _SECTIONS:
+        return _SECTIONS[found[1]], int(found[2])
+    return _SECTIONS.get(problem.partition(":")[0], 0), -1
 
 
 __all__ = ["ImportReport", "claim_id_of", "import_document"]
