@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from typing import Any
 
 import click
@@ -208,11 +207,13 @@ def import_(files: tuple[str, ...]) -> None:
             else:
                 report = tracker().import_file(name, progress=progress)
         except Exception as error:  # the import stops at the first document it cannot import
+            if progress:
+                progress.end()  # the error on a line of its own, not after the progress
             if left := files[index + 1 :]:
                 error.add_note(f"{', '.join(left)}: not imported (the import stopped at {label})")
             raise
         if progress:
-            click.echo(err=True)
+            progress.end()
         if report.nothing_new:
             message(f"{label}: already imported; nothing added")
             continue
@@ -233,15 +234,26 @@ def _read_stdin() -> bytes:
     return read_at_most(sys.stdin.buffer, MAX_DOCUMENT_BYTES)
 
 
-def _progress_line(label: str) -> Callable[[int, int], None] | None:
+def _progress_line(label: str) -> _ProgressLine | None:
     """A progress callback writing one updating line on a terminal; None when stderr is piped or with --quiet."""
-    if not progress_enabled():
-        return None
+    return _ProgressLine(label) if progress_enabled() else None
 
-    def show(done: int, total: int) -> None:
-        click.echo(f"\r{label}: {done}/{total} entries", nl=False, err=True)
 
-    return show
+class _ProgressLine:
+    """An import's progress (``done``/``total`` entries), one line updated in place."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        click.echo(f"\r{self.label}: {done}/{total} entries", nl=False, err=True)
+        self.shown = True
+
+    def end(self) -> None:
+        """End the line, if one was shown, so that what follows starts a line of its own."""
+        if self.shown:
+            click.echo(err=True)
 
 
 def _count(count: int, kind: str) -> str:

@@ -274,3 +274,17 @@ def test_what_the_standard_library_refuses_is_not_written_by_orjson_either(data:
         json.dumps(data)
     with pytest.raises(TypeError):
         output.indented_json(data)
+
+
+def test_an_import_that_fails_on_a_terminal_ends_its_progress_line_first(seeded_file: Tracker, tmp_path: Path) -> None:
+    document = tmp_path / "wrong-speaker.yaml"
+    document.write_text(
+        "format: claims/v1\n"
+        "claims:\n"
+        "  - {party: russia, topic: g20-joint-statement, said_on: 2023-03-03, source: tass, text: x,"
+        " speaker: antony-blinken}\n",
+        encoding="utf-8",
+    )
+    shown = _on_a_terminal(["--db", seeded_file.url, "import", str(document)], {}).decode()
+    assert f"{document}: 1/1 entries" in shown  # the progress was shown, then the problem found
+    assert f"\nError: {document}: invalid claims document (1 problem)" in shown.replace("\r\n", "\n"), shown
