@@ -397,6 +397,7 @@ def timeline_rows(
     cursor), so that the driver never holds all of them beside the tuples."""
     a = claim_acts
     assertions = select(
+        v.c.said_end.label("said_end"),
         v.c.said_on.label("said_on"),
         v.c.asserted_at.label("position"),
         v.c.claim_id,
@@ -407,6 +408,7 @@ def timeline_rows(
     ).where(_recorded(v, times.known_at))
     acts = (
         select(
+            a.c.on_end.label("said_end"),
             a.c.on_date.label("said_on"),
             a.c.position,
             v.c.claim_id,
@@ -427,8 +429,19 @@ def timeline_rows(
         if value is not None:
             assertions = assertions.where(column == value)
             acts = acts.where(column == value)
-    combined = union_all(assertions, acts).subquery()
-    ordered = select(combined).order_by(bytewise(combined.c.said_on, connection), combined.c.position)
+    combined = union_all(assertions, acts).subquery().c
+    # The order of ``list`` and ``narrative``: a partial date counts from the end of its period
+    # (``2023-03`` after ``2023-03-02``), then the date as said, then the log position (unique).
+    # The period's end is sorted on but not fetched: a column less to decode for every entry.
+    ordered = select(
+        combined.said_on,
+        combined.position,
+        combined.claim_id,
+        combined.party,
+        combined.topic,
+        combined.source,
+        combined.kind,
+    ).order_by(bytewise(combined.said_end, connection), bytewise(combined.said_on, connection), combined.position)
     rows = connection.execute(ordered, execution_options={"yield_per": batch})
     # Unpacked by position (a Row's named access costs ~0.7 µs a field: 4 s of a 1M-event timeline),
     # and each distinct date, kind, party, topic and source held once rather than once per entry

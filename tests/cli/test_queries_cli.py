@@ -877,6 +877,58 @@ def test_timeline_as_of_keeps_only_what_had_been_said_by_then(seeded_url: str) -
     assert as_json(seeded_url, "timeline", "--as-of", "2023-03-31") == everything
 
 
+def test_timeline_puts_the_assertions_of_a_topic_in_the_order_list_does(seeded_url: str) -> None:
+    """A month counts from its last day: ``2023-03`` after ``2023-03-02`` (the China topic of the seed)."""
+    for topic in sorted({claim["topic"] for claim in as_json(seeded_url, "list")}):
+        timeline = as_json(seeded_url, "timeline", "--topic", topic)
+        asserted = [entry["claim"] for entry in timeline if entry["kind"] == "asserted"]
+        assert asserted == [claim["id"] for claim in as_json(seeded_url, "list", "--topic", topic)], topic
+    china = as_json(seeded_url, "timeline", "--topic", "china-arms-for-russia")
+    assert [entry["said_on"] for entry in china] == ["2023-02", "2023-03-02", "2023-03"]
+
+
+def test_timeline_orders_by_the_end_of_the_said_period_then_the_date_as_said_then_the_log(
+    tracker: claims.Tracker,
+) -> None:
+    """Assertions and acts alike, recorded out of said order: by the last day of the said period
+    (a year, a month, a day, the calendar date of a date-time), then the said date's text, then
+    the log position; with ``--as-of`` the same order, of what had surely been said by then."""
+    tracker.add_party("north", name="North")
+    tracker.add_topic("talks", title="Talks")
+    tracker.add_source("wire", name="Wire")
+    said = {
+        "year": "2023",
+        "evening": "2023-03-31T21:00:00+02:00",
+        "last-day": "2023-03-31",
+        "month": "2023-03",
+        "mid": "2023-03-15",
+        "day": "2023-03-02",
+        "april": "2023-04-01",
+    }
+    for ident, said_on in said.items():
+        tracker.add_claim(id=ident, party="north", topic="talks", said_on=said_on, source="wire", text=ident)
+    tracker.retract("day", on="2023-03", source="wire")
+    tracker.reaffirm("year", on="2023-03-31", source="wire")
+
+    def order(**times: str) -> list[tuple[str, str, str]]:
+        return [(e["said_on"], e["kind"], e["claim"]) for e in tracker.timeline(topic="talks", **times)]
+
+    assert order() == [
+        ("2023-03-02", "asserted", "day"),
+        ("2023-03-15", "asserted", "mid"),
+        ("2023-03", "asserted", "month"),
+        ("2023-03", "retracted", "day"),  # said as the month was, recorded after it
+        ("2023-03-31", "asserted", "last-day"),
+        ("2023-03-31", "reaffirmed", "year"),
+        ("2023-03-31T21:00:00+02:00", "asserted", "evening"),
+        ("2023-04-01", "asserted", "april"),
+        ("2023", "asserted", "year"),
+    ]
+    assert tracker.timeline(party="north") == tracker.timeline(topic="talks") == tracker.timeline()
+    assert order(as_of="2023-03-30") == order()[:2]
+    assert order(as_of="2023-04-01") == order()[:-1]
+
+
 def test_changes_known_at_answers_as_the_database_knew_it(seeded_url: str) -> None:
     now = as_json(seeded_url, "changes", "china", "--from", "2023-01-01", "--to", "2023-03-31")
     assert {c["id"] for c in now["gained"]} >= {"china-refuses-withdrawal-demand"}

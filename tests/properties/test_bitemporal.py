@@ -567,7 +567,8 @@ class Oracle:
                     {"said_on": act["on"], "kind": act["kind"], "source": act["source"], "position": act["position"]}
                     | common
                 )
-        return sorted(entries, key=lambda e: (e["said_on"], e["position"]))
+        # A partial date counts from the end of its period, as in ``list`` and ``narrative``.
+        return sorted(entries, key=lambda e: (period_end(e["said_on"]), e["said_on"], e["position"]))
 
 
 def pick(item: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
