@@ -61,6 +61,7 @@ class Document:
 
     entries: list[Entry] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    troubled: set[str] = field(default_factory=set)  # the paths of the entries among ``problems``
 
     def claim_ids(self) -> dict[str, str]:
         """Each claim id the document asserts (explicit or derived), with its path."""
@@ -100,8 +101,12 @@ def read_document(data: Any) -> Document:
             path = f"{section}[{index}]"
             if not isinstance(item, dict):
                 document.problems.append(f"{path}: must be a mapping")
+                document.troubled.add(path)
                 continue
+            found = len(document.problems)
             _add(document, path, item, build)
+            if len(document.problems) > found:
+                document.troubled.add(path)
     _check_duplicates(document)
     return document
 
@@ -220,5 +225,6 @@ def _check_duplicates(document: Document) -> None:
             continue
         if key in seen:
             document.problems.append(f"{entry.path}.id: duplicate id {key[1]} (also {seen[key]})")
+            document.troubled.add(entry.path)
         else:
             seen[key] = entry.path

@@ -188,3 +188,65 @@ def test_the_valid_entries_around_a_problem_are_not_recorded(
         assert (code, err.strip()) == (1, f"Error: unknown claim: {claim}")
     code, _, err = run(db, "narrative", "brazil")
     assert code == 1 and "unknown party: brazil" in err
+
+
+def test_a_top_level_key_named_like_an_entry_hides_none_of_its_problems(db: str, tmp_path: Path) -> None:
+    lines = rejected(
+        db,
+        tmp_path,
+        "format: claims/v1\n"
+        "'claims[0]': stray\n"
+        "claims:\n"
+        f"  - {{id: a1, {CLAIM}, said_on: 2023-03-01, text: A., speaker: antony-blinken}}\n",
+    )
+    assert lines == [
+        "invalid claims document (2 problems)",
+        "claims[0]: unknown section (expected one of parties, speakers, sources, topics, claims, events)",
+        "claims[0]: speaker antony-blinken speaks for united-states, not for russia",
+    ]
+
+
+def test_an_id_declared_twice_holds_back_nothing_that_refers_to_it(db: str, tmp_path: Path) -> None:
+    """The second declaration is the problem; the first stands, and what refers to it is checked."""
+    lines = rejected(
+        db,
+        tmp_path,
+        "format: claims/v1\n"
+        "parties: [{id: p1, name: P1, kind: state}, {id: p1, name: P1, kind: state}]\n"
+        "claims:\n"
+        "  - {id: a1, party: p1, topic: g20-joint-statement, said_on: 2023-03-01, source: tass, text: A.,"
+        " speaker: maria-zakharova}\n"
+        f"  - {{id: b1, {CLAIM}, said_on: 2023-03-01, text: B.}}\n"
+        f"  - {{id: b1, {CLAIM}, said_on: 2023-03-01, text: B.}}\n"
+        "events:\n"
+        "  - {retract: b1, on: 2023-01-01, source: tass}\n",
+    )
+    assert lines == [
+        "invalid claims document (4 problems)",
+        "parties[1].id: duplicate id p1 (also parties[0])",
+        "claims[0]: speaker maria-zakharova speaks for russia, not for p1",
+        "claims[2].id: duplicate id b1 (also claims[1])",
+        "events[0]: date 2023-01-01 is before the claim was said (2023-03-01)",
+    ]
+
+
+def test_a_large_document_with_problems_of_its_own_is_rejected_without_the_record_s_checks(
+    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checking the rest against the record takes about as long as an import, and the log's write
+    lock: past CHECK_WHOLE_LIMIT entries it waits until the document's own problems are fixed."""
+    from claims.service import importer
+
+    monkeypatch.setattr(importer, "CHECK_WHOLE_LIMIT", 1)
+    lines = rejected(
+        db,
+        tmp_path,
+        "format: claims/v1\n"
+        "claims:\n"
+        f"  - {{id: a1, {CLAIM}, said_on: 2023-13-01, text: A.}}\n"
+        f"  - {{id: a2, {CLAIM}, said_on: 2023-03-01, text: B., speaker: antony-blinken}}\n",
+    )
+    assert lines == [
+        "invalid claims document (1 problem; those that need the record are checked once these are fixed)",
+        "claims[0].said_on: not a date: 2023-13-01",
+    ]
