@@ -15,7 +15,7 @@ import click
 from claims import __version__
 from claims.cli import audit, claims_cmds, completion, config, reading, registry, report, schema, similar
 from claims.cli.context import Settings, origin
-from claims.cli.errors import translate
+from claims.cli.errors import Explained, translate
 
 
 class ClaimsGroup(click.Group):
@@ -25,7 +25,10 @@ class ClaimsGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except click.ClickException:
+        except click.ClickException as error:
+            notes = getattr(error, "__notes__", None)  # Click would show the message alone
+            if notes:
+                raise Explained(error.format_message(), [], notes) from None
             raise
         except BrokenPipeError:  # `claims log | head`: the reader had enough, which is no error
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush

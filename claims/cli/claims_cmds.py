@@ -209,7 +209,7 @@ def import_(files: tuple[str, ...]) -> None:
         except Exception as error:  # the import stops at the first document it cannot import
             if progress:
                 progress.end()  # the error on a line of its own, not after the progress
-            if left := files[index + 1 :]:
+            if left := ["<stdin>" if later == "-" else later for later in files[index + 1 :]]:
                 error.add_note(f"{', '.join(left)}: not imported (the import stopped at {label})")
             raise
         if progress:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import inspect
@@ -401,6 +402,32 @@ def test_an_import_of_several_files_says_which_it_did_not_reach(url: str, tmp_pa
     assert lines[0].startswith(f"{SEED}: recorded")  # the document before it stays recorded
     china = {claim["text"] for claim in as_json(url, "list", "--party", "china")}
     assert china and "China does not supply arms." not in china
+
+
+def test_standard_input_not_reached_is_named_as_the_import_names_it(url: str, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("format: claims/v1\nclaims: [{said_on: 2023-13-01}]\n")
+    result = fails(url, "import", str(bad), "-", input=json.dumps(SMALL_DOCUMENT))
+    assert result.stderr.splitlines()[-1] == f"<stdin>: not imported (the import stopped at {bad})"
+
+
+def test_a_document_not_reached_is_named_whatever_stopped_the_import(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Also when what stopped it is the command line's own refusal (standard input closed)."""
+    from claims.cli import claims_cmds
+
+    def closed() -> bytes:
+        raise click.ClickException("no standard input to read the document from")
+
+    monkeypatch.setattr(claims_cmds, "_read_stdin", closed)
+    later = tmp_path / "later.json"
+    later.write_text(json.dumps(SMALL_DOCUMENT), encoding="utf-8")
+    result = fails(url, "import", "-", str(later))
+    assert result.stderr.splitlines() == [
+        "Error: no standard input to read the document from",
+        f"{later}: not imported (the import stopped at <stdin>)",
+    ]
 
 
 def test_projections_status_and_rebuild_give_the_same_answers(url: str) -> None:
