@@ -116,6 +116,9 @@ def _refuse_to_create(engine: Engine, file: Path, url: str, may_create: Callable
 MINIMUM_SQLITE = (3, 24, 0)
 
 
+_HOLDS_THE_LOG = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'"
+
+
 def _sqlite_engine(url: str, may_create: Callable[[], bool]) -> Engine:
     database = make_url(url).database
     file = Path(database) if database and database != ":memory:" else None
@@ -138,7 +141,11 @@ def _sqlite_engine(url: str, may_create: Callable[[], bool]) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         # Nothing here is kept in the file (WAL is: ``use_write_ahead_log``), so a command that
-        # finds another program's database there refuses it having changed nothing.
+        # finds another program's database there refuses it having changed nothing; but a claims
+        # database that lost WAL mode (restored from ``VACUUM INTO`` or a dump) is put back in it.
+        journal = cursor.execute("PRAGMA journal_mode").fetchone()[0]
+        if journal not in ("wal", "memory") and cursor.execute(_HOLDS_THE_LOG).fetchone():
+            cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         # The log's append-only triggers make each INSERT into events keep a statement journal
         # (the undo of that one statement); in a temporary file, that is ten writes to disk per

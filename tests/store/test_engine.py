@@ -93,3 +93,20 @@ def test_init_puts_an_sqlite_database_in_write_ahead_log_mode(tmp_path: Path) ->
         tracker.init()
     with closing(sqlite3.connect(file)) as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_claims_database_that_lost_write_ahead_log_mode_gets_it_back(tmp_path: Path) -> None:
+    """A copy made by ``VACUUM INTO`` (or restored from a dump) is in rollback-journal mode, where
+    a reader blocks the writers: opened by claims, it is a claims database, and WAL comes back."""
+    file, restored = tmp_path / "claims.db", tmp_path / "restored.db"
+    with claims.open_tracker(str(file), user="tester") as tracker:
+        tracker.init()
+        tracker.import_file(SEED)
+    with closing(sqlite3.connect(file)) as original:
+        original.execute(f"VACUUM INTO '{restored}'")
+    with closing(sqlite3.connect(restored)) as copy:
+        assert copy.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    with claims.open_tracker(str(restored), user="tester") as tracker:
+        assert tracker.narrative("russia")
+    with closing(sqlite3.connect(restored)) as copy:
+        assert copy.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
