@@ -92,15 +92,15 @@ def assert_claim(
         command.check()
     claim_id = command.id or derive_claim_id(command.party, command.said_on, command.text)
     records = uow.records
-    if records.claim(claim_id) is not None:
-        if existing_id_is_error:
-            raise ConflictError(f"claim {claim_id} is already recorded")
-        return Outcome(claim_id, recorded=False)
-    if not resolved:
+    if not resolved:  # first: a reference that resolves nowhere is refused, the claim recorded or not
         for kind, ident in (("party", command.party), ("topic", command.topic), ("source", command.source)):
             require(records, kind, ident)
         for relay in command.via:
             require(records, "source", relay)
+    if records.claim(claim_id) is not None:
+        if existing_id_is_error:
+            raise ConflictError(f"claim {claim_id} is already recorded")
+        return Outcome(claim_id, recorded=False)
     require(records, "claim", command.responds_to)
     _check_speaker(records, command.speaker, command.party)
     uow.append(command.event(claim_id), expected_version=0)

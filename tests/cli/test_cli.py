@@ -350,6 +350,18 @@ SMALL_DOCUMENT = {
 }
 
 
+def test_an_add_already_recorded_still_refuses_a_reference_that_resolves_nowhere(url: str) -> None:
+    """Every reference must resolve (SPEC section 5), whether or not the claim is new."""
+    ok(url, "import", str(SEED))
+    claim = ["--party", "russia", "--topic", "g20-joint-statement", "--said-on", "2023-03-04", "--source", "tass"]
+    claim += ["--text", "Said once."]
+    assert "nothing added" not in ok(url, "add", *claim).stderr
+    before = state(url)
+    assert "nothing added" in ok(url, "add", *claim).stderr
+    assert one_clear_line(fails(url, "add", *claim, "--via", "nowhere")) == "Error: unknown source: nowhere"
+    assert state(url) == before
+
+
 def test_import_a_file_then_again_as_a_no_op(url: str) -> None:
     first = ok(url, "import", str(SEED))
     assert "recorded" in first.stderr and "claims" in first.stderr
