@@ -124,6 +124,8 @@ def _sqlite_engine(url: str, may_create: Callable[[], bool]) -> Engine:
     file = Path(database) if database and database != ":memory:" else None
     if file is not None and not file.parent.is_dir():
         raise ValidationError(f"no such directory for the database: {file.parent}")
+    if file is not None and file.is_dir():
+        raise ValidationError(f"{file} is a directory, not a database file")
     engine = create_engine(url, connect_args={"timeout": 60})
     driver = engine.dialect.dbapi  # sqlite3.dbapi2, imported by SQLAlchemy for the engine
     if driver is not None and driver.sqlite_version_info < MINIMUM_SQLITE:

@@ -885,6 +885,8 @@ def test_a_database_that_cannot_be_opened_is_one_clear_line(tmp_path: Path) -> N
     assert "no such directory" in one_clear_line(fails(str(missing), "init"))
     assert not missing.parent.exists()
     assert "unsupported database" in one_clear_line(fails("mysql://somewhere/claims", "init"))
+    for command in ("init", "list"):
+        assert one_clear_line(fails(str(tmp_path), command)) == f"Error: {tmp_path} is a directory, not a database file"
 
 
 def test_an_sqlite_older_than_the_upsert_is_one_clear_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
