@@ -11,20 +11,36 @@ import sys
 from typing import Any
 
 import click
+from click.exceptions import NoArgsIsHelpError
 
 from claims import __version__
 from claims.cli import audit, claims_cmds, completion, config, reading, registry, report, schema, similar
 from claims.cli.context import Settings, origin
-from claims.cli.errors import Explained, translate
+from claims.cli.errors import Explained, OneLineUsageError, translate
 
 
 class ClaimsGroup(click.Group):
-    """The root group: turns ClaimsError and database failures into one line and exit 1, and a
-    reader that closes the pipe early (``| head``) into a quiet exit 0."""
+    """The root group: turns ClaimsError and database failures into one line and exit 1, a
+    mistake in the command line itself into one line and exit 2, and a reader that closes the
+    pipe early (``| head``) into a quiet exit 0."""
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except NoArgsIsHelpError:  # ``claims`` alone: its help, as Click shows it
+            raise
+        except click.UsageError as error:  # an option of the group itself (``claims --nope``)
+            raise OneLineUsageError(error) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except NoArgsIsHelpError:  # a group given no command (``claims db``): its help
+            raise
+        except click.UsageError as error:
+            raise OneLineUsageError(error) from None
         except click.ClickException as error:
             notes = getattr(error, "__notes__", None)  # Click would show the message alone
             if notes:

@@ -32,6 +32,19 @@ class Explained(click.ClickException):
             click.echo(note, err=True)
 
 
+class OneLineUsageError(click.UsageError):
+    """A mistake in the command line (an unknown option, a value not among the choices), in one
+    line, where Click shows the usage, a hint and a blank line before it; exit 2 all the same."""
+
+    def __init__(self, error: click.UsageError) -> None:
+        super().__init__(error.format_message(), error.ctx)
+        self.exit_code = error.exit_code
+
+    def show(self, file: object = None) -> None:
+        where = f" (see: {self.ctx.command_path} --help)" if self.ctx is not None else ""
+        click.echo(f"Error: {one_line(self.format_message())}{where}", err=True)
+
+
 def translate(error: Exception) -> click.ClickException | None:
     """The ClickException to show for ``error``, or None to let it through: a bug, or a closed
     pipe (``claims log | head``), which Click itself ends quietly."""

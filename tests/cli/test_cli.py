@@ -880,6 +880,22 @@ def test_without_a_database_every_command_says_to_run_init_and_writes_nothing(db
         engine.dispose()
 
 
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["narrative", "russia", "--format", "bogus"], "Invalid value for '--format'"),
+        (["--nope"], "No such option '--nope'"),
+        (["bogus-command"], "No such command 'bogus-command'"),
+        (["log", "--since", "-5"], "Invalid value for '--since'"),
+        (["narrative"], "Missing argument 'PARTY'"),
+    ],
+)
+def test_a_mistake_in_the_command_line_is_one_clear_line_and_exit_2(url: str, args: list[str], expected: str) -> None:
+    """Not Click's usage, hint and blank line before the error: the error, and where help is."""
+    line = one_clear_line(fails(url, *args, code=2))
+    assert line.startswith(f"Error: {expected}") and line.endswith(" --help)"), line
+
+
 def test_a_database_that_cannot_be_opened_is_one_clear_line(tmp_path: Path) -> None:
     missing = tmp_path / "no" / "such" / "dir" / "claims.db"
     assert "no such directory" in one_clear_line(fails(str(missing), "init"))
