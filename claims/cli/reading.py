@@ -13,6 +13,7 @@ from claims.cli.output import (
     emit_json,
     emit_json_object,
     format_option,
+    markdown_table,
     render,
     style,
     text_table,
@@ -211,6 +212,8 @@ def list_(
 def show(claim: str, as_of: str | None, known_at: str | None, fmt: str | None) -> None:
     """CLAIM as it stands, and every event in its history with both times.
 
+    JSON and Markdown give both; CSV, one table, gives the history's rows.
+
     \b
     Example:
       claims show zakharova-no-real-meeting
@@ -222,10 +225,23 @@ def show(claim: str, as_of: str | None, known_at: str | None, fmt: str | None) -
     if kind == "json":
         emit_json(result)
         return
-    if kind in ("csv", "markdown"):
+    if kind == "csv":
         render(fmt, history, HISTORY_COLUMNS)
         return
-    view = result["claim"]
+    fields = _claim_fields(result["claim"])
+    if kind == "markdown":
+        rows = [{"field": name, "value": value} for name, value in fields]
+        click.echo(markdown_table(rows, ("field", "value")) + "\n\n" + markdown_table(history, HISTORY_COLUMNS))
+        return
+    for name, value in fields:
+        click.echo(style(f"{name + ':':<13}", bold=True) + f" {value}")
+    click.echo()
+    click.echo(text_table(history, HISTORY_COLUMNS))
+
+
+def _claim_fields(view: dict[str, Any]) -> list[tuple[str, str]]:
+    """The claim's fields that have a value, and its verdicts, as (name, text) pairs."""
+    fields = []
     for key in (*DATA_COLUMNS[:-1], "responds_to", "status"):
         value = view[key]
         if value in (None, [], ""):
@@ -234,14 +250,10 @@ def show(claim: str, as_of: str | None, known_at: str | None, fmt: str | None) -
             value = " > ".join(value)
         elif key == "responds_to":
             value = f"{value['relation']} {value['claim']}"
-        click.echo(style(f"{key + ':':<13}", bold=True) + f" {value}")
+        fields.append((key, str(value)))
     for item in view["verdicts"]:
-        click.echo(
-            style(f"{'verdict:':<13}", bold=True)
-            + f" {item['rating']} by {item['by']}{' ' + item['url'] if item['url'] else ''}"
-        )
-    click.echo()
-    click.echo(text_table(history, HISTORY_COLUMNS))
+        fields.append(("verdict", f"{item['rating']} by {item['by']}{' ' + item['url'] if item['url'] else ''}"))
+    return fields
 
 
 HISTORY_COLUMNS = ("position", "type", "said_at", "recorded_at", "recorded_by", "detail")

@@ -504,7 +504,11 @@ def test_read_commands_agree_across_formats(world: str, name: str) -> None:
     assert header and len(body) == len(rows)
     assert all(len(row) == len(header) for row in body)
 
-    markdown = ok(world, *reader.args, "--format", "markdown").stdout.strip().splitlines()
+    markdown = ok(world, *reader.args, "--format", "markdown").stdout.strip()
+    if name == "show":  # the claim's fields, then its history
+        fields, markdown = markdown.split("\n\n")
+        assert f"| id | {data['claim']['id']} |" in fields.splitlines()
+    markdown = markdown.splitlines()
     assert markdown[0].startswith("| ") and markdown[0].endswith(" |")
     assert set(markdown[1]) <= {"|", "-", ":"} and markdown[1].count("|") == markdown[0].count(" | ") + 2
     assert len(markdown) == 2 + len(rows)

@@ -203,6 +203,9 @@ def test_every_read_command_in_every_format(seeded_url: str, command: str, fmt: 
         assert all(len(row) == len(header) for row in body)
         assert len(body) == count, f"{command}: {len(body)} csv rows for {count} items"
     elif fmt == "markdown":
+        if command == "show":  # the claim's fields, then its history: a table each
+            fields, out = out.strip().split("\n\n")
+            assert fields.splitlines()[2] == f"| id | {ZAKHAROVA} |"
         lines = out.strip().splitlines()
         assert lines[0].startswith("|") and lines[0].endswith("|")
         assert lines[1].startswith("|---")
