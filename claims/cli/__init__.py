@@ -29,18 +29,14 @@ class ClaimsGroup(click.Group):
     ) -> click.Context:
         try:
             return super().make_context(info_name, args, parent, **extra)
-        except NoArgsIsHelpError:  # ``claims`` alone: its help, as Click shows it
-            raise
         except click.UsageError as error:  # an option of the group itself (``claims --nope``)
-            raise OneLineUsageError(error) from None
+            raise _shown(error) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except NoArgsIsHelpError:  # a group given no command (``claims db``): its help
-            raise
         except click.UsageError as error:
-            raise OneLineUsageError(error) from None
+            raise _shown(error) from None
         except click.ClickException as error:
             notes = getattr(error, "__notes__", None)  # Click would show the message alone
             if notes:
@@ -54,6 +50,12 @@ class ClaimsGroup(click.Group):
             if shown is None:
                 raise
             raise shown from None
+
+
+def _shown(error: click.UsageError) -> click.UsageError:
+    """A mistake in the command line, in one line; but a group given nothing to do (``claims``,
+    ``claims db``) shows its help, as Click does."""
+    return error if isinstance(error, NoArgsIsHelpError) else OneLineUsageError(error)
 
 
 @click.group(cls=ClaimsGroup, context_settings={"help_option_names": ["-h", "--help"]})

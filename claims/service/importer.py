@@ -119,14 +119,19 @@ def _apply_until_refused(
     """Apply the entries in order, each counted in ``report``, until one is refused: then its
     index and its problem."""
     for done, entry in enumerate(entries, start=1):
-        if progress and (done % 500 == 0 or done == len(entries)):
-            progress(done, len(entries))
+        _progress(progress, done, len(entries))
         try:
             outcome = _apply(uow, entry.command)
         except ClaimsError as error:
             return done - 1, f"{entry.path}: {error}"
         (report.recorded if outcome.recorded else report.skipped)[_KINDS[type(entry.command)]] += 1
     return None
+
+
+def _progress(progress: Callable[[int, int], None] | None, done: int, total: int) -> None:
+    """Tell ``progress`` every 500 entries, and at the last."""
+    if progress and (done % 500 == 0 or done == total):
+        progress(done, total)
 
 
 def _rejected(name: str, problems: list[str], more: str = "") -> DocumentError:
@@ -365,8 +370,7 @@ class _Checker:
     def check(self, entries: list[Entry], start: int, progress: Callable[[int, int], None] | None) -> None:
         """Check ``entries[start:]`` in order, to be applied; ``progress`` as an import's."""
         for done, entry in enumerate(islice(entries, start, None), start=start + 1):
-            if progress and (done % 500 == 0 or done == len(entries)):
-                progress(done, len(entries))
+            _progress(progress, done, len(entries))
             if self._waits_for_trouble(entry):
                 self._hold(entry)
                 continue

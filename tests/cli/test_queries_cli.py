@@ -396,13 +396,36 @@ def test_a_reader_pausing_inside_the_list_holds_no_transaction(
     assert len(seeded.list_claims()) == len(listed) + 1
 
 
+@pytest.fixture
+def narrative_groups(monkeypatch: pytest.MonkeyPatch) -> Callable[[], list[list[str]]]:
+    """Watch ``queries.narrative`` from when called: the groups of topics it is then asked for, in
+    order (an empty list for a read of every topic)."""
+
+    def watch() -> list[list[str]]:
+        asked: list[list[str]] = []
+        narrative = queries.narrative
+
+        def watched(*args: Any, topics: list[str] | None = None) -> list[dict[str, Any]]:
+            asked.append(list(topics or []))
+            return narrative(*args, topics=topics)
+
+        monkeypatch.setattr(queries, "narrative", watched)
+        return asked
+
+    return watch
+
+
 @pytest.mark.parametrize(
     "filters",
     [{}, {"topic": "blinken-lavrov-encounter"}, {"as_of": "2023-03-02"}, {"known_at": "imported"}],
 )
 @pytest.mark.parametrize("group_claims", [1, 3, 10_000])
 def test_a_comparison_read_a_group_of_topics_at_a_time_is_the_comparison_read_at_once(
-    seeded: claims.Tracker, monkeypatch: pytest.MonkeyPatch, filters: dict[str, str], group_claims: int
+    seeded: claims.Tracker,
+    monkeypatch: pytest.MonkeyPatch,
+    narrative_groups: Callable[[], list[list[str]]],
+    filters: dict[str, str],
+    group_claims: int,
 ) -> None:
     """``claims compare --format json`` prints its claims a group of topics at a time, and names
     the contradictions among them after: the same answer as ``compare``, read at once, whatever
@@ -422,14 +445,7 @@ def test_a_comparison_read_a_group_of_topics_at_a_time_is_the_comparison_read_at
     )
     asked = {**filters, "known_at": imported} if "known_at" in filters else filters
     parties = ["russia", "united-states", "china"]
-    reads: list[list[str]] = []
-    narrative = queries.narrative
-
-    def watched(*args: Any, topics: list[str] | None = None) -> list[dict[str, Any]]:
-        reads.append(list(topics or []))
-        return narrative(*args, topics=topics)
-
-    monkeypatch.setattr(queries, "narrative", watched)
+    reads = narrative_groups()
     comparison = seeded.comparison(parties, **asked)
     read = {"parties": comparison.parties, "claims": list(comparison.claims)}
     read["contradictions"] = comparison.contradictions()
@@ -478,21 +494,13 @@ def test_a_reader_pausing_inside_a_comparison_holds_no_transaction(
 
 
 def test_compare_json_is_written_as_read_and_is_the_text_of_the_answer(
-    seeded: claims.Tracker, monkeypatch: pytest.MonkeyPatch
+    seeded: claims.Tracker, monkeypatch: pytest.MonkeyPatch, narrative_groups: Callable[[], list[list[str]]]
 ) -> None:
     monkeypatch.setattr(queries, "LIST_GROUP_CLAIMS", 2)
     parties = ["russia", "united-states", "china"]
-    groups_read: list[list[str]] = []
-    narrative = queries.narrative
-
-    def watched(*args: Any, topics: list[str] | None = None) -> list[dict[str, Any]]:
-        groups_read.append(list(topics or []))
-        return narrative(*args, topics=topics)
-
-    monkeypatch.setattr(queries, "narrative", watched)
+    groups_read = narrative_groups()
     printed = ok(seeded.url, "compare", *parties, "--format", "json").stdout
     assert len(groups_read) > 2 and all(groups_read)
-    monkeypatch.setattr(queries, "narrative", narrative)
     assert printed == json.dumps(seeded.compare(parties), indent=2, ensure_ascii=False) + "\n"
 
 
