@@ -16,7 +16,7 @@ from claims.domain.dates import parse_said_date, period_start
 from claims.domain.errors import ConflictError, NotFoundError, ValidationError
 from claims.domain.ids import derive_claim_id
 from claims.service.records import Records
-from claims.service.uow import UnitOfWork
+from claims.service.uow import Unit
 
 RegistryCommand = cmd.AddParty | cmd.AddSpeaker | cmd.AddSource | cmd.AddTopic
 LifecycleCommand = cmd.RetractClaim | cmd.ReaffirmClaim | cmd.CorrectClaim | cmd.RecordVerdict
@@ -38,7 +38,7 @@ REGISTRY_KINDS: dict[type[Any], tuple[str, tuple[str, ...]]] = {
 }
 
 
-def register(uow: UnitOfWork, command: RegistryCommand, *, checked: bool = False) -> Outcome:
+def register(uow: Unit, command: RegistryCommand, *, checked: bool = False) -> Outcome:
     """Record a party, speaker, source or topic; the same one again is skipped, a different one refused.
 
     ``checked`` says the command's shape was already validated (an imported document is, whole).
@@ -72,7 +72,7 @@ def require(records: Records, kind: str, ident: str | None) -> None:
 
 
 def assert_claim(
-    uow: UnitOfWork,
+    uow: Unit,
     command: cmd.AssertClaim,
     *,
     existing_id_is_error: bool = False,
@@ -118,7 +118,7 @@ def _check_speaker(records: Records, speaker_id: str | None, party: str) -> None
         raise ValidationError(f"speaker {speaker_id} speaks for {speaker['party']}, not for {party}")
 
 
-def lifecycle(uow: UnitOfWork, command: LifecycleCommand, *, checked: bool = False) -> Outcome:
+def lifecycle(uow: Unit, command: LifecycleCommand, *, checked: bool = False) -> Outcome:
     """Record a retraction, reaffirmation, correction or verdict on a recorded claim.
 
     The same entry twice (same content) is skipped, so re-importing a document adds nothing.
@@ -145,7 +145,7 @@ def lifecycle(uow: UnitOfWork, command: LifecycleCommand, *, checked: bool = Fal
     return Outcome(command.claim, recorded=True)
 
 
-def _check_correction(uow: UnitOfWork, command: cmd.CorrectClaim, current: ClaimFields) -> None:
+def _check_correction(uow: Unit, command: cmd.CorrectClaim, current: ClaimFields) -> None:
     # A said date corrected to after a recorded retraction or reaffirmation is accepted: the act
     # then counts from the said date (claims.domain.claim.standing_periods), and refusing would
     # leave no way to fix a wrong said date, since acts themselves cannot be corrected.

@@ -217,8 +217,9 @@ class Records:
         was first asked about several claims at once. A first import into a new database then
         looks none of its claims up (870k lookups for a 1M-event document). One claim (a single
         add's) is looked up without asking first: its lookup is one query, as the question would
-        be. The unit holds the write lock, and the claims it records itself are noted, never
-        looked up."""
+        be. A unit of work holds the write lock (a checking unit, which holds none, only lists
+        problems: ``uow.CheckingUnit``), and the claims it records itself are noted, never looked
+        up."""
         if self._claims_in_database is None and asked > 1:
             self._claims_in_database = self._connect().execute(_ANY_CLAIM).first() is not None
         return self._claims_in_database is not False

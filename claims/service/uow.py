@@ -4,6 +4,9 @@ Handlers append events to it; it keeps them pending (``records`` already answers
 written, so a later command in the same unit sees an earlier one) and writes them in one batch on
 ``flush`` or ``commit``: the events with their hash chain, then the projections folded from them,
 in the same transaction. Readers never see an event without its projection.
+
+``CheckingUnit`` takes the same appends and writes nothing: it finds every problem of a document
+that is rejected anyway, without the lock.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -40,6 +43,15 @@ FLUSH_EVERY = 20_000
 # enough for any single command, while a larger batch keeps PostgreSQL's COPY, which cannot be
 # pipelined (``bulk.insert_rows``).
 PIPELINED_AT_MOST = 16
+
+
+class Unit(Protocol):
+    """What a handler needs of a unit: what is recorded, and a place to append what it decides."""
+
+    @property
+    def records(self) -> Records: ...
+
+    def append(self, event: Event, expected_version: int, payload: dict[str, Any] | None = None) -> None: ...
 
 
 class UnitOfWork:
@@ -233,3 +245,52 @@ class UnitOfWork:
         self.connection.commit()
         if self._records is not None:
             self._records.committed(None if self._head is None else (self._head.position, self._head.hash))
+
+
+class CheckingUnit:
+    """``with CheckingUnit(engine) as unit: …``: a unit that only checks. Handlers append to it as
+    to a UnitOfWork, and ``records`` takes in what they append, so that a later command sees an
+    earlier one; nothing is ever written. It reads in a transaction of its own and takes no lock:
+    checking a document that is rejected anyway holds no writer up, and a writer holds it up only
+    as long as any reader (on PostgreSQL, not at all).
+
+    Without the lock, what it reads may change before an import of the same document: its
+    problems are those of the document against the record as it read it."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._connection: Connection | None = None
+        self._records: Records | None = None
+
+    def __enter__(self) -> CheckingUnit:
+        connection = self._engine.connect()
+        try:
+            connection.begin()
+        except BaseException:
+            connection.close()
+            raise
+        self._connection = connection
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        connection, self._connection, self._records = self._connection, None, None
+        if connection is not None:
+            connection.close()  # and its transaction, which wrote nothing, with it
+
+    def _open(self) -> Connection:
+        if self._connection is None:
+            raise RuntimeError("the checking unit is not open")
+        return self._connection
+
+    @property
+    def records(self) -> Records:
+        """What is recorded, including what was appended to this unit."""
+        if self._records is None:
+            self._records = Records(self._open)
+        return self._records
+
+    def append(self, event: Event, expected_version: int, payload: dict[str, Any] | None = None) -> None:
+        """Take the event into ``records``, as ``UnitOfWork.append`` does, and write nothing."""
+        self.records.note(event, event.payload() if payload is None else payload, expected_version)

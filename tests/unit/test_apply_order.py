@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from claims.io.document import read_document
-from claims.service.importer import _in_apply_order
+from claims.service.import_plan import in_apply_order
 
 
 def claim(ident: str, responds_to: str | None = None) -> dict[str, Any]:
@@ -29,13 +29,13 @@ def claim(ident: str, responds_to: str | None = None) -> dict[str, Any]:
 def order(*claims: dict[str, Any], events: list[dict[str, Any]] | None = None) -> list[str]:
     document = read_document({"format": "claims/v1", "claims": list(claims), "events": events or []})
     assert document.problems == []
-    entries = _in_apply_order(document.entries, set(document.claim_ids()))
+    entries = in_apply_order(document.entries, set(document.claim_ids()))
     return [e.path for e in entries]
 
 
 def test_entries_in_order_are_applied_as_they_come() -> None:
     document = read_document({"format": "claims/v1", "claims": [claim("a"), claim("b", "a"), claim("c", "outside")]})
-    assert _in_apply_order(document.entries, set(document.claim_ids())) is document.entries
+    assert in_apply_order(document.entries, set(document.claim_ids())) is document.entries
 
 
 def test_a_claim_responding_to_a_later_one_goes_after_it() -> None:

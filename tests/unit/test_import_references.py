@@ -1,7 +1,7 @@
 """The importer looks up, once, every id a document refers to.
 
-``importer._wanted`` collects them a field at a time over the assertions (the fast path of a
-large import); ``importer._references`` names each one by its path when one does not resolve. The
+``import_plan.wanted_ids`` collects them a field at a time over the assertions (the fast path of a
+large import); ``import_plan.references`` names each one by its path when one does not resolve. The
 two must agree exactly, whatever shape the references have: a reference missed by the first would
 never be looked up, and one it made up would be looked up for nothing.
 """
@@ -12,7 +12,7 @@ from collections import defaultdict
 from typing import Any
 
 from claims.io.document import read_document
-from claims.service.importer import _by_purpose, _declared, _references, _wanted
+from claims.service.import_plan import by_purpose, declared_ids, references, wanted_ids
 
 
 def assertion(**fields: Any) -> dict[str, Any]:
@@ -49,17 +49,17 @@ DOCUMENT = {
 
 def by_kind_from_paths() -> dict[str, set[str]]:
     found: dict[str, set[str]] = defaultdict(set)
-    for kind, ident, _, _ in _references(read_document(DOCUMENT).entries):
+    for kind, ident, _, _ in references(read_document(DOCUMENT).entries):
         found[kind].add(ident)
     return found
 
 
 def test_the_ids_looked_up_are_exactly_the_references_named_by_path() -> None:
     document = read_document(DOCUMENT)
-    commands = _by_purpose(document)
-    declared = _declared(commands)
+    commands = by_purpose(document)
+    declared = declared_ids(commands)
     assert declared["claim"] == set(document.claim_ids())
-    wanted = _wanted(commands, declared)
+    wanted = wanted_ids(commands, declared)
     named = by_kind_from_paths()
     assert {kind: ids for kind, ids in wanted.items() if ids} == named
     assert named == {
@@ -73,7 +73,7 @@ def test_the_ids_looked_up_are_exactly_the_references_named_by_path() -> None:
 
 
 def test_each_unresolved_reference_is_named_by_its_path() -> None:
-    paths = {(path, where, ident) for _, ident, path, where in _references(read_document(DOCUMENT).entries)}
+    paths = {(path, where, ident) for _, ident, path, where in references(read_document(DOCUMENT).entries)}
     assert ("claims[0]", "via[1]", "afp") in paths
     assert ("claims[0]", "responds_to", "c0") in paths
     assert ("claims[1]", "via[0]", "ap") in paths

@@ -1,0 +1,212 @@
+"""A claims document's entries as an import works through them: sorted by what they do, the ids
+they declare and refer to resolved against the record in bulk, put in an order they can be applied
+in, and handed to their handlers. The import (``importer``) and the check that lists every problem
+of a rejected document (``import_check``) both work through them so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, NamedTuple
+
+from sqlalchemy import Connection
+
+from claims.domain import commands as cmd
+from claims.domain.ids import SLUG
+from claims.io.document import Document, Entry, claim_id_of
+from claims.projections import lookups
+from claims.service import handlers
+from claims.service.records import Records
+from claims.service.uow import Unit
+
+# What each command records, as an import's report counts it.
+KINDS: dict[type[Any], str] = {
+    cmd.AddParty: "party",
+    cmd.AddSpeaker: "speaker",
+    cmd.AddSource: "source",
+    cmd.AddTopic: "topic",
+    cmd.AssertClaim: "claim",
+    cmd.RetractClaim: "retraction",
+    cmd.ReaffirmClaim: "reaffirmation",
+    cmd.CorrectClaim: "correction",
+    cmd.RecordVerdict: "verdict",
+}
+
+
+class Commands(NamedTuple):
+    """A document's commands by what they do, each kind in document order, sorted in one pass over
+    its entries, so that each check below walks only the entries it concerns (a 1M-event document:
+    870k assertions, 130k lifecycle entries, a hundred registrations)."""
+
+    assertions: list[cmd.AssertClaim]
+    registrations: list[handlers.RegistryCommand]
+    lifecycle: list[handlers.LifecycleCommand]
+    others: list[Entry]  # the entries of every command but the assertions
+
+
+def by_purpose(document: Document) -> Commands:
+    """The document's commands sorted by what they do (``Commands``)."""
+    commands = Commands([], [], [], [])
+    for entry in document.entries:
+        c = entry.command
+        if isinstance(c, cmd.AssertClaim):  # most entries: first
+            commands.assertions.append(c)
+            continue
+        commands.others.append(entry)
+        if isinstance(c, handlers.RegistryCommand):
+            commands.registrations.append(c)
+        elif isinstance(c, handlers.LifecycleCommand):
+            commands.lifecycle.append(c)
+    return commands
+
+
+def declared_ids(commands: Commands) -> dict[str, set[str]]:
+    """The ids the document itself gives each kind of record: registry entries and claims (those
+    ``Document.claim_ids`` gives, without their paths)."""
+    declared: dict[str, set[str]] = {kind: set() for kind in ("party", "speaker", "source", "topic")}
+    for c in commands.registrations:
+        if isinstance(c.id, str):
+            declared[KINDS[type(c)]].add(c.id)
+    declared["claim"] = {ident for c in commands.assertions if isinstance(ident := claim_id_of(c), str)}
+    return declared
+
+
+def unresolved_references(
+    connection: Connection, document: Document, commands: Commands, declared: dict[str, set[str]]
+) -> list[tuple[str, str]]:
+    """Every reference that resolves neither inside the document (``declared``) nor in the
+    database: the path of its entry, and the problem."""
+    wanted = wanted_ids(commands, declared)
+    resolved = {kind: set(ids) for kind, ids in declared.items()}
+    for kind, ids in resolved.items():
+        ids |= lookups.known_ids(connection, kind, wanted[kind] - ids)
+    if all(wanted[kind] <= resolved[kind] for kind in wanted):
+        return []
+    # Only now, with something unresolved, is each reference named by its path.
+    return [
+        (path, f"{path}.{where}: unknown {kind}: {ident}")
+        for kind, ident, path, where in references(document.entries)
+        if ident not in resolved[kind]
+    ]
+
+
+# The fields of an assertion that refer to other records, with the kind each refers to, in the
+# order problems name them (``via`` is a list of sources).
+_ASSERTION_REFERENCES = (
+    ("party", "party"),
+    ("topic", "topic"),
+    ("source", "source"),
+    ("source", "via"),
+    ("speaker", "speaker"),
+    ("claim", "responds_to"),
+)
+
+
+def wanted_ids(commands: Commands, kinds: Iterable[str]) -> dict[str, set[str]]:
+    """The ids of each of ``kinds`` the document's entries refer to: ``references`` without the paths.
+    Assertions, most entries, are read a field at a time into sets (a third of the time at 100k
+    claims), and a reference that is not a slug is left out as there."""
+    wanted: dict[str, set[str]] = {kind: set() for kind in kinds}
+    assertions = commands.assertions
+    for kind, name in _ASSERTION_REFERENCES:
+        if name == "via":
+            values = {relay for c in assertions for relay in c.via if isinstance(relay, str)}
+        else:
+            values = {value for c in assertions if isinstance(value := getattr(c, name), str)}
+        wanted[kind].update(ident for ident in values if SLUG.match(ident))
+    for kind, ident, _, _ in references(commands.others):
+        wanted[kind].add(ident)
+    return wanted
+
+
+def references(entries: Iterable[Entry]) -> Iterator[tuple[str, str, str, str]]:
+    """(kind, id, entry path, field) of every reference the entries make.
+
+    A reference that is not a slug (a list, a mapping, text with a lone surrogate) is already a
+    problem of the document's shape, and is not looked up.
+    """
+    for entry in entries:
+        c = entry.command
+        found: list[tuple[str, Any, str]]
+        if isinstance(c, cmd.AssertClaim):  # most entries: first
+            found = []
+            for kind, name in _ASSERTION_REFERENCES:
+                if name == "via":
+                    found += [(kind, relay, f"via[{i}]") for i, relay in enumerate(c.via)]
+                elif value := getattr(c, name):
+                    found.append((kind, value, name))
+        elif isinstance(c, cmd.AddSpeaker):
+            found = [("party", c.party, "party")]
+        elif isinstance(c, handlers.LifecycleCommand):
+            found = [("claim", c.claim, "claim")]
+            if isinstance(c, cmd.RetractClaim | cmd.ReaffirmClaim) and c.source:
+                found.append(("source", c.source, "source"))
+            if isinstance(c, cmd.RecordVerdict):
+                found.append(("source", c.by, "by"))
+            if isinstance(c, cmd.CorrectClaim):
+                found += [(name, c.changes[name], name) for name in ("speaker", "source") if name in c.changes]
+                found += [("source", r, f"via[{i}]") for i, r in enumerate(c.changes.get("via") or [])]
+        else:
+            continue
+        for kind, ident, where in found:
+            if isinstance(ident, str) and SLUG.match(ident):
+                yield kind, ident, entry.path, where
+
+
+def in_apply_order(entries: list[Entry], asserted_ids: set[str]) -> list[Entry]:
+    """The document's entries with each claim after the claim it responds to, when that one is
+    asserted in the same document (``asserted_ids``; a reference may point anywhere inside it).
+    Entries already in that order, as most documents are, are returned as they are."""
+    seen: set[str] = set()
+    for entry in entries:
+        c = entry.command
+        if isinstance(c, cmd.AssertClaim):
+            if c.responds_to in asserted_ids and c.responds_to not in seen:
+                return _reordered(entries)
+            seen.add(claim_id_of(c))
+    return entries
+
+
+def _reordered(entries: list[Entry]) -> list[Entry]:
+    """``in_apply_order`` for entries of which some respond to a claim asserted after them."""
+    asserted = {claim_id_of(e.command): e for e in entries if isinstance(e.command, cmd.AssertClaim)}
+    ordered: list[Entry] = []
+    placed: set[int] = set()
+    for entry in entries:
+        chain: list[Entry] = []
+        current: Entry | None = entry
+        while current is not None and id(current) not in placed and current not in chain:
+            chain.append(current)
+            target = current.command.responds_to if isinstance(current.command, cmd.AssertClaim) else None
+            current = asserted.get(target) if target else None
+        for item in reversed(chain):
+            placed.add(id(item))
+            ordered.append(item)
+    return ordered
+
+
+def apply_command(uow: Unit, command: cmd.Command) -> handlers.Outcome:
+    """Hand one validated document entry to its handler."""
+    if isinstance(command, cmd.AssertClaim):
+        return handlers.assert_claim(uow, command, checked=True, resolved=True)
+    if isinstance(command, handlers.RegistryCommand):
+        return handlers.register(uow, command, checked=True)
+    assert isinstance(command, handlers.LifecycleCommand)
+    return handlers.lifecycle(uow, command, checked=True)
+
+
+def preload(records: Records, commands: Commands, declared: dict[str, set[str]]) -> None:
+    """Load in bulk everything the handlers will ask about, so that they never query one by one."""
+    lifecycle_claims = {c.claim for c in commands.lifecycle}
+    for kind, idents in declared.items():
+        if kind == "claim":
+            records.preload_claims(idents | lifecycle_claims)
+        else:
+            records.preload_registry(kind, idents)
+    records.preload_streams(f"claim:{c}" for c in lifecycle_claims if records.claim(c) is not None)
+
+
+def tell_progress(progress: Callable[[int, int], None] | None, done: int, total: int) -> None:
+    """Tell ``progress`` every 500 entries, and at the last."""
+    if progress and (done % 500 == 0 or done == total):
+        progress(done, total)
