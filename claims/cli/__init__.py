@@ -84,6 +84,13 @@ def cli(ctx: click.Context, db: str | None, user: str | None, quiet: bool) -> No
       claims import seeds/g20-new-delhi-2023-03-02.yaml
       claims compare russia united-states
     """
+    # An empty value would otherwise pass for no value at all (the default database, the login
+    # name) while `claims config` said it came from the flag: a mistake, most often an unset
+    # shell variable (`--db "$DB"`). An empty environment variable is no value, as Click reads it.
+    if db == "":
+        raise click.ClickException("--db needs a database path or URL, not an empty one")
+    if user == "":
+        raise click.ClickException("--as-user needs a name, not an empty one")
     settings = Settings(db=db, user=user, quiet=quiet, db_from=origin(ctx, "db"), user_from=origin(ctx, "user"))
     ctx.obj = settings
     ctx.call_on_close(settings.close)

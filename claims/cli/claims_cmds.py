@@ -198,6 +198,8 @@ def import_(files: tuple[str, ...]) -> None:
       claims import seeds/g20-new-delhi-2023-03-02.yaml
       cat story.json | claims import -
     """
+    if "" in files:  # refused before any is imported: open("") would name the current directory
+        raise click.ClickException("import needs a file name, not an empty one")
     for index, name in enumerate(files):
         label = "<stdin>" if name == "-" else name
         progress = _progress_line(label)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -53,6 +55,33 @@ def settings() -> Settings | None:
 def tracker() -> Tracker:
     """The current command's tracker."""
     return click.get_current_context().find_object(Settings).tracker()  # type: ignore[union-attr]
+
+
+def database_file() -> Path | None:
+    """The file the current command's SQLite database lives in, through symbolic links, so that an
+    output file that would overwrite it can be refused (``files.written_whole``).
+
+    None for PostgreSQL, for an in-memory SQLite and outside a command, where there is no file to
+    protect; None too for a URL that does not parse, which the command then refuses by itself.
+    Nothing is connected to: the tracker is opened lazily, and its URL is already resolved (flag,
+    environment or ``./claims.db``).
+    """
+    current = settings()
+    if current is None:
+        return None
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    url = current.tracker().url
+    if not url.startswith("sqlite"):
+        return None
+    try:
+        database = make_url(url).database
+    except (ArgumentError, ValueError):
+        return None
+    if not database or database == ":memory:":
+        return None
+    return Path(os.path.realpath(database))
 
 
 def origin(context: click.Context, name: str) -> str:

@@ -32,6 +32,11 @@ class Explained(click.ClickException):
             click.echo(note, err=True)
 
 
+# Click lays a list out one item a line, each indented with a tab ("Choose from:\n\tbash,\n\tzsh");
+# in one line, a space each. Other control characters are the user's and are escaped (``one_line``).
+_LAID_OUT = re.compile(r"[ \t]*\n\t+")
+
+
 class OneLineUsageError(click.UsageError):
     """A mistake in the command line (an unknown option, a value not among the choices), in one
     line, where Click shows the usage, a hint and a blank line before it; exit 2 all the same."""
@@ -42,7 +47,8 @@ class OneLineUsageError(click.UsageError):
 
     def show(self, file: object = None) -> None:
         where = f" (see: {self.ctx.command_path} --help)" if self.ctx is not None else ""
-        click.echo(f"Error: {one_line(self.format_message())}{where}", err=True)
+        message = _LAID_OUT.sub(" ", self.format_message())
+        click.echo(f"Error: {one_line(message)}{where}", err=True)
 
 
 def translate(error: Exception) -> click.ClickException | None:

@@ -6,6 +6,10 @@ Through a symbolic link, that is the file the link points to (renaming over the 
 replace the link). A device, a FIFO or a socket (``/dev/null``, a named pipe a reader waits on)
 is written in place: renaming over it would replace it, and as root that would turn
 ``/dev/null`` into a plain file.
+
+Nor is the database written over: an ``--out`` naming the SQLite file (or its ``-wal``, ``-shm``
+or ``-journal`` companion, however spelt: relative, absolute, through a link, a hard link) would
+replace the log with its own export, so it is refused before anything is written.
 """
 
 from __future__ import annotations
@@ -20,6 +24,12 @@ from typing import TextIO
 
 import click
 
+from claims.cli.context import database_file
+from claims.cli.errors import one_line
+
+# What SQLite keeps beside a database file: losing one of these loses or corrupts the log too.
+DATABASE_COMPANIONS = ("-wal", "-shm", "-journal")
+
 
 @contextmanager
 def written_whole(out: str) -> Iterator[TextIO]:
@@ -27,6 +37,7 @@ def written_whole(out: str) -> Iterator[TextIO]:
     if not out:
         raise click.ClickException("--out needs a file name")
     target = Path(os.path.realpath(out))  # through symbolic links: the file they point to
+    refuse_the_database(out, target)
     if not target.parent.is_dir():
         raise click.ClickException(f"cannot write {out}: no such directory {target.parent}")
     if target.exists() and not target.is_file():
@@ -45,6 +56,33 @@ def written_whole(out: str) -> Iterator[TextIO]:
         os.replace(partial, target)
     finally:
         Path(partial).unlink(missing_ok=True)
+
+
+def refuse_the_database(out: str, target: Path | None = None) -> None:
+    """Refuse ``out`` when it is the current command's SQLite database or one of its companions.
+
+    A command that reads before it writes (``report``) calls this first, so that the refusal does
+    not wait for the reading; ``written_whole`` calls it again for every command, ``export``
+    included. ``target`` is ``out`` through symbolic links, when the caller has it already.
+    """
+    database = database_file()
+    if database is None:
+        return
+    if target is None:
+        target = Path(os.path.realpath(out))
+    for suffix in ("", *DATABASE_COMPANIONS):
+        protected = Path(f"{database}{suffix}")
+        if target == protected or _same_file(target, protected):
+            what = "the database itself" if not suffix else f"the database's {suffix} file"
+            raise click.ClickException(one_line(f"--out {out} is {what}; choose another file"))
+
+
+def _same_file(first: Path, second: Path) -> bool:
+    """Whether both paths name one existing file (a hard link, or a case-insensitive file system)."""
+    try:
+        return os.path.samefile(first, second)
+    except OSError:  # either is missing (or unreadable): not the same existing file
+        return False
 
 
 @contextmanager

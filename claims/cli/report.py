@@ -6,7 +6,7 @@ import click
 
 from claims.cli.completion import PARTY, TOPIC
 from claims.cli.context import tracker
-from claims.cli.files import output_stream
+from claims.cli.files import output_stream, refuse_the_database
 from claims.cli.output import message
 
 # The largest report drawn by default. Headless Chromium (Debian's, to a screenshot, the other
@@ -60,6 +60,8 @@ def report(
     """
     from claims.io.report import report_chunks
 
+    if out != "-":
+        refuse_the_database(out)  # before the reading, which may take a while on a large log
     data = tracker().report_data(
         topic=topic, parties=list(parties) or None, as_of=as_of, known_at=known_at, max_claims=max_claims
     )

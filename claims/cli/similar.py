@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import click
 
 from claims.cli.completion import PARTY, TOPIC
 from claims.cli.context import tracker
 from claims.cli.output import format_option, render
+
+
+class Score(click.FloatRange):
+    """A number from 0 to 100, NaN refused: Click checks the bounds by comparing, and NaN, false
+    in every comparison, would pass them (and then match nothing, as though the text had no match)."""
+
+    def __init__(self) -> None:
+        super().__init__(0, 100)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if math.isnan(number):
+            self.fail(f"{value} is not in the range 0<=x<=100.", param, ctx)
+        return number
 
 
 @click.command()
@@ -16,7 +33,7 @@ from claims.cli.output import format_option, render
 @click.option("--limit", type=click.IntRange(min=1), default=10, show_default=True, help="At most N claims.")
 @click.option(
     "--threshold",
-    type=click.FloatRange(0, 100),
+    type=Score(),
     default=70.0,
     show_default=True,
     help="Lowest score shown (0-100).",
