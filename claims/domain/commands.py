@@ -36,8 +36,9 @@ SOURCE_KINDS = (
     "other",
 )
 MAX_TEXT = 20_000
-# Control characters other than newline and tab, DEL, and lone surrogates (which cannot be UTF-8).
-_FORBIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
+# Control characters other than newline and tab (C0, DEL and C1: U+009B is a terminal's CSI, as
+# ESC [ is), and lone surrogates (which cannot be UTF-8).
+_FORBIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 MAX_NAME = 500
 MAX_RECORDER = 200  # the width of the log's recorded_by column
 
@@ -51,7 +52,8 @@ def _collect(problems: list[Problem], name: str, check: Callable[..., object], *
 
 
 def _text(value: object, what: str, *, limit: int, required: bool = True) -> None:
-    if value is None or value == "":
+    """A text field: a required one must say something (spaces, tabs and newlines alone do not)."""
+    if value is None:
         if required:
             raise ValidationError(f"{what} is required")
         return
@@ -64,6 +66,8 @@ def _text(value: object, what: str, *, limit: int, required: bool = True) -> Non
     if bad:
         problem = "is not valid Unicode" if bad.group() >= "\ud800" else "contains control characters"
         raise ValidationError(f"{what} {problem}")
+    if required and not value.strip():  # after the control characters, some of which str.strip() takes
+        raise ValidationError(f"{what} is required")
 
 
 def _choice(value: object, what: str, choices: tuple[str, ...], *, required: bool = True) -> None:

@@ -225,3 +225,43 @@ def test_similar_takes_the_bounds_of_the_range(here: Path) -> None:
     everything = json.loads(ok("--db", "x.db", "similar", "farce", "--threshold", "0", "--format", "json").stdout)
     assert everything
     ok("--db", "x.db", "similar", "farce", "--threshold", "100", "--format", "json")
+
+
+# -- text that says nothing, or holds a terminal's controls ------------------------------------------
+
+CLAIM = ("add", "--party", "russia", "--topic", "g20-joint-statement", "--said-on", "2023-03-03", "--source", "tass")
+
+
+@pytest.mark.parametrize("blank", [" ", "   ", "\n\t", " \u00a0\u2003 "])
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ((*CLAIM, "--text", "{blank}"), "Error: text is required"),
+        (("party", "add", "brazil", "--name", "{blank}", "--kind", "state"), "Error: name is required"),
+        (
+            ("correct", "zakharova-no-real-meeting", "--text", "Fixed.", "--reason", "{blank}"),
+            "Error: reason is required",
+        ),
+        (("verdict", "zakharova-no-real-meeting", "--rating", "{blank}", "--by", "tass"), "Error: rating is required"),
+        (("--as-user", "{blank}", *CLAIM, "--text", "Said."), "Error: recorder (--as-user or CLAIMS_USER) is required"),
+    ],
+)
+def test_a_required_text_of_blanks_alone_is_refused(
+    here: Path, blank: str, args: tuple[str, ...], expected: str
+) -> None:
+    """As an empty one is: spaces, tabs, newlines and other blanks say nothing."""
+    before = seeded("x.db")
+    assert refused("--db", "x.db", *(arg.replace("{blank}", blank) for arg in args)) == expected
+    intact("x.db", before)
+
+
+@pytest.mark.parametrize("control", ["\x9b", "\x85", "\x80", "\x1c"])
+@pytest.mark.parametrize("option", ["--text", "--quote"])
+def test_a_c1_or_c0_control_character_in_a_text_is_refused(here: Path, control: str, option: str) -> None:
+    """U+009B is a terminal's CSI (what ESC [ is): stored, it would be obeyed wherever the text is
+    printed. Optional fields are held to it as required ones are."""
+    before = seeded("x.db")
+    text = ("--text", "Said.") if option == "--quote" else ()
+    line = refused("--db", "x.db", *CLAIM, *text, option, f"csi {control}31m red")
+    assert line == f"Error: {option.removeprefix('--')} contains control characters"
+    intact("x.db", before)
