@@ -278,17 +278,27 @@ def _history_row(line: dict[str, Any]) -> dict[str, Any]:
 def log(since: int, limit: int | None, fmt: str | None) -> None:
     """The raw event log, shaped as the JSONL export lines.
 
+    As CSV, the rows of `claims export --format csv`; a table shows the main columns.
+
     \b
     Example:
       claims log --since 10 --limit 5
     """
+    from claims.store.hashing import LINE_FIELDS, canonical_json
+
     lines = tracker().log(since=since, limit=limit)  # read as they are printed, not held
-    rows = ({**line, "stream": f"{line['stream_id']}@{line['stream_version']}"} for line in lines)
+    # CSV and Markdown carry every field of the line, the payload as the canonical JSON text that
+    # was hashed (the rows of `export --format csv`); a table on a terminal, the main ones.
+    rows = (
+        {**line, "stream": f"{line['stream_id']}@{line['stream_version']}", "payload": canonical_json(line["payload"])}
+        for line in lines
+    )
     render(
         fmt,
         rows,
-        ("position", "type", "stream", "said_at", "recorded_at", "recorded_by"),
+        LINE_FIELDS,
         json_data=lines,
+        table_columns=("position", "type", "stream", "said_at", "recorded_at", "recorded_by"),
         empty="the log is empty",
     )
 

@@ -526,6 +526,30 @@ def test_read_commands_agree_across_formats(world: str, name: str) -> None:
         assert all(f"| {row[key]} |" in line for row, line in zip(rows, markdown[2:], strict=True))
 
 
+def test_log_as_csv_and_markdown_carries_every_field_of_the_export(world: str) -> None:
+    """`log` is the log shaped as the export's lines: as CSV, the rows of `export --format csv`
+    byte for byte (the payload the canonical text that was hashed, so each row re-hashes), and
+    Markdown the same columns; only a table on a terminal shows fewer."""
+    logged = ok(world, "log", "--format", "csv").stdout
+    assert logged == ok(world, "export", "--format", "csv", "--out", "-").stdout
+    header, *rows = list(csv.reader(io.StringIO(logged)))
+    assert header == LINE_KEYS and len(rows) == len(as_json(world, "log"))
+    for row in rows:
+        line: dict[str, Any] = dict(zip(header, row, strict=True))
+        body = {key: line[key] for key in LINE_KEYS if key != "hash"}
+        body.update(
+            position=int(line["position"]),
+            stream_version=int(line["stream_version"]),
+            schema_version=int(line["schema_version"]),
+            said_at=line["said_at"] or None,
+            payload=json.loads(line["payload"]),
+        )
+        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        assert hashlib.sha256(canonical.encode()).hexdigest() == line["hash"]
+    markdown = ok(world, "log", "--limit", "1", "--format", "markdown").stdout.splitlines()
+    assert markdown[0] == "| " + " | ".join(LINE_KEYS) + " |"
+
+
 def test_narrative_json_is_an_array_of_claims_of_the_party(world: str) -> None:
     claims = as_json(world, "narrative", "russia")
     assert isinstance(claims, list) and claims
