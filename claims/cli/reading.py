@@ -20,22 +20,18 @@ from claims.cli.output import (
     time_options,
 )
 
-# A claim's fields as CSV and Markdown give them (SPEC section 4's keys); a list (via) is written
-# as "relay > relay". Terminal tables show a narrower selection.
-DATA_COLUMNS = (
-    "id",
-    "party",
-    "speaker",
-    "topic",
-    "said_on",
-    "text",
-    "quote",
-    "source",
-    "via",
-    "proposition",
-    "stance",
-    "status",
-)
+# A claim's own fields (SPEC section 4's keys, but for its status).
+CLAIM_FIELDS = ("id", "party", "speaker", "topic", "said_on", "text", "quote", "source", "via", "proposition", "stance")
+# A claim as CSV and Markdown give it: its fields, the claim it responds to and how (two cells,
+# ``_flat``), whether we corrected our record of it, and its status; a list (via) is written as
+# "relay > relay". Terminal tables show a narrower selection.
+DATA_COLUMNS = (*CLAIM_FIELDS, "responds_to", "relation", "corrected", "status")
+
+
+def _flat(claim: dict[str, Any]) -> dict[str, Any]:
+    """A claim view as a row of DATA_COLUMNS: its ``responds_to`` mapping in two cells."""
+    reply = claim["responds_to"]
+    return {**claim, "responds_to": reply and reply["claim"], "relation": reply and reply["relation"]}
 
 
 @click.command()
@@ -59,7 +55,7 @@ def narrative(party: str, topic: str | None, as_of: str | None, known_at: str | 
         rows = [{**claim, "stance": _stance(claim)} for claim in claims]
         render(fmt, rows, ("topic", "said_on", "id", "text", "stance"), empty=f"{party} has no standing claims")
     else:
-        render(fmt, claims, (*DATA_COLUMNS, "self_contradiction"), json_data=claims)
+        render(fmt, map(_flat, claims), (*DATA_COLUMNS, "self_contradiction"), json_data=claims)
 
 
 def _stance(claim: dict[str, Any]) -> str:
@@ -105,7 +101,7 @@ def compare(
     result = tracker().compare(list(parties), topic=topic, as_of=as_of, known_at=known_at)
     contested = {c["proposition"]: c for c in result["contradictions"]}
     if chosen(fmt) != "table":  # rows made as CSV or Markdown takes them
-        rows = ({**claim, "contradicted": claim["proposition"] in contested} for claim in result["claims"])
+        rows = ({**_flat(claim), "contradicted": claim["proposition"] in contested} for claim in result["claims"])
         render(fmt, rows, (*DATA_COLUMNS, "contradicted"))
         return
     rows = []
@@ -146,7 +142,10 @@ def timeline(topic: str | None, party: str | None, as_of: str | None, known_at: 
       claims timeline --party china --as-of 2023-02-28 --format csv
     """
     entries = tracker().timeline_entries(topic=topic, party=party, as_of=as_of, known_at=known_at)
-    render(fmt, entries, ("said_on", "kind", "party", "claim", "topic", "source"), empty="no entries")
+    columns = ("said_on", "kind", "party", "claim", "topic", "source")
+    # CSV and Markdown add the entry's event's position in the log (as JSON does), which orders
+    # entries of one date as they were recorded.
+    render(fmt, entries, (*columns, "position"), table_columns=columns, empty="no entries")
 
 
 @click.command()
@@ -202,7 +201,7 @@ def list_(
     if chosen(fmt) == "table":
         render(fmt, claims, ("party", "topic", "said_on", "id", "text", "status"), empty="no claims")
     else:  # written as the claims are read, a topic at a time
-        render(fmt, claims, DATA_COLUMNS, json_data=claims)
+        render(fmt, map(_flat, claims), DATA_COLUMNS, json_data=claims)
 
 
 @click.command()
@@ -242,7 +241,7 @@ def show(claim: str, as_of: str | None, known_at: str | None, fmt: str | None) -
 def _claim_fields(view: dict[str, Any]) -> list[tuple[str, str]]:
     """The claim's fields that have a value, and its verdicts, as (name, text) pairs."""
     fields = []
-    for key in (*DATA_COLUMNS[:-1], "responds_to", "status"):
+    for key in (*CLAIM_FIELDS, "responds_to", "status"):
         value = view[key]
         if value in (None, [], ""):
             continue

@@ -550,6 +550,36 @@ def test_log_as_csv_and_markdown_carries_every_field_of_the_export(world: str) -
     assert markdown[0] == "| " + " | ".join(LINE_KEYS) + " |"
 
 
+@pytest.mark.parametrize(
+    "args",
+    [("narrative", "russia"), ("list",), ("compare", "russia", "united-states")],
+    ids=["narrative", "list", "compare"],
+)
+def test_claims_as_csv_carry_what_json_gives(world: str, args: tuple[str, ...]) -> None:
+    """Every field of a claim in JSON has its column, the claim it responds to in two cells (its id
+    and the relation), in the same rows, so that a spreadsheet loses nothing of the answer."""
+    data = as_json(world, *args)
+    claims = data["claims"] if args[0] == "compare" else data
+    rows = list(csv.DictReader(io.StringIO(ok(world, *args, "--format", "csv").stdout)))
+    assert len(rows) == len(claims) and any(claim["responds_to"] for claim in claims)
+    for claim, row in zip(claims, rows, strict=True):
+        reply = claim["responds_to"] or {"claim": "", "relation": ""}
+        assert (row["responds_to"], row["relation"]) == (reply["claim"], reply["relation"])
+        assert row["corrected"] == str(claim["corrected"])
+        for key in set(claim) - {"responds_to", "verdicts"}:
+            value = claim[key]
+            expected = " > ".join(value) if isinstance(value, list) else "" if value is None else str(value)
+            assert row[key] == expected, key
+
+
+def test_timeline_as_csv_carries_each_entry_s_position(world: str) -> None:
+    args = ("timeline", "--topic", "blinken-lavrov-encounter")
+    entries = as_json(world, *args)
+    rows = list(csv.DictReader(io.StringIO(ok(world, *args, "--format", "csv").stdout)))
+    assert [row["position"] for row in rows] == [str(entry["position"]) for entry in entries]
+    assert all(set(entry) == set(row) for entry, row in zip(entries, rows, strict=True))
+
+
 def test_narrative_json_is_an_array_of_claims_of_the_party(world: str) -> None:
     claims = as_json(world, "narrative", "russia")
     assert isinstance(claims, list) and claims
