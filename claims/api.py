@@ -26,7 +26,7 @@ from claims.projections.queries import Times
 from claims.service import retry
 from claims.service.collector import collector_paused
 from claims.store import eventlog
-from claims.store.engine import open_engine, resolve_url
+from claims.store.engine import display_url, open_engine, resolve_url
 from claims.store.eventlog import StoredEvent
 
 if TYPE_CHECKING:
@@ -190,10 +190,8 @@ class Tracker:
         self._schema_seen = True
 
     def display_url(self) -> str:
-        """The URL with any password hidden."""
-        from sqlalchemy.engine import make_url
-
-        return make_url(self.url).render_as_string(hide_password=True)
+        """The URL with every password hidden, the userinfo's and the query's (``engine.display_url``)."""
+        return display_url(self.url)
 
     # -- writes --------------------------------------------------------------------------------
 

@@ -114,6 +114,19 @@ def format_instant(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def is_recorded_time(value: object) -> bool:
+    """Whether ``value`` is a time exactly as the log records one (``format_instant``: RFC
+    3339 UTC with six digits of microseconds and ``Z``). Parsed and written again, it must come
+    out the same: ``strptime`` alone would take one-digit months and non-ASCII digits."""
+    if not isinstance(value, str) or len(value) != len("2026-11-27T10:00:00.123456Z"):
+        return False
+    try:
+        moment = datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    except ValueError:
+        return False
+    return format_instant(moment) == value
+
+
 def parse_known_at(value: str) -> str:
     """Turn ``--known-at`` (RFC 3339, or a bare date meaning the end of that day, UTC) into recorded_at form."""
     text = value.strip()

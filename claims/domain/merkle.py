@@ -29,19 +29,25 @@ Generators raise ``ValueError`` on arguments that make no sense (an index outsid
 size above the new one). Verifiers never raise on what they are given: a proof, its sizes and roots
 come from whoever wants to be believed, so anything that does not check out is simply ``False``.
 
-Standard library only.
+Standard library only, besides the form the log writes its recorded times in
+(``claims.domain.dates.is_recorded_time``), which a checkpoint's ``recorded_at`` must take.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from claims.domain.dates import is_recorded_time
+
 __all__ = [
+    "CHECKPOINT_SHAPE",
     "EMPTY_ROOT",
     "HASH_SIZE",
     "MerkleAccumulator",
+    "checkpoint_problem",
     "consistency_proof",
     "event_leaf_hash",
     "event_leaves",
@@ -407,18 +413,52 @@ def _rebuild_both_roots(old_size: int, new_size: int, old_root: bytes, new_root:
     return last == 0 and old_computed == old_root and new_computed == new_root
 
 
-def is_checkpoint(value: object) -> bool:
-    """Whether ``value`` has a checkpoint's shape: ``{"size": N >= 0, "root": 64 hex digits, ...}``."""
+CHECKPOINT_SHAPE = '{"size": N, "root": HEX, "recorded_at": TS}'
+"""A checkpoint as ``claims checkpoint`` prints it, for messages that say what was expected."""
+
+
+def checkpoint_problem(value: object) -> str | None:
+    """What keeps ``value`` from having a checkpoint's shape, or None when it has it.
+
+    The shape is ``{"size": N >= 0, "root": 64 hex digits, "recorded_at": TS}``. ``recorded_at``
+    is the recorded time of the last event covered, written as the log writes it
+    (``dates.is_recorded_time``), so that a checkpoint states no time the log could not have given; a
+    checkpoint of size 0 covers no event and its ``recorded_at`` is null. A null (or missing)
+    ``recorded_at`` with a size above 0 has the shape, as the root alone is what proofs rest on:
+    it is refused where the covered event is at hand to compare with (see
+    ``claims.service.audit.extends`` and ``claims.io.trail``).
+    """
     if not isinstance(value, dict):
-        return False
+        return f"expected {CHECKPOINT_SHAPE}"
     size, root = value.get("size"), value.get("root")
     if not isinstance(size, int) or isinstance(size, bool) or size < 0 or not isinstance(root, str):
-        return False
+        return f"expected {CHECKPOINT_SHAPE}"
     try:
         from_hex(root)
     except ValueError:
-        return False
-    return True
+        return f"expected {CHECKPOINT_SHAPE}"
+    recorded_at = value.get("recorded_at")
+    if recorded_at is None:
+        return None
+    if size == 0:
+        return f"recorded_at {_quoted(recorded_at)} names an event, but a checkpoint of size 0 covers none (null)"
+    if not is_recorded_time(recorded_at):
+        return (
+            f"recorded_at {_quoted(recorded_at)} is not a recorded time "
+            "(RFC 3339 UTC with microseconds and Z, as 2026-11-27T10:00:00.123456Z)"
+        )
+    return None
+
+
+def is_checkpoint(value: object) -> bool:
+    """Whether ``value`` has a checkpoint's shape (``checkpoint_problem`` says why not)."""
+    return checkpoint_problem(value) is None
+
+
+def _quoted(value: object) -> str:
+    """A value from a checkpoint file as a message quotes it: JSON, cut short when long."""
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 60 else f"{text[:60]}…"
 
 
 def with_lowercase_root(checkpoint: dict[str, Any]) -> dict[str, Any]:

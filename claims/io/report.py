@@ -5,17 +5,20 @@ Pure: ``render_report(data)`` takes what ``Tracker.report_data`` returns and giv
 Nothing is loaded from the network: the CSS, the script and the SVG are inline. The page reads
 without JavaScript and prints (the SVG carries the picture, its marks have tooltips and link to
 the table below); the script only adds a details panel, highlighting and topic filters.
-Every piece of user text goes through ``html.escape``; only http(s) URLs become links.
+Every piece of user text goes through ``html.escape``; only http(s) URLs become links. Every piece
+shown is also isolated (``claims.io.bidi``), so that a right-to-left name or a direction override
+in it cannot reorder the text around it.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from html import escape
 from typing import Any
 
 from claims import __version__
+from claims.io import bidi
 from claims.io.report_assets import SCRIPT, STYLE
 from claims.io.report_svg import is_partial, svg_chunks, topic_colours
 
@@ -28,7 +31,6 @@ def render_report(data: dict[str, Any]) -> str:
 def report_chunks(data: dict[str, Any]) -> Iterator[str]:
     """The page in pieces, in order, to be written as they are made: a report of 87,000 claims is
     270 MB of HTML, and built as one text it held five times that in memory at its peak."""
-    title = _title(data)
     yield "\n".join(
         [
             "<!doctype html>",
@@ -37,11 +39,11 @@ def report_chunks(data: dict[str, Any]) -> Iterator[str]:
             '<meta charset="utf-8">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
             f'<meta name="generator" content="claims {escape(__version__)}">',
-            f"<title>{escape(title)}</title>",
+            f"<title>{escape(_title(data, bidi.plain))}</title>",
             f"<style>{STYLE}</style>",
             "</head>",
             "<body>",
-            _header(data, title),
+            _header(data, _title(data, bidi.html)),
             _legend(data),
             '<div class="board">',
             '<figure class="timeline"><div class="scroll">',
@@ -79,10 +81,12 @@ def report_chunks(data: dict[str, Any]) -> Iterator[str]:
     yield "\n".join(["", f"<script>{SCRIPT}</script>", "</body>", "</html>", ""])
 
 
-def _title(data: dict[str, Any]) -> str:
+def _title(data: dict[str, Any], isolated: Callable[[str], str]) -> str:
+    """The page's title, the topic's name in it made ``isolated`` (``bidi.plain`` for the
+    ``<title>``, which then still needs escaping; ``bidi.html`` for the heading)."""
     topic = data["filters"].get("topic")
     if topic:
-        return f"Competing narratives: {_name(data['topics'], topic)}"
+        return f"Competing narratives: {isolated(_name(data['topics'], topic))}"
     return "Competing narratives"
 
 
@@ -96,7 +100,7 @@ def _name(registry: dict[str, dict[str, Any]], ident: str | None) -> str:
 def _header(data: dict[str, Any], title: str) -> str:
     filters = data["filters"]
     scope = [
-        f"topic <b>{escape(_name(data['topics'], filters['topic']))}</b>" if filters["topic"] else "all topics",
+        f"topic <b>{bidi.html(_name(data['topics'], filters['topic']))}</b>" if filters["topic"] else "all topics",
         f"as the world stood on <b>{escape(filters['as_of'])}</b>" if filters["as_of"] else "as things stand now",
         f"as this database knew it at <b>{escape(filters['known_at'])}</b>"
         if filters["known_at"]
@@ -112,7 +116,7 @@ def _header(data: dict[str, Any], title: str) -> str:
     if retracted:
         counts.append(f"{retracted} retracted")
     return (
-        f"<header><h1>{escape(title)}</h1>"
+        f"<header><h1>{title}</h1>"
         f'<p class="scope">{"; ".join(scope)}.</p>'
         f'<p class="counts">{" · ".join(counts)}</p></header>'
     )
@@ -122,7 +126,7 @@ def _legend(data: dict[str, Any]) -> str:
     colours = topic_colours(data)
     topics = "".join(
         f'<li class="topic" data-topic="{escape(t)}"><span class="swatch" style="background:{c}"></span>'
-        f"{escape(_name(data['topics'], t))}</li>"
+        f"{bidi.html(_name(data['topics'], t))}</li>"
         for t, c in colours.items()
     )
     icon = '<svg width="26" height="22" viewBox="0 0 26 22" aria-hidden="true">{}</svg>'
@@ -194,14 +198,14 @@ def _contradiction_list(data: dict[str, Any]) -> Iterator[str]:
         sides = []
         for stance in ("affirms", "denies"):
             held = "".join(
-                f"<li><b>{escape(_name(data['parties'], by_id[i]['party']))}</b>: "
-                f'<a href="#claim-{escape(i)}">{escape(by_id[i]["text"])}</a></li>'
+                f"<li><b>{bidi.html(_name(data['parties'], by_id[i]['party']))}</b>: "
+                f'<a href="#claim-{escape(i)}">{bidi.html(by_id[i]["text"])}</a></li>'
                 for i in item[stance]
                 if i in by_id
             )
             sides.append(f'<div class="{stance}"><span class="side">{stance}</span><ul>{held}</ul></div>')
         yield (
-            f'<li data-proposition="{escape(item["proposition"])}"><code>{escape(item["proposition"])}</code>'
+            f'<li data-proposition="{escape(item["proposition"])}"><code>{bidi.html(item["proposition"])}</code>'
             f'<div class="sides">{"".join(sides)}</div></li>'
         )
     yield "</ol></section>"
@@ -222,9 +226,8 @@ def _table(data: dict[str, Any]) -> Iterator[str]:
     yield f'<section id="claims"><h2>Claims ({total})</h2><table class="claims"><thead><tr>{head}</tr></thead>'
     for party in data["lanes"]:
         own = sorted(by_party[party], key=lambda c: (c["said_end"], c["said_on"], c["id"]))
-        heading = (
-            f"{escape(_name(data['parties'], party))} <small>({len(own)} claim{'s' if len(own) != 1 else ''})</small>"
-        )
+        count = f"{len(own)} claim{'s' if len(own) != 1 else ''}"
+        heading = f"{bidi.html(_name(data['parties'], party))} <small>({count})</small>"
         yield (
             f'<tbody data-party="{escape(party)}">'
             f'<tr class="group"><th colspan="6" scope="rowgroup">{heading}</th></tr>'
@@ -237,11 +240,11 @@ def _table(data: dict[str, Any]) -> Iterator[str]:
 
 def _row(data: dict[str, Any], claim: dict[str, Any]) -> str:
     ident = escape(claim["id"])
-    quote = f"<br><q>{escape(claim['quote'])}</q>" if claim["quote"] else ""
+    quote = f"<br><q>{bidi.html(claim['quote'])}</q>" if claim["quote"] else ""
     said = escape(claim["said_on"]) + ("<br><small>placed at its end</small>" if is_partial(claim["said_on"]) else "")
     stance = (
         f"<br><span class='stance {escape(claim['stance'])}'>{escape(claim['stance'])} "
-        f"<code>{escape(claim['proposition'])}</code></span>"
+        f"<code>{bidi.html(claim['proposition'])}</code></span>"
         if claim["proposition"]
         else ""
     )
@@ -249,10 +252,10 @@ def _row(data: dict[str, Any], claim: dict[str, Any]) -> str:
         f'<tr id="claim-{ident}" data-claim="{ident}" data-topic="{escape(claim["topic"])}" '
         f'class="{escape(claim["status"])}">'
         f"<td class='said'>{said}</td>"
-        f"<td>{escape(_name(data['topics'], claim['topic']))}</td>"
+        f"<td>{bidi.html(_name(data['topics'], claim['topic']))}</td>"
         f"<td>{_speaker(data, claim)}</td>"
-        f"<td class='text'><span class='words'>{escape(claim['text'])}{quote}</span>{stance}"
-        f"<br><code class='id'>{ident}</code></td>"
+        f"<td class='text'><span class='words'>{bidi.html(claim['text'])}{quote}</span>{stance}"
+        f"<br><code class='id'>{bidi.html(claim['id'])}</code></td>"
         f"<td>{_chain(data, claim)}</td>"
         f"<td>{_history(data, claim)}</td>"
         "</tr>"
@@ -263,8 +266,8 @@ def _speaker(data: dict[str, Any], claim: dict[str, Any]) -> str:
     if not claim["speaker"]:
         return ""
     entry = data["speakers"].get(claim["speaker"], {})
-    role = f"<br><small>{escape(entry['role'])}</small>" if entry.get("role") else ""
-    return f"{escape(entry.get('name') or claim['speaker'])}{role}"
+    role = f"<br><small>{bidi.html(entry['role'])}</small>" if entry.get("role") else ""
+    return f"{bidi.html(entry.get('name') or claim['speaker'])}{role}"
 
 
 def _chain(data: dict[str, Any], claim: dict[str, Any]) -> str:
@@ -274,7 +277,7 @@ def _chain(data: dict[str, Any], claim: dict[str, Any]) -> str:
 
 def _source(data: dict[str, Any], ident: str) -> str:
     entry = data["sources"].get(ident, {})
-    name = escape(entry.get("name") or ident)
+    name = bidi.html(entry.get("name") or ident)
     url = str(entry.get("url") or "")
     if url.startswith(("https://", "http://")):
         return f'<a href="{escape(url)}" rel="noopener noreferrer">{name}</a>'
@@ -285,20 +288,20 @@ def _history(data: dict[str, Any], claim: dict[str, Any]) -> str:
     lines = [f"<b>{escape(claim['status'])}</b>"]
     for act in claim["acts"]:
         where = f" in {_source(data, act['source'])}" if act["source"] else ""
-        why = f": {escape(act['reason'])}" if act.get("reason") else ""
+        why = f": {bidi.html(act['reason'])}" if act.get("reason") else ""
         lines.append(f"{escape(act['kind'])} {escape(act['on'])}{where}{why}")
     for correction in claim["corrections"]:
         changed = "; ".join(
-            f"{escape(name)}: {escape(_plain(old))} → {escape(_plain(new))}"
+            f"{escape(name)}: {bidi.html(_plain(old))} → {bidi.html(_plain(new))}"
             for name, (old, new) in correction["changes"].items()
         )
-        lines.append(f"corrected in our record ({escape(correction['reason'])}){': ' + changed if changed else ''}")
+        lines.append(f"corrected in our record ({bidi.html(correction['reason'])}){': ' + changed if changed else ''}")
     for verdict in claim["verdicts"]:
-        lines.append(f"verdict <b>{escape(verdict['rating'])}</b> by {_source(data, verdict['by'])}")
+        lines.append(f"verdict <b>{bidi.html(verdict['rating'])}</b> by {_source(data, verdict['by'])}")
     if claim["responds_to"]:
         target = claim["responds_to"]
         lines.append(
-            f'{escape(target["relation"])} <a href="#claim-{escape(target["claim"])}">{escape(target["claim"])}</a>'
+            f'{escape(target["relation"])} <a href="#claim-{escape(target["claim"])}">{bidi.html(target["claim"])}</a>'
         )
     return "<br>".join(lines)
 
@@ -312,24 +315,24 @@ def _plain(value: Any) -> str:
 def _card(data: dict[str, Any], claim: dict[str, Any], opposed: str) -> str:
     """The details panel's content for one claim (shown by the script); ``opposed`` lists the
     claims of other parties that contradict it (``_opponents``)."""
-    quote = f"<blockquote>“{escape(claim['quote'])}”</blockquote>" if claim["quote"] else ""
+    quote = f"<blockquote>“{bidi.html(claim['quote'])}”</blockquote>" if claim["quote"] else ""
     facts = [
-        ("Speaker", _speaker(data, claim) or escape(_name(data["parties"], claim["party"]))),
+        ("Speaker", _speaker(data, claim) or bidi.html(_name(data["parties"], claim["party"]))),
         ("Said", escape(claim["said_on"]) + (" (placed at its end)" if is_partial(claim["said_on"]) else "")),
         ("Source", _chain(data, claim)),
     ]
     if claim["proposition"]:
-        facts.append(("Stance", f"{escape(claim['stance'])} <code>{escape(claim['proposition'])}</code>"))
+        facts.append(("Stance", f"{escape(claim['stance'])} <code>{bidi.html(claim['proposition'])}</code>"))
     if opposed:
         facts.append(("Contradicted by", opposed))
     facts.append(("Record", _history(data, claim)))
     rows = "".join(f"<dt>{label}</dt><dd>{value}</dd>" for label, value in facts)
     return (
         f'<article class="card {escape(claim["status"])}">'
-        f'<p class="party">{escape(_name(data["parties"], claim["party"]))} · '
-        f"{escape(_name(data['topics'], claim['topic']))}</p>"
-        f"<h3>{escape(claim['text'])}</h3>{quote}<dl>{rows}</dl>"
-        f'<p class="more"><code>claims show {escape(claim["id"])}</code> · '
+        f'<p class="party">{bidi.html(_name(data["parties"], claim["party"]))} · '
+        f"{bidi.html(_name(data['topics'], claim['topic']))}</p>"
+        f"<h3>{bidi.html(claim['text'])}</h3>{quote}<dl>{rows}</dl>"
+        f'<p class="more"><code>claims show {bidi.html(claim["id"])}</code> · '
         f'<a href="#claim-{escape(claim["id"])}">in the table ↓</a></p></article>'
     )
 
@@ -350,8 +353,8 @@ def _opponents(data: dict[str, Any]) -> dict[str, str]:
                 if stance == "denies" and ident in affirming:  # listed on both sides: read as affirming
                     continue
                 found.setdefault(ident, []).extend(
-                    f"{escape(_name(data['parties'], by_id[o]['party']))}: "
-                    f'<a href="#claim-{escape(o)}">{escape(by_id[o]["text"])}</a>'
+                    f"{bidi.html(_name(data['parties'], by_id[o]['party']))}: "
+                    f'<a href="#claim-{escape(o)}">{bidi.html(by_id[o]["text"])}</a>'
                     for o in item[other]
                     if o in by_id and by_id[o]["party"] != claim["party"]
                 )
@@ -366,6 +369,12 @@ def _footer(data: dict[str, Any]) -> str:
         f"Merkle root <code>{escape(str(log['root']))}</code>"
         f"{' (last recorded ' + escape(str(log['recorded_at'])) + ')' if log.get('recorded_at') else ''}. "
         "Anyone holding this database can check that it still holds them: save "
-        f"<code>{escape(json.dumps({'size': log['size'], 'root': log['root']}))}</code> "
+        f"<code>{escape(json.dumps(_checkpoint(log)))}</code> "
         "to a file and run <code>claims verify --checkpoint FILE</code>.</p></footer>"
     )
+
+
+def _checkpoint(log: dict[str, Any]) -> dict[str, Any]:
+    """The checkpoint the footer tells a reader to keep: all three fields, as ``claims checkpoint``
+    prints them, since ``claims verify --checkpoint`` holds the log to its ``recorded_at`` too."""
+    return {"size": log["size"], "root": log["root"], "recorded_at": log.get("recorded_at")}

@@ -6,7 +6,9 @@ whole picture (it prints, and reads without JavaScript): each claim is a mark at
 (a partial date sits at the end of its period), reaffirmations and retractions are marks of their
 own at their dates, joined to their claim by a dotted line, a corrected claim wears a small square,
 and contradictions are red dashed arcs between the opposing claims. Every mark has a ``<title>``
-(the tooltip) and links to the claim's row in the report's table.
+(the tooltip) and links to the claim's row in the report's table. SVG text cannot hold a
+``<bdi>``, so each piece of user text in a label or a tooltip is isolated by the Unicode controls
+that do the same (``claims.io.bidi.plain``).
 
 The time axis is ordinal: news clusters on a few days, so each distinct date gets a column wide
 enough for its marks, and the gaps between dates are written on the axis instead of drawn to scale.
@@ -21,6 +23,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from html import escape
 from typing import Any
+
+from claims.io.bidi import plain
 
 GUTTER = 200  # room for the lane labels
 AXIS_TOP = 62
@@ -264,9 +268,9 @@ def _contradictions(data: dict[str, Any], marks: dict[tuple[str, str], Item]) ->
                 if a is None or d is None or a.claim["party"] == d.claim["party"]:
                     continue
                 label = (
-                    f"Contradiction on {item['proposition']}: "
-                    f"{_name(names, a.claim['party'])} affirms ({affirming}), "
-                    f"{_name(names, d.claim['party'])} denies ({denying})"
+                    f"Contradiction on {plain(item['proposition'])}: "
+                    f"{plain(_name(names, a.claim['party']))} affirms ({plain(affirming)}), "
+                    f"{plain(_name(names, d.claim['party']))} denies ({plain(denying)})"
                 )
                 yield (
                     f'\n<path class="contradiction" data-proposition="{escape(item["proposition"])}" '
@@ -323,10 +327,12 @@ def _lane_label(party: str, entry: dict[str, Any], count: int, y: float, height:
     kind = entry.get("kind") or "party"
     sub = f"{kind} · {count} claim{'s' if count != 1 else ''}"
     top = y + height / 2 - (len(lines) * 16 + 14) / 2 + 12
-    spans = "".join(f'<tspan x="14" y="{top + n * 16:.1f}">{escape(line)}</tspan>' for n, line in enumerate(lines))
+    spans = "".join(
+        f'<tspan x="14" y="{top + n * 16:.1f}">{escape(plain(line))}</tspan>' for n, line in enumerate(lines)
+    )
     return (
-        f'<text class="lane-name" font-size="13.5" font-weight="650" fill="{INK}"><title>{escape(name)} '
-        f"({escape(party)})</title>{spans}</text>"
+        f'<text class="lane-name" font-size="13.5" font-weight="650" fill="{INK}"><title>{escape(plain(name))} '
+        f"({escape(plain(party))})</title>{spans}</text>"
         f'<text class="lane-sub" x="14" y="{top + len(lines) * 16:.1f}" font-size="11" fill="#6b7280">'
         f"{escape(sub)}</text>"
     )
@@ -404,33 +410,34 @@ def _retract_shape(item: Item, colour: str) -> str:
 
 
 def tooltip(data: dict[str, Any], item: Item) -> str:
-    """The plain-text hover of a mark: who, when, what, where it appeared and how it was relayed."""
+    """The plain-text hover of a mark: who, when, what, where it appeared and how it was relayed;
+    each piece of user text in it an isolate (``bidi.plain``)."""
     claim = item.claim
     speaker = data["speakers"].get(claim["speaker"] or "", {})
-    who = str(speaker.get("name") or claim["speaker"] or _name(data["parties"], claim["party"]))
+    who = plain(str(speaker.get("name") or claim["speaker"] or _name(data["parties"], claim["party"])))
     if speaker.get("role"):
-        who += f", {speaker['role']}"
+        who += f", {plain(speaker['role'])}"
     lines = []
     if item.kind != "asserted":
         act = item.act
         lines.append(
             f"{item.kind.capitalize()} on {act['on']}"
-            + (f" in {_name(data['sources'], act['source'])}" if act["source"] else "")
+            + (f" in {plain(_name(data['sources'], act['source']))}" if act["source"] else "")
         )
         if act.get("reason"):
-            lines.append(f"Reason: {act['reason']}")
+            lines.append(f"Reason: {plain(act['reason'])}")
         lines.append("— of the claim:")
-    lines.append(f"{who} ({_name(data['parties'], claim['party'])}), {claim['said_on']}")
-    lines.append(claim["text"])
+    lines.append(f"{who} ({plain(_name(data['parties'], claim['party']))}), {claim['said_on']}")
+    lines.append(plain(claim["text"]))
     if claim["quote"]:
-        lines.append(f"“{claim['quote']}”")
-    lines.append("Source: " + " → ".join(_name(data["sources"], s) for s in [claim["source"], *claim["via"]]))
+        lines.append(f"“{plain(claim['quote'])}”")
+    lines.append("Source: " + " → ".join(plain(_name(data["sources"], s)) for s in [claim["source"], *claim["via"]]))
     if claim["proposition"]:
-        lines.append(f"{claim['stance'].capitalize()}: {claim['proposition']}")
+        lines.append(f"{claim['stance'].capitalize()}: {plain(claim['proposition'])}")
     if claim["status"] != "standing":
         lines.append("Status: retracted")
     for correction in claim["corrections"]:
-        lines.append(f"Corrected in our record: {correction['reason']}")
+        lines.append(f"Corrected in our record: {plain(correction['reason'])}")
     for verdict in claim["verdicts"]:
-        lines.append(f"Verdict: {verdict['rating']} ({_name(data['sources'], verdict['by'])})")
+        lines.append(f"Verdict: {plain(verdict['rating'])} ({plain(_name(data['sources'], verdict['by']))})")
     return "\n".join(lines)

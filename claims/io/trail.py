@@ -8,7 +8,8 @@ exactly the hash chain of SPEC section 6 and nothing else: one event per line, p
 line's ``hash`` the SHA-256 of its canonical JSON without ``hash``, each ``prev_hash`` the previous
 line's ``hash``. The short recipe (``docs/recipe_verify_chain.py``) checks it, and so does
 ``claims verify --file``. With ``--checkpoint C`` the verifier also rebuilds the Merkle root of the
-file's first ``C.size`` lines and requires ``C.root``: a file cut short or re-hashed is caught.
+file's first ``C.size`` lines and requires ``C.root``, and ``C.recorded_at`` to be the recorded time
+of line ``C.size``: a file cut short or re-hashed, or a checkpoint whose time was changed, is caught.
 
 A **filtered export** leaves out events, so it cannot be a chain. It is made checkable instead by
 inclusion proofs against one checkpoint of the whole log, written into the file:
@@ -31,14 +32,18 @@ the event); ``leaf_index`` is ``position - 1`` and ``tree_size`` the header's si
 strictly increase; ``merkle.verify_inclusion`` accepts the audit path for the leaf
 ``SHA-256(0x00 || raw hash bytes)`` against the header root; and, for a party or topic selection,
 the line can belong to it (``_outside_selection``). The first failing line is reported by its
-position. A ``--since``-only export is also complete by construction (positions ``S+1..n``
-with nothing missing, each ``prev_hash`` linking to the line before), and that is checked too; a
-party or topic selection cannot prove that nothing was left out without the log itself.
+position. Nothing commits to the header's ``recorded_at`` (the root covers the events, not the
+checkpoint's time), so it is checked against what the lines prove of theirs: it must be a time in
+the log's form (null only for size 0), at or after every line's, and the very time of the last
+event it covers when the file holds that line. A ``--since``-only export is also complete by
+construction (positions ``S+1..n`` with nothing missing, each ``prev_hash`` linking to the line
+before), and that is checked too; a party or topic selection cannot prove that nothing was left
+out without the log itself.
 
-With ``--checkpoint C`` a filtered file's header checkpoint must be ``C`` (same size and root):
-the proofs then tie every line to a root the reader already trusts. A reader holding an older
-checkpoint gets from the log owner a consistency proof (``claims prove --consistency OLD --checkpoint
-HEADER``) and checks it with ``merkle.verify_consistency``.
+With ``--checkpoint C`` a filtered file's header checkpoint must be ``C`` (same size, root and
+recorded_at): the proofs then tie every line to a root the reader already trusts. A reader holding
+an older checkpoint gets from the log owner a consistency proof (``claims prove --consistency OLD
+--checkpoint HEADER``) and checks it with ``merkle.verify_consistency``.
 """
 
 from __future__ import annotations
@@ -113,7 +118,7 @@ def read_jsonl(stream: TextIO, name: str) -> Iterator[dict[str, Any]]:
     error rather than memory exhausted.
     """
     number = 0
-    while text := stream.readline(MAX_LINE_CHARS + 1):
+    while text := _next_line(stream, name):
         number += 1
         if len(text) > MAX_LINE_CHARS:
             raise ValidationError(f"{name}: line {number} is longer than {MAX_LINE_CHARS // 2**20} MiB")
@@ -128,6 +133,21 @@ def read_jsonl(stream: TextIO, name: str) -> Iterator[dict[str, Any]]:
         if not isinstance(line, dict):
             raise ValidationError(f"{name}: line {number} is not a JSON object")
         yield line
+
+
+def _next_line(stream: TextIO, name: str) -> str:
+    """The next line of ``stream`` (at most one character past MAX_LINE_CHARS), or "" at its end.
+
+    Bytes that are not UTF-8 are an error naming the file, as every error of ``verify --file``
+    does. No line number is given: the text is decoded a block at a time, ahead of the line
+    being read, so the line the bad byte is on is not known here.
+    """
+    try:
+        return stream.readline(MAX_LINE_CHARS + 1)
+    except UnicodeDecodeError as error:
+        raise ValidationError(
+            f"{name}: not UTF-8 text (byte {error.object[error.start : error.start + 1]!r})"
+        ) from None
 
 
 def trail_header(filtered: dict[str, Any], checkpoint: dict[str, Any]) -> dict[str, Any]:
@@ -179,6 +199,15 @@ def describe_checkpoint(checkpoint: dict[str, Any], name: str | None = None) -> 
     return f"{label} (size {checkpoint['size']}, root {str(checkpoint['root'])[:16]}…)"
 
 
+def recorded_at_mismatch(size: int, actual: str | None, checkpoint: dict[str, Any]) -> str:
+    """Why a checkpoint's ``recorded_at`` is not that of the last event it covers (event ``size``,
+    recorded at ``actual``), as the errors of ``verify`` and ``prove`` say it."""
+    stated = checkpoint.get("recorded_at")
+    if stated is None:
+        return f"its event {size} was recorded at {actual}, and the checkpoint has no recorded_at"
+    return f"its event {size} was recorded at {actual}, not at {stated} as the checkpoint says"
+
+
 def verify_trail(
     stream: TextIO, name: str, checkpoint: dict[str, Any] | None = None, checkpoint_name: str | None = None
 ) -> TrailReport:
@@ -204,12 +233,15 @@ def _verify_chain(
     """check_chain over the file; with a checkpoint, the root of its first ``size`` lines too."""
     wanted = checkpoint["size"] if checkpoint else 0
     accumulator = merkle.MerkleAccumulator()
+    covered_last: list[Any] = []  # the recorded_at of line ``wanted``, the last the checkpoint covers
 
     def feeding(source: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         for line in source:
             if accumulator.size < wanted:
                 with suppress(ValueError):  # a malformed hash never passes check_chain, which names the position
                     accumulator.append(merkle.event_leaf_hash(str(line.get("hash"))))
+                if line.get("position") == wanted:
+                    covered_last.append(line.get("recorded_at"))
             yield line
 
     report = check_chain(feeding(lines))
@@ -227,6 +259,8 @@ def _verify_chain(
                 f"does not extend {named}: its first {wanted} events hash to root "
                 f"{merkle.to_hex(accumulator.root())[:16]}… (history was rewritten)"
             )
+        elif wanted and (last := covered_last[-1] if covered_last else None) != checkpoint.get("recorded_at"):
+            problem = f"does not extend {named}: {recorded_at_mismatch(wanted, last, checkpoint)}"
     return TrailReport("chain", report.size, report.head_hash, problem=problem)
 
 
@@ -235,8 +269,13 @@ def _header_problem(header: dict[str, Any]) -> str | None:
         return f"unknown trail format {header.get('format')!r} (expected {TRAIL_FORMAT})"
     if not isinstance(header.get("filtered"), dict):
         return "the header has no 'filtered' object"
-    if not merkle.is_checkpoint(header.get("checkpoint")):
-        return "the header has no checkpoint {size, root (64 hex digits), recorded_at}"
+    checkpoint = header.get("checkpoint")
+    problem = merkle.checkpoint_problem(checkpoint)
+    if problem is not None:
+        return f"the header's checkpoint is not one: {problem}"
+    assert isinstance(checkpoint, dict)
+    if checkpoint["size"] and checkpoint.get("recorded_at") is None:  # an export always writes it
+        return f"the header's checkpoint covers {checkpoint['size']} events but has no recorded_at"
     filtered = header["filtered"]
     unknown = set(filtered) - {"party", "topic", "since"}
     if unknown or not filtered:
@@ -342,6 +381,9 @@ def _verify_filtered(
         why = _line_problem(line, position - 1, size, root) or _outside_selection(line, filtered, selected)
         if why:
             return broken(position, why)
+        late = _recorded_after(line, position, ours)
+        if late:
+            return TrailReport("filtered", count, checkpoint=ours, filtered=filtered, problem=f"bad header: {late}")
         previous, prev_hash, count = position, line["hash"], count + 1
     if complete and previous < size:
         return broken(previous + 1, f"the file ends at position {previous}; the checkpoint covers {size}")
@@ -357,7 +399,40 @@ def _verify_filtered(
             filtered=filtered,
             problem=f"the file's {describe_checkpoint(ours)} is not {named}{hint}",
         )
+    if checkpoint is not None and checkpoint.get("recorded_at") != ours.get("recorded_at"):
+        named = describe_checkpoint(checkpoint, checkpoint_name)
+        return TrailReport(
+            "filtered",
+            count,
+            checkpoint=ours,
+            filtered=filtered,
+            problem=(
+                f"the file's {describe_checkpoint(ours)} is not {named}: its recorded_at is "
+                f"{ours.get('recorded_at')}, not {checkpoint.get('recorded_at')}"
+            ),
+        )
     return TrailReport("filtered", count, prev_hash, checkpoint=ours, filtered=filtered)
+
+
+def _recorded_after(line: dict[str, Any], position: int, checkpoint: dict[str, Any]) -> str | None:
+    """Why the header's checkpoint cannot be the one its line at ``position`` is under, by their
+    recorded times, or None.
+
+    Nothing commits to a header's ``recorded_at`` (the root commits to the events only), but the
+    lines do to theirs (their hashes, proven under the root): recorded times never decrease with
+    the position, so the checkpoint's, the time of its last event, is at or after every line's,
+    and is that line's own when the file holds the last event. Both are in the log's one form
+    (``dates.is_recorded_time``), which orders as text does.
+    """
+    stated, own = checkpoint.get("recorded_at"), line.get("recorded_at")
+    if not isinstance(stated, str) or not isinstance(own, str):
+        return None  # a header without one was refused already; a line's is covered by its hash
+    size = checkpoint["size"]
+    if position == size and own != stated:
+        return f"its checkpoint's recorded_at is {stated}, but event {size}, the last it covers, was recorded at {own}"
+    if own > stated:
+        return f"its checkpoint's recorded_at is {stated}, before event {position} it covers (recorded at {own})"
+    return None
 
 
 def filtered_line(line: dict[str, Any], leaf_index: int, tree_size: int, audit_path: list[str]) -> dict[str, Any]:

@@ -4,7 +4,8 @@ A checkpoint ``{"size", "root", "recorded_at"}`` commits to the first ``size`` e
 root of an RFC 6962 Merkle tree of their hashes; the same log always gives the same checkpoint.
 Inclusion proofs show one event is under a checkpoint; consistency proofs show a later checkpoint
 extends an earlier one, so truncation and a rewritten, re-hashed history are caught by anyone
-holding an old checkpoint.
+holding an old checkpoint. A checkpoint held to the log must also state the recorded time of the
+last event it covers: nothing else commits to its ``recorded_at``.
 
 Exports stream the log in batches (``eventlog.read``). A selection (``--party``, ``--topic``,
 ``--since``) is decided from the log itself: a claim belongs to a party and a topic from its
@@ -29,7 +30,7 @@ from claims.domain import events as ev
 from claims.domain import merkle
 from claims.domain.errors import IntegrityError, NotFoundError, ValidationError
 from claims.io.trail import describe_checkpoint as describe
-from claims.io.trail import filtered_line, trail_header, write_csv, write_jsonl
+from claims.io.trail import filtered_line, recorded_at_mismatch, trail_header, write_csv, write_jsonl
 from claims.projections import lookups
 from claims.store import eventlog
 from claims.store.eventlog import StoredEvent
@@ -73,17 +74,40 @@ def checkpoint(connection: Connection, size: int | None = None) -> dict[str, Any
             accumulator.append_subtree(merkle.packed_root(leaves), PAGE_HEIGHT)
             continue
         accumulator.extend(merkle.unpacked(leaves))
+    return {"size": size, "root": merkle.to_hex(accumulator.root()), "recorded_at": recorded_at(connection, size)}
+
+
+def recorded_at(connection: Connection, size: int) -> str | None:
+    """The recorded time of the last of the first ``size`` events: a checkpoint's ``recorded_at``
+    (None for size 0, which covers no event)."""
+    if not size:
+        return None
     last = select(events.c.recorded_at).where(events.c.position <= size).order_by(events.c.position.desc()).limit(1)
-    recorded_at = connection.execute(last).scalar() if size else None
-    return {"size": size, "root": merkle.to_hex(accumulator.root()), "recorded_at": recorded_at or None}
+    return connection.execute(last).scalar() or None
 
 
 def check_checkpoint(given: Any) -> dict[str, Any]:
     """A checkpoint read from a file, checked for shape; its root in lowercase, as every root is
     written and compared (a root copied in capitals is the same root)."""
-    if not merkle.is_checkpoint(given):
-        raise ValidationError('not a checkpoint: expected {"size": N, "root": HEX, "recorded_at": TS}')
+    problem = merkle.checkpoint_problem(given)
+    if problem is not None:
+        raise ValidationError(f"not a checkpoint: {problem}")
     return merkle.with_lowercase_root(given)
+
+
+def _check_recorded_at(connection: Connection, given: dict[str, Any], name: str | None) -> None:
+    """Raise IntegrityError unless ``given`` states the recorded time of the last event it covers.
+
+    The root commits to the events' hashes, and each hash to its event's recorded time, but
+    nothing commits to the checkpoint's own ``recorded_at``: a checkpoint whose time was changed
+    would otherwise pass as the log's, misdating what its holder can show the log held and when.
+    """
+    size = given["size"]
+    actual = recorded_at(connection, size)
+    if actual != given.get("recorded_at"):
+        raise IntegrityError(
+            f"the log does not extend {describe(given, name)}: {recorded_at_mismatch(size, actual, given)}"
+        )
 
 
 def _tree(connection: Connection, against: dict[str, Any] | None, name: str | None = None) -> TreeLevels:
@@ -100,6 +124,8 @@ def _tree(connection: Connection, against: dict[str, Any] | None, name: str | No
             f"the log does not extend {describe(against, name)}: its first {size} events hash to root "
             f"{merkle.to_hex(levels.root())[:16]}… (history was rewritten)"
         )
+    if against is not None:
+        _check_recorded_at(connection, against, name)
     return levels
 
 
@@ -152,6 +178,7 @@ def extends(connection: Connection, given: dict[str, Any], name: str | None = No
             f"the log does not extend {describe(given, name)}: its first {size} events hash to root "
             f"{ours['root'][:16]}… (history was rewritten)"
         )
+    _check_recorded_at(connection, given, name)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote_plus
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -48,12 +49,10 @@ def open_engine(url: str, *, may_create: Callable[[], bool] = lambda: True) -> E
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError):  # ValueError: a port that is no number
-        raise ValidationError(f"not a database URL: {_without_password(url)}") from None
+        raise ValidationError(f"not a database URL: {display_url(url)}") from None
     backend = parsed.get_backend_name()
     if backend not in ("sqlite", "postgresql"):
-        raise ValidationError(
-            f"unsupported database (use an SQLite path or postgresql+psycopg://): {_without_password(url)}"
-        )
+        raise ValidationError(f"unsupported database (use an SQLite path or postgresql+psycopg://): {display_url(url)}")
     if backend == "postgresql" and parsed.get_driver_name() != "psycopg":  # no other driver comes with claims
         raise ValidationError(
             f"claims reaches PostgreSQL through psycopg: write postgresql+psycopg://…, not {parsed.drivername}://"
@@ -61,7 +60,7 @@ def open_engine(url: str, *, may_create: Callable[[], bool] = lambda: True) -> E
     try:
         return _sqlite_engine(url, may_create) if backend == "sqlite" else _postgresql_engine(url)
     except (ValueError, TypeError) as error:  # an option of the URL that cannot be read (``?timeout=abc``)
-        raise ValidationError(f"not a usable database URL: {_without_password(url)} ({error})") from None
+        raise ValidationError(f"not a usable database URL: {display_url(url)} ({error})") from None
 
 
 # A pooled PostgreSQL connection idle for longer than this is asked whether it is still there
@@ -96,9 +95,36 @@ def _postgresql_engine(url: str) -> Engine:
     return engine
 
 
-def _without_password(url: str) -> str:
-    """``url`` as an error may quote it: a password in it masked (the URL may not parse, so by its text)."""
-    return re.sub(r"(://[^:/?#@]*):[^@/?#]*@", r"\1:***@", url)
+# The password of the userinfo, split off as SQLAlchemy's own URL parser splits it: after the user
+# name (no ``:`` or ``/``), up to the first ``@`` (it may hold a ``/``, a ``?`` or a ``#``); and on
+# to a later ``@`` before the path or the query, which SQLAlchemy would take into the host name but
+# which is, more likely, a password's ``@`` left unescaped.
+_USERINFO_PASSWORD = re.compile(r"(://[^:/]*):[^@]*@(?:[^/?@]*@)*")
+
+
+def display_url(url: str) -> str:
+    """``url`` as claims shows it anywhere (``claims config``, ``claims init``, an error): every
+    password in it masked as ``***``, in the userinfo (``ana:***@db``) and in the query string
+    (``?password=***``) alike. Worked on the text, so that a URL that does not parse is masked too,
+    and is shown otherwise as it was given."""
+    masked = _USERINFO_PASSWORD.sub(r"\1:***@", url, count=1)
+    head, mark, query = masked.partition("?")
+    if not mark:
+        return masked
+    return f"{head}?{'&'.join(_masked_option(option) for option in query.split('&'))}"
+
+
+def _masked_option(option: str) -> str:
+    """One ``name=value`` of a URL's query, its value masked when the name is a password's.
+
+    The name is read as SQLAlchemy reads it (``parse_qsl``: percent escapes and ``+`` decoded), so
+    that ``pass%77ord=`` is caught as well; ``password`` and ``sslpassword`` are libpq's (psycopg
+    takes any of its connection options from the query), and any name ending so is masked, in any
+    case, as the price of a false alarm is only a value shown as ``***``."""
+    name, equals, _ = option.partition("=")
+    if equals and unquote_plus(name).strip().lower().endswith("password"):
+        return f"{name}=***"
+    return option
 
 
 def _refuse_to_create(engine: Engine, file: Path, url: str, may_create: Callable[[], bool]) -> None:
@@ -108,7 +134,7 @@ def _refuse_to_create(engine: Engine, file: Path, url: str, may_create: Callable
     @event.listens_for(engine, "do_connect")
     def _missing(*_: Any) -> None:
         if not file.exists() and not may_create():
-            raise StorageError(f"no claims database at {url}: run `claims init` first")
+            raise StorageError(f"no claims database at {display_url(url)}: run `claims init` first")
 
 
 # The oldest SQLite claims runs on: the projections' checkpoint is written with an upsert
