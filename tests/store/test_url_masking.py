@@ -112,3 +112,16 @@ def test_a_missing_sqlite_file_is_named_with_its_query_masked(tmp_path: Path) ->
     assert result.exit_code == 1 and SECRET not in result.output
     assert f"no claims database at sqlite:///{tmp_path / 'none.db'}?password=***" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_init_names_the_database_with_the_password_of_its_query_masked(tmp_path: Path) -> None:
+    """`init` says which database it readied; the server here trusts every local connection, so a
+    password given in the query is taken and ignored, as a real one would be used."""
+    from tests.conftest import new_database_url
+
+    for url in new_database_url("postgresql", tmp_path):
+        given = f"{url}?password={SECRET}"
+        result = _claims("--db", given, "init")
+        assert result.exit_code == 0, result.stderr
+        assert SECRET not in result.output
+        assert f"database ready at {url}?password=*** (schema " in result.stderr
