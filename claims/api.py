@@ -26,7 +26,7 @@ from claims.projections.queries import Times
 from claims.service import retry
 from claims.service.collector import collector_paused
 from claims.store import eventlog
-from claims.store.engine import display_url, open_engine, resolve_url
+from claims.store.engine import display_url, open_engine, resolve_url, sqlite_file
 from claims.store.eventlog import StoredEvent
 
 if TYPE_CHECKING:
@@ -188,6 +188,11 @@ class Tracker:
         if not inspect(connection).has_table("events"):
             raise StorageError(f"no claims database at {self.display_url()}: run `claims init` first")
         self._schema_seen = True
+
+    def database_file(self) -> Path | None:
+        """The SQLite file of this tracker's database, as its URL names it; None on PostgreSQL (or
+        for an in-memory SQLite)."""
+        return sqlite_file(self.url)
 
     def display_url(self) -> str:
         """The URL with every password hidden, the userinfo's and the query's (``engine.display_url``)."""
@@ -724,7 +729,7 @@ class Tracker:
         each with its name: what shell completion offers. A missing SQLite file is not created."""
         from claims.service import reporting
 
-        if self.url.startswith("sqlite:///") and not Path(self.url.removeprefix("sqlite:///")).exists():
+        if (file := self.database_file()) is not None and not file.exists():
             return []
         with self._read() as connection:
             return reporting.ids_with_prefix(connection, kind, prefix, limit)

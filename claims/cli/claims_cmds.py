@@ -247,9 +247,14 @@ class _ProgressLine:
     def __init__(self, label: str) -> None:
         self.label = label
         self.shown = False
+        self._width = 0  # of the line shown last
 
     def __call__(self, done: int, total: int) -> None:
-        click.echo(f"\r{self.label}: {done}/{total} entries", nl=False, err=True)
+        # Padded to the last line's width: a shorter one (the count of a rejected document's check
+        # starting again after its import's) would leave the end of it behind.
+        line = f"{self.label}: {done}/{total} entries"
+        click.echo(f"\r{line.ljust(self._width)}", nl=False, err=True)
+        self._width = len(line)
         self.shown = True
 
     def end(self) -> None:

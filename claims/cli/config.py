@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from claims.cli.context import Settings, pass_settings
@@ -32,9 +30,8 @@ def config(settings: Settings, fmt: str | None) -> None:
     opened = settings.tracker()
     url = opened.display_url()
     database = {"value": url, "from": _ORIGINS["db"][settings.db_from]}
-    if url.startswith("sqlite:///"):
-        exists = Path(url.removeprefix("sqlite:///")).exists()
-        database["note"] = "" if exists else "no such file yet: run `claims init`"
+    if (file := opened.database_file()) is not None:
+        database["note"] = "" if file.exists() else "no such file yet: run `claims init`"
     recorder = {"value": opened.user, "from": _ORIGINS["user"][settings.user_from]}
     rows = [{"setting": "database", **database}, {"setting": "recorder", **recorder}]
     render(fmt, rows, ("setting", "value", "from", "note"), json_data={"database": database, "recorder": recorder})

@@ -67,21 +67,8 @@ def database_file() -> Path | None:
     environment or ``./claims.db``).
     """
     current = settings()
-    if current is None:
-        return None
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    url = current.tracker().url
-    if not url.startswith("sqlite"):
-        return None
-    try:
-        database = make_url(url).database
-    except (ArgumentError, ValueError):
-        return None
-    if not database or database == ":memory:":
-        return None
-    return Path(os.path.realpath(database))
+    file = None if current is None else current.tracker().database_file()
+    return None if file is None else Path(os.path.realpath(file))
 
 
 def origin(context: click.Context, name: str) -> str:

@@ -64,8 +64,10 @@ def _text(value: object, what: str, *, limit: int, required: bool = True) -> Non
     # A printable text (most are) has neither: only then is the pattern needed, to find which.
     bad = None if value.isprintable() else _FORBIDDEN.search(value)
     if bad:
+        # Named, for a text pasted from a page mis-decoded (Windows-1252's quotes are U+0091 to
+        # U+0094 read as Latin-1) is hard to fix otherwise.
         problem = "is not valid Unicode" if bad.group() >= "\ud800" else "contains control characters"
-        raise ValidationError(f"{what} {problem}")
+        raise ValidationError(f"{what} {problem} (U+{ord(bad.group()):04X} at character {bad.start() + 1})")
     if required and not value.strip():  # after the control characters, some of which str.strip() takes
         raise ValidationError(f"{what} is required")
 
@@ -91,7 +93,7 @@ def check_recorder(name: object) -> None:
 def _url(value: object) -> None:
     if value is None:
         return
-    _text(value, "url", limit=2000)
+    _text(value, "url", limit=2000, required=False)  # blank: not an http(s) address, below
     assert isinstance(value, str)
     if not value.startswith(("http://", "https://")) or any(c.isspace() for c in value):
         raise ValidationError(f"url must be an http(s) address without spaces: {value[:80]!r}")

@@ -35,7 +35,7 @@ KINDS: dict[type[Any], str] = {
 
 class Commands(NamedTuple):
     """A document's commands by what they do, each kind in document order, sorted in one pass over
-    its entries, so that each check below walks only the entries it concerns (a 1M-event document:
+    its entries, so that each check walks only the entries it concerns (a 1M-event document:
     870k assertions, 130k lifecycle entries, a hundred registrations)."""
 
     assertions: list[cmd.AssertClaim]
@@ -168,15 +168,21 @@ def in_apply_order(entries: list[Entry], asserted_ids: set[str]) -> list[Entry]:
 
 
 def _reordered(entries: list[Entry]) -> list[Entry]:
-    """``in_apply_order`` for entries of which some respond to a claim asserted after them."""
+    """``in_apply_order`` for entries of which some respond to a claim asserted after them: each
+    entry is placed once, after the chain of claims it waits for, which stops at an entry placed
+    already or at one of its own (a loop of replies, refused by the handlers). Entries are known
+    by identity, in sets: compared as values in a list, a chain of 15,000 replies written newest
+    first took 10.6 s to order."""
     asserted = {claim_id_of(e.command): e for e in entries if isinstance(e.command, cmd.AssertClaim)}
     ordered: list[Entry] = []
     placed: set[int] = set()
     for entry in entries:
         chain: list[Entry] = []
+        in_chain: set[int] = set()
         current: Entry | None = entry
-        while current is not None and id(current) not in placed and current not in chain:
+        while current is not None and id(current) not in placed and id(current) not in in_chain:
             chain.append(current)
+            in_chain.add(id(current))
             target = current.command.responds_to if isinstance(current.command, cmd.AssertClaim) else None
             current = asserted.get(target) if target else None
         for item in reversed(chain):

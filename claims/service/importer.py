@@ -95,9 +95,11 @@ def _import(
             return report
     # An entry the record refuses (a registry entry declared again with other fields, a speaker of
     # another party, an act dated before its claim): the import is rolled back and its lock given
-    # up, and the whole document is checked for every such problem, writing nothing. (Only a
-    # record changed meanwhile by another writer could leave the check nothing to find.)
-    raise rejected(name, problems_of_sound_entries(engine, document.entries, set(), progress) or [refused])
+    # up, and the whole document is checked for every such problem, writing nothing. The refusal
+    # is listed even when the check did not meet it again: a writer that got in between may have
+    # changed the record, but it is why this import failed.
+    found = problems_of_sound_entries(engine, document.entries, set(), progress)
+    raise rejected(name, found if refused in found else [*found, refused])
 
 
 def _apply_until_refused(

@@ -250,12 +250,14 @@ class UnitOfWork:
 class CheckingUnit:
     """``with CheckingUnit(engine) as unit: …``: a unit that only checks. Handlers append to it as
     to a UnitOfWork, and ``records`` takes in what they append, so that a later command sees an
-    earlier one; nothing is ever written. It reads in a transaction of its own and takes no lock:
-    checking a document that is rejected anyway holds no writer up, and a writer holds it up only
-    as long as any reader (on PostgreSQL, not at all).
+    earlier one; nothing is ever written. It reads in a read-only transaction of its own and takes
+    no lock: checking a document that is rejected anyway holds no writer up, and no writer holds it
+    up.
 
-    Without the lock, what it reads may change before an import of the same document: its
-    problems are those of the document against the record as it read it."""
+    Its reads see one snapshot of the log (SQLite's deferred transaction keeps the one its first
+    read takes; PostgreSQL's is asked for, REPEATABLE READ), so its problems are those of the
+    document against the record as it stood at one moment, which an import of the same document
+    may find changed."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -265,6 +267,8 @@ class CheckingUnit:
     def __enter__(self) -> CheckingUnit:
         connection = self._engine.connect()
         try:
+            if connection.dialect.name == "postgresql":
+                connection.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
             connection.begin()
         except BaseException:
             connection.close()

@@ -41,6 +41,18 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file an SQLite URL names, as given (not resolved); None for any other database, for an
+    in-memory SQLite, and for a URL that does not parse (which opening it refuses)."""
+    if not is_sqlite(url):
+        return None
+    try:
+        database = make_url(url).database
+    except (ArgumentError, ValueError):
+        return None
+    return Path(database) if database and database != ":memory:" else None
+
+
 def open_engine(url: str, *, may_create: Callable[[], bool] = lambda: True) -> Engine:
     """An engine for ``url`` with the settings claims relies on for each backend. ``may_create``
     says, at each new connection, whether an SQLite file that is not there may be created; when it
@@ -146,8 +158,7 @@ _HOLDS_THE_LOG = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'e
 
 
 def _sqlite_engine(url: str, may_create: Callable[[], bool]) -> Engine:
-    database = make_url(url).database
-    file = Path(database) if database and database != ":memory:" else None
+    file = sqlite_file(url)
     if file is not None and not file.parent.is_dir():
         raise ValidationError(f"no such directory for the database: {file.parent}")
     if file is not None and file.is_dir():

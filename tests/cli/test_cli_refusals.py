@@ -263,5 +263,18 @@ def test_a_c1_or_c0_control_character_in_a_text_is_refused(here: Path, control: 
     before = seeded("x.db")
     text = ("--text", "Said.") if option == "--quote" else ()
     line = refused("--db", "x.db", *CLAIM, *text, option, f"csi {control}31m red")
-    assert line == f"Error: {option.removeprefix('--')} contains control characters"
+    code = f"U+{ord(control):04X}"
+    assert line == f"Error: {option.removeprefix('--')} contains control characters ({code} at character 5)"
+    intact("x.db", before)
+
+
+@pytest.mark.parametrize("command", ["source", "verdict"])
+def test_a_blank_url_is_no_address_rather_than_missing(here: Path, command: str) -> None:
+    """The url is optional: given blank, it is refused for what it is, not called required."""
+    before = seeded("x.db")
+    if command == "source":
+        args: tuple[str, ...] = ("source", "add", "s9", "--name", "S9", "--kind", "website", "--url", " ")
+    else:
+        args = ("verdict", "zakharova-no-real-meeting", "--rating", "false", "--by", "tass", "--url", " ")
+    assert refused("--db", "x.db", *args) == "Error: url must be an http(s) address without spaces: ' '"
     intact("x.db", before)

@@ -55,3 +55,10 @@ def test_a_chain_of_forward_responses_is_applied_from_its_end() -> None:
 
 def test_a_response_to_a_claim_outside_the_document_keeps_its_place() -> None:
     assert order(claim("a", "recorded-before"), claim("b")) == ["claims[0]", "claims[1]"]
+
+
+def test_a_long_chain_written_newest_first_is_applied_oldest_first() -> None:
+    """Each claim responds to the next one down: the last claim of the document is applied first."""
+    count = 15_000
+    claims = [claim(f"c{i}", f"c{i + 1}" if i + 1 < count else None) for i in range(count)]
+    assert order(*claims) == [f"claims[{i}]" for i in reversed(range(count))]

@@ -288,3 +288,15 @@ def test_an_import_that_fails_on_a_terminal_ends_its_progress_line_first(seeded_
     shown = _on_a_terminal(["--db", seeded_file.url, "import", str(document)], {}).decode()
     assert f"{document}: 1/1 entries" in shown  # the progress was shown, then the problem found
     assert f"\nError: {document}: invalid claims document (1 problem)" in shown.replace("\r\n", "\n"), shown
+
+
+def test_a_shorter_progress_line_covers_the_longer_one_before_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rejected document's check counts its entries again after the import's count: its first,
+    shorter line must not leave the end of the longer one on the terminal."""
+    shown = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", shown)
+    line = claims_cmds._ProgressLine("doc.json")
+    line(25_000, 57_606)
+    line(500, 57_606)
+    last = shown.getvalue().split("\r")[-1]
+    assert last == "doc.json: 500/57606 entries".ljust(len("doc.json: 25000/57606 entries"))
