@@ -166,13 +166,17 @@ def changes(party: str, since: str, until: str, known_at: str | None, fmt: str |
       claims changes china --from 2023-02-01 --to 2023-04-30
     """
     result = tracker().changes(party, since=since, until=until, known_at=known_at)
-    # Made as a table, CSV or Markdown takes them; JSON prints ``result``.
-    rows = ({**claim, "change": change} for change in ("gained", "lost", "corrected") for claim in result[change])
+    # Made as a table, CSV or Markdown takes them (every field of the claim, as JSON has it, but
+    # for a table); JSON prints ``result``.
+    rows = (
+        {**_flat(claim), "change": change} for change in ("gained", "lost", "corrected") for claim in result[change]
+    )
     render(
         fmt,
         rows,
-        ("change", "topic", "said_on", "id", "text"),
+        ("change", *DATA_COLUMNS),
         json_data=result,
+        table_columns=("change", "topic", "said_on", "id", "text"),
         empty=f"{party}'s narrative did not change between {since} and {until}",
     )
 
