@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from urllib.parse import unquote_plus
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DisconnectionError
+from sqlalchemy.exc import ArgumentError, DisconnectionError, SAWarning
 
 from claims.domain.errors import StorageError, ValidationError
 from claims.store.bulk import fetch_on_driver, parameter_marks
@@ -70,9 +71,15 @@ def open_engine(url: str, *, may_create: Callable[[], bool] = lambda: True) -> E
             f"claims reaches PostgreSQL through psycopg: write postgresql+psycopg://…, not {parsed.drivername}://"
         )
     try:
-        return _sqlite_engine(url, may_create) if backend == "sqlite" else _postgresql_engine(url)
-    except (ValueError, TypeError) as error:  # an option of the URL that cannot be read (``?timeout=abc``)
-        raise ValidationError(f"not a usable database URL: {display_url(url)} ({error})") from None
+        with warnings.catch_warnings():
+            # An option of the URL the driver would ignore (``sqlite:///x.db?timeuot=5``) is a
+            # mistake in it, refused in one line as a value that cannot be read is (``?timeout=abc``),
+            # rather than warned about in two of Python's and ignored.
+            warnings.simplefilter("error", SAWarning)
+            return _sqlite_engine(url, may_create) if backend == "sqlite" else _postgresql_engine(url)
+    except (ValueError, TypeError, SAWarning) as error:
+        message = str(error).split(" (Background on this")[0]  # SQLAlchemy's link to its own docs
+        raise ValidationError(f"not a usable database URL: {display_url(url)} ({message})") from None
 
 
 # A pooled PostgreSQL connection idle for longer than this is asked whether it is still there

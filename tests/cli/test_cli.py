@@ -993,13 +993,15 @@ def test_an_sqlite_older_than_the_upsert_is_one_clear_line(tmp_path: Path, monke
         ("postgresql+asyncpg://u@127.0.0.1/claims", "through psycopg"),
         ("postgresql+psycopg://u@host:notaport/claims", "not a database URL"),
         ("sqlite:///claims.db?timeout=abc", "not a usable database URL"),
+        ("sqlite:///claims.db?timeuot=5", "not a usable database URL"),  # an option SQLite ignores
         ("mysql://u@host/claims", "unsupported database"),
         ("postgresql+psycopg://ana:s3cret@host:notaport/claims", "ana:***@host"),
     ],
 )
 def test_a_database_url_claims_cannot_use_is_one_clear_line(tmp_path: Path, bad_url: str, expected: str) -> None:
-    """Mistyped URLs (another driver, a port that is no number, an option that cannot be read)
-    are refused before anything connects: no traceback, and no file created."""
+    """Mistyped URLs (another driver, a port that is no number, an option that cannot be read or
+    that the driver would ignore) are refused before anything connects: no traceback, no warning,
+    and no file created."""
     result = RUNNER.invoke(cli, ["--db", bad_url.replace("claims.db", str(tmp_path / "claims.db")), "narrative", "x"])
     assert not crashed(result) and result.exit_code == 1
     assert expected in one_clear_line(result) and "s3cret" not in result.output
