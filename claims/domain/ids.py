@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 
 from claims.domain.errors import ValidationError
@@ -22,11 +23,31 @@ def check_slug(value: object, what: str = "id") -> str:
     if value is None:
         raise ValidationError(f"{what} is required")
     if not is_slug(value):
-        shown = value if isinstance(value, str) and len(value) <= 60 else f"{str(value)[:60]}…"
         raise ValidationError(
-            f"{what} must be a lowercase slug ([a-z0-9][a-z0-9-]*, at most {MAX_ID_LENGTH}): {shown!r}"
+            f"{what} must be a lowercase slug ([a-z0-9][a-z0-9-]*, at most {MAX_ID_LENGTH}): {shown(value)}"
         )
     return value
+
+
+def shown(value: object, limit: int = 60) -> str:
+    """``value`` as an error message quotes it, cut with an ellipsis only when longer than ``limit``.
+
+    Text is quoted as Python writes it (``'Russia'``), so that a space or an escape in it is seen.
+    Anything else comes from a parsed document (YAML or JSON), and is shown as JSON spells it:
+    ``true``, ``["a"]``, ``null``, the way the user would write it; Python's spellings (``True``,
+    ``['a']``, ``None``) would be a language the document is not in. A value JSON cannot spell (one
+    given through the Python API: a tuple key, a self-containing list) falls back to ``repr``.
+    """
+    if isinstance(value, str):
+        return repr(value) if len(value) <= limit else repr(f"{value[:limit]}…")
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError, RecursionError):
+        try:
+            text = repr(value)
+        except RecursionError:
+            text = f"a {type(value).__name__} nested too deeply to show"
+    return text if len(text) <= limit else f"{text[:limit]}…"
 
 
 def derive_claim_id(party: str, said_on: str, text: str) -> str:

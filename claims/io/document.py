@@ -15,7 +15,7 @@ from typing import Any
 from claims.domain import commands as cmd
 from claims.domain.claim import CORRECTABLE_FIELDS
 from claims.domain.errors import ValidationError
-from claims.domain.ids import derive_claim_id
+from claims.domain.ids import derive_claim_id, shown
 
 FORMAT = "claims/v1"
 SECTIONS = ("parties", "speakers", "sources", "topics", "claims", "events")
@@ -85,11 +85,13 @@ def read_document(data: Any) -> Document:
     if not isinstance(data, dict):
         document.problems.append("document: must be a mapping with format: claims/v1")
         return document
-    if data.get("format") != FORMAT:
-        document.problems.append(f"format: must be {FORMAT}, found {data.get('format')!r}")
+    found_format = data.get("format")
+    if found_format != FORMAT:
+        found = "nothing" if found_format is None else shown(found_format)
+        document.problems.append(f"format: must be {FORMAT}, found {found}")
     for key in data:
         if key != "format" and key not in SECTIONS:
-            document.problems.append(f"{key}: unknown section (expected one of {', '.join(SECTIONS)})")
+            document.problems.append(f"{_named(key)}: unknown section (expected one of {', '.join(SECTIONS)})")
     for section, build in _BUILDERS.items():
         items = data.get(section)
         if items is None:
@@ -136,9 +138,15 @@ def _fields(item: dict[str, Any], allowed: tuple[str, ...], path: str, problems:
     known = _known(allowed)
     for key in item:
         if key not in known:
-            problems.append(f"{path}.{key}: unknown field")
+            problems.append(f"{path}.{_named(key)}: unknown field")
     # ``_text`` inlined (a million claims, a dozen fields each): parsed data holds no int subclass but bool.
     return {k: str(v) if type(v) is int else v for k in allowed if (v := item.get(k)) is not None}
+
+
+def _named(key: object) -> str:
+    """A key as a path names it: text as it is, anything else (``null:``, ``true:``, ``1.5:``) as
+    JSON spells it, not as Python does (``None``, ``True``)."""
+    return key if isinstance(key, str) else shown(key)
 
 
 @functools.cache

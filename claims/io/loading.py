@@ -6,6 +6,11 @@ integers are integers, and everything else, dates included, stays text for the i
 validate. A key repeated in one mapping is an error (YAML 1.2 requires unique keys; PyYAML and
 ``json`` would silently keep the last). No tags construct objects, and aliases are bounded so a
 document cannot expand into a bomb.
+
+A claims document (``load_text``) is read with one difference: no field of it is a number, so an
+integer keeps the text it was written as (``007``, ``0x7E7``, ``+12``), where the core schema
+would respell it (``7``, ``2023``, ``12``) and store what the user never wrote (see
+``DocumentConstructor``).
 """
 
 from __future__ import annotations
@@ -24,11 +29,15 @@ from yaml.resolver import BaseResolver
 from yaml.scanner import Scanner
 
 from claims.domain.errors import ValidationError
+from claims.domain.ids import shown
 from claims.io import strict_json
 
 MAX_ALIASES = 100
 MAX_YAML_CHARACTERS = 8 * 2**20
 MAX_EXPANDED_NODES = 5_000_000
+# The core schema's integers: decimal (with a sign), octal and hexadecimal. ``\Z``, not ``$``,
+# which also matches before a final newline (``!!int "12\n"``).
+CORE_INT = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)\Z")
 
 
 class CoreResolver(BaseResolver):
@@ -39,7 +48,7 @@ CoreResolver.yaml_implicit_resolvers = {}
 for _tag, _pattern, _first in (
     ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
     ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", list("tTfF")),
-    ("tag:yaml.org,2002:int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", list("-+0123456789")),
+    ("tag:yaml.org,2002:int", CORE_INT.pattern, list("-+0123456789")),
     (
         "tag:yaml.org,2002:float",
         r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
@@ -53,12 +62,19 @@ class CoreConstructor(SafeConstructor):
     """SafeConstructor without timestamps, sets or binary: plain data only."""
 
     def construct_yaml_int(self, node: Node) -> int:  # type: ignore[override]
+        """The integer, or for a decimal one of more digits than Python converts, the words JSON's
+        reader uses (rather than Python's advice to call ``sys.set_int_max_str_digits()``)."""
         value = str(self.construct_scalar(node))  # type: ignore[arg-type]
         if value.startswith("0o"):
             return int(value[2:], 8)
         if value.startswith("0x"):
             return int(value[2:], 16)
-        return int(value)
+        try:
+            return int(value)
+        except ValueError:
+            if CORE_INT.match(value):  # digits only, and still refused: too many of them
+                raise ValidationError(strict_json.TOO_MANY_DIGITS) from None
+            raise
 
     def construct_mapping(self, node: Node, deep: bool = False) -> dict[Any, Any]:  # type: ignore[override]
         """A mapping whose keys are unique, as YAML 1.2 requires (PyYAML keeps the last silently)."""
@@ -71,7 +87,10 @@ class CoreConstructor(SafeConstructor):
             key = self.construct_object(key_node, deep=True)
             if key in seen:
                 raise ConstructorError(
-                    "while constructing a mapping", node.start_mark, f"found duplicate key {key!r}", key_node.start_mark
+                    "while constructing a mapping",
+                    node.start_mark,
+                    f"found duplicate key {shown(key)}",
+                    key_node.start_mark,
                 )
             seen.add(key)
         return mapping
@@ -90,6 +109,31 @@ CoreConstructor.yaml_constructors = {
 }
 CoreConstructor.add_constructor("tag:yaml.org,2002:int", CoreConstructor.construct_yaml_int)
 CoreConstructor.add_constructor(None, SafeConstructor.construct_undefined)  # type: ignore[arg-type]
+
+
+class DocumentConstructor(CoreConstructor):
+    """CoreConstructor for claims documents: an integer is the text it was written as.
+
+    No field of a claims document is a number: ids, dates and texts are all text, and
+    ``claims add`` takes them as typed. Read as a number and turned back into text, ``0x7E7``
+    became the date ``2023``, ``0o17`` the id ``15`` and ``007`` the text ``7``: a rewrite no
+    check could see, where the guarantee is that what passes validation is stored exactly. Kept as
+    written, ``said_on: 2023`` is still the year 2023, ``0x7E7`` is refused as no date, and a
+    5,000-digit number is text like any other, not a conversion error. The core-schema loader
+    (``CoreLoader``) is left faithful for any other YAML; this one serves ``load_text`` only.
+    """
+
+    def construct_yaml_int(self, node: Node) -> str:  # type: ignore[override]
+        """The scalar's text as written: a plain scalar resolved as an integer holds no escape, no
+        quote and no folded line, so its value is its source text. An explicit ``!!int`` on a value
+        that is no core-schema integer (``!!int 12x``) is refused, as the core loader refuses it."""
+        value = str(self.construct_scalar(node))  # type: ignore[arg-type]
+        if not CORE_INT.match(value):
+            raise ValueError(f"!!int {shown(value)} is not an integer")
+        return value
+
+
+DocumentConstructor.add_constructor("tag:yaml.org,2002:int", DocumentConstructor.construct_yaml_int)
 
 
 class BoundedComposer(Composer):
@@ -115,6 +159,10 @@ class CoreLoader(Reader, Scanner, Parser, BoundedComposer, CoreConstructor, Core
         CoreResolver.__init__(self)
 
 
+class DocumentLoader(DocumentConstructor, CoreLoader):
+    """CoreLoader whose integers keep their text: the loader of claims documents (``load_text``)."""
+
+
 def _expanded_size(node: Node, memo: dict[int, int]) -> int:
     """How many nodes the document holds once every alias is expanded."""
     key = id(node)
@@ -132,8 +180,9 @@ def _expanded_size(node: Node, memo: dict[int, int]) -> int:
     return size
 
 
-def load_yaml(text: str) -> Any:
-    loader = CoreLoader(text)
+def load_yaml(text: str, *, loader_class: type[CoreLoader] = CoreLoader) -> Any:
+    """One YAML document read with ``loader_class`` (core-schema meaning by default), aliases bounded."""
+    loader = loader_class(text)
     try:
         node = loader.get_single_node()
         if node is None:
@@ -144,20 +193,30 @@ def load_yaml(text: str) -> Any:
         loader.dispose()  # type: ignore[no-untyped-call]
 
 
+def _json_integer(text: str) -> int | str:
+    """A JSON integer of a claims document: ``-0`` stays the text ``-0``, the one integer JSON can
+    spell otherwise than ``str(int(text))`` does (it allows no leading zero and no ``+``), so that
+    it is not stored as ``0``; any other is the number, which the document reader turns back into
+    exactly its text. Called only for integers, of which a claims document normally has none."""
+    return text if text == "-0" else int(text)
+
+
 def load_text(text: str, *, name: str) -> Any:
     """Parse a claims document's text as JSON (when it looks like JSON) or YAML; one clear error.
 
     YAML is read in pure Python (0.3 to 2 MB/s), so a YAML document longer than
-    MAX_YAML_CHARACTERS is refused before it is read; larger documents go in JSON.
+    MAX_YAML_CHARACTERS is refused before it is read; larger documents go in JSON. Its integers
+    keep the text they were written as (``DocumentLoader``): no field of a claims document is a
+    number.
     """
     try:
         if name.endswith(".json") or text.lstrip().startswith("{"):
-            return strict_json.loads(text)
+            return strict_json.loads(text, parse_int=_json_integer)
         if len(text) > MAX_YAML_CHARACTERS:
             raise ValidationError(
                 f"a YAML document is limited to {MAX_YAML_CHARACTERS // 2**20} MiB; give larger documents as JSON"
             )
-        return load_yaml(text)
+        return load_yaml(text, loader_class=DocumentLoader)
     except ValidationError as error:
         raise ValidationError(f"{name}: {error}") from None
     except RecursionError:
@@ -167,9 +226,7 @@ def load_text(text: str, *, name: str) -> Any:
             f"{name}: not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
         ) from None
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark
-        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        raise ValidationError(f"{name}: not valid YAML: {error.problem or error.context}{where}") from None
+        raise ValidationError(f"{name}: not valid YAML: {_yaml_message(error)}") from None
     except ReaderError as error:
         raise ValidationError(
             f"{name}: not valid YAML: unacceptable character #x{error.character:04x} at position {error.position}"
@@ -179,7 +236,31 @@ def load_text(text: str, *, name: str) -> Any:
     except yaml.YAMLError as error:
         raise ValidationError(f"{name}: not valid YAML: {' '.join(str(error).split())}") from None
     except (ValueError, KeyError) as error:
-        # An explicit tag on a value it cannot take (``!!int 12x``, ``!!bool maybe``), or an integer
-        # of more digits than Python converts (4300).
-        shown = " ".join(str(error).split())[:200]
-        raise ValidationError(f"{name}: not a valid document: a value cannot be read ({shown})") from None
+        # An explicit tag on a value it cannot take (``!!int 12x``, ``!!bool maybe``). An integer
+        # of more digits than Python converts cannot reach here: a claims document keeps it as
+        # text (DocumentConstructor), and the core loader says so as JSON does (CoreConstructor).
+        what = " ".join(str(error).split())[:200]
+        raise ValidationError(f"{name}: not a valid document: a value cannot be read ({what})") from None
+
+
+def _at(mark: Any) -> str:
+    """Where a PyYAML mark points, counted from 1 as an editor counts, or nothing without one."""
+    return f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+
+
+def _yaml_message(error: yaml.MarkedYAMLError) -> str:
+    """PyYAML's two-part message as one sentence.
+
+    PyYAML gives a context and a problem, each with its place. A context that begins "while"
+    (``while scanning a quoted scalar``) only sets the scene for a problem that says it all, and
+    is dropped. Any other is the first half of the sentence, and without it the problem means
+    nothing: "expected a single document in the stream" before "but found another document",
+    "found duplicate anchor 'a'; first occurrence" (at its own place) before "second occurrence".
+    """
+    problem = f"{error.problem}{_at(error.problem_mark)}" if error.problem else ""
+    context = error.context or ""
+    if not context or (problem and context.startswith("while ")):
+        return problem or context
+    if problem.startswith("but "):  # one sentence about one place: where the problem is
+        return f"{context}, {problem}"
+    return f"{context}{_at(error.context_mark)}, {problem}" if problem else f"{context}{_at(error.context_mark)}"

@@ -11,23 +11,30 @@ the same way, so that a repeated field is reported rather than silently dropped.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from claims.domain.errors import ValidationError
 
+# Said alike of JSON and YAML, so that the same number is refused in the same words in either.
+TOO_MANY_DIGITS = "a value cannot be read (a number of more than 4,300 digits)"
 
-def loads(text: str | bytes) -> Any:
+
+def loads(text: str | bytes, *, parse_int: Callable[[str], Any] | None = None) -> Any:
     """``json.loads`` that refuses a repeated key and the non-JSON constants; these, nesting too
     deep for the parser and a number too long for Python are ValidationError. Malformed text is
-    still ``json.JSONDecodeError``, which says where."""
+    still ``json.JSONDecodeError``, which says where.
+
+    ``parse_int`` is ``json.loads``'s: claims documents use it to keep an integer that int() would
+    respell as the text it is (``claims.io.loading``); the audit trail's integers stay integers."""
     try:
-        return json.loads(text, object_pairs_hook=unique_keys, parse_constant=_refuse_constant)
+        return json.loads(text, object_pairs_hook=unique_keys, parse_constant=_refuse_constant, parse_int=parse_int)
     except json.JSONDecodeError:
         raise
     except RecursionError:
         raise ValidationError("nested too deeply") from None
     except ValueError:  # an integer of more digits than Python converts (4,300)
-        raise ValidationError("a value cannot be read (a number of more than 4,300 digits)") from None
+        raise ValidationError(TOO_MANY_DIGITS) from None
 
 
 def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -1031,11 +1031,20 @@ def test_out_writes_through_a_symbolic_link_and_into_a_fifo_in_place(world: str,
     assert stat.S_ISFIFO(fifo.stat().st_mode) and received and received[0].startswith(b"<!doctype html>")
 
 
-def test_a_number_too_long_for_python_is_a_problem_of_its_entry(url: str, tmp_path: Path) -> None:
+def test_a_number_too_long_for_python_is_one_clear_line(url: str, tmp_path: Path) -> None:
+    """In YAML an integer is kept as the text it was written as (no field of a document is a
+    number), so a huge one is text, checked as text; in JSON, Python cannot read it at all."""
     huge = "0x" + "f" * 5000  # YAML's hexadecimal integer: Python reads it, but cannot write it in decimal
     document = document_file(tmp_path, "huge.yaml", f"format: claims/v1\nparties:\n  - {{id: p, name: {huge}}}\n")
     result = fails(url, "import", document)
-    assert "parties[0]: a value cannot be read (a number of more than 4,300 digits)" in result.stderr
+    assert "parties[0].name: name is longer than 500 characters" in result.stderr
+    digits = "9" * 5000
+    document = document_file(
+        tmp_path, "huge.json", f'{{"format": "claims/v1", "parties": [{{"id": "p", "name": {digits}}}]}}'
+    )
+    assert one_clear_line(fails(url, "import", document)).endswith(
+        "huge.json: a value cannot be read (a number of more than 4,300 digits)"
+    )
 
 
 def test_import_from_a_closed_standard_input_is_one_clear_line(tmp_path: Path) -> None:

@@ -245,7 +245,11 @@ def test_lifecycle_problems_name_their_path(entry: dict[str, Any], problem: str)
         ([], ["document: must be a mapping with format: claims/v1"]),
         (None, ["document: must be a mapping with format: claims/v1"]),
         ({"format": "claims/v2"}, ["format: must be claims/v1, found 'claims/v2'"]),
-        ({}, ["format: must be claims/v1, found None"]),
+        ({}, ["format: must be claims/v1, found nothing"]),
+        ({"format": None}, ["format: must be claims/v1, found nothing"]),
+        ({"format": ["claims/v1"]}, ['format: must be claims/v1, found ["claims/v1"]']),
+        ({"format": True}, ["format: must be claims/v1, found true"]),
+        ({"format": "x" * 100}, [f"format: must be claims/v1, found '{'x' * 60}…'"]),
         ({"format": "claims/v1", "claims": {}}, ["claims: must be a list"]),
         ({"format": "claims/v1", "claims": [1]}, ["claims[0]: must be a mapping"]),
     ],
@@ -300,3 +304,76 @@ def test_a_documents_commands_and_entries_hold_no_attribute_dictionary() -> None
         k for k in vars(cmd).values() if isinstance(k, type) and issubclass(k, cmd.Command) and k is not cmd.Command
     ]
     assert len(kinds) >= 9 and not [kind.__name__ for kind in kinds if kind.__dictoffset__]
+
+
+def test_keys_that_are_not_text_are_named_as_json_not_as_python() -> None:
+    """A YAML key ``null:``, ``~:``, ``true:`` or ``1.5:`` was named ``None``, ``True``."""
+    read = read_document({"format": "claims/v1", None: [], True: 1, "claims": [{**claim(), None: 1, 1.5: "x"}]})
+    assert read.problems == [
+        "null: unknown section (expected one of parties, speakers, sources, topics, claims, events)",
+        "true: unknown section (expected one of parties, speakers, sources, topics, claims, events)",
+        "claims[0].null: unknown field",
+        "claims[0].1.5: unknown field",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (True, "true"),
+        (["a"], '["a"]'),
+        ({"a": "1"}, '{"a": "1"}'),
+        (1.5, "1.5"),
+        ("Not A Slug", "'Not A Slug'"),
+        ("X" * 200, f"'{'X' * 60}…'"),  # text cut short: the ellipsis says so
+        (["a"] * 100, '["a", ' + '"a", ' * 10 + '"a",…'),  # 60 characters of its JSON, then the ellipsis
+    ],
+)
+def test_an_id_that_is_no_slug_is_shown_as_written_with_an_ellipsis_only_when_cut(value: Any, shown: str) -> None:
+    """Not as Python shows it with a stray ellipsis (``'True…'``, ``"['a']…"``)."""
+    read = read_document(document(claims=[claim(id=value)]))
+    assert read.problems == [
+        f"claims[0].id: claim id must be a lowercase slug ([a-z0-9][a-z0-9-]*, at most 120): {shown}"
+    ]
+
+
+def test_integers_of_a_yaml_document_are_stored_as_written() -> None:
+    """``claims add --said-on 0x7E7`` says "not a date: 0x7E7"; the same in a document was the
+    year 2023, and the id ``0o17`` was ``15``, the text ``007`` was ``7``, the quote ``+12`` was ``12``."""
+    text = (
+        "format: claims/v1\n"
+        "topics: [{id: t, title: 007}]\n"
+        "claims:\n"
+        "  - {id: 0o17, party: p, topic: t, said_on: 0x7E7, source: s, text: 0x1F, quote: +12}\n"
+        "  - {id: c2, party: p, topic: t, said_on: 2023, source: s, text: 007, via: [0010]}\n"
+    )
+    read = read_document(load_text(text, name="doc.yaml"))
+    assert read.problems == ["claims[0].said_on: not a date: 0x7E7"]
+    topic, first, second = (entry.command for entry in read.entries)
+    assert isinstance(topic, cmd.AddTopic) and topic.title == "007"
+    assert isinstance(first, cmd.AssertClaim) and (first.id, first.text, first.quote) == ("0o17", "0x1F", "+12")
+    assert isinstance(second, cmd.AssertClaim)
+    assert (second.said_on, second.text, second.via) == ("2023", "007", ("0010",))
+
+
+@pytest.mark.parametrize(
+    ("number", "problem", "stored"),
+    [
+        ("7", None, "7"),
+        ("-0", None, "-0"),
+        ("1E2", "claims[0].text: text must be text", None),
+        ("1.0", "claims[0].text: text must be text", None),
+    ],
+)
+def test_a_json_number_as_text_is_its_one_spelling_or_refused(
+    number: str, problem: str | None, stored: str | None
+) -> None:
+    """A JSON integer has one spelling, but for ``-0`` (int() makes it ``0``), which stays ``-0``;
+    ``1E2`` and ``1.0`` are floats, refused as no text rather than respelled ``100.0`` or ``1``."""
+    item = '{"party": "p", "topic": "t", "said_on": "2023", "source": "s", "text": ' + number + "}"
+    read = read_document(load_text('{"format": "claims/v1", "claims": [' + item + "]}", name="doc.json"))
+    assert read.problems == ([problem] if problem else [])
+    asserted = read.entries[0].command
+    assert isinstance(asserted, cmd.AssertClaim)
+    if stored is not None:
+        assert asserted.text == stored

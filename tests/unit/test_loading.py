@@ -3,7 +3,9 @@
 ``claims.io.loading.load_text``: only ``true``/``false`` are booleans, so ``on:`` stays a key and
 ``yes`` stays text; dates (even impossible ones like 2023-02-30) stay text for the importer to
 check; no tag constructs Python objects; alias bombs, deep nesting and repeated keys are refused
-with one clear error naming the document.
+with one clear error naming the document. No field of a claims document is a number, so there an
+integer keeps the text it was written as (``007``, ``0x7E7``); the core-schema loader underneath
+(``load_yaml``) reads it as the integer it means.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import json
 import pytest
 
 from claims.domain.errors import ValidationError
-from claims.io.loading import MAX_ALIASES, load_text
+from claims.io.loading import MAX_ALIASES, load_text, load_yaml
 
 
 def yaml(text: str) -> object:
@@ -66,7 +68,59 @@ def test_dates_stay_text_even_when_impossible() -> None:
     ],
 )
 def test_core_schema_scalars(scalar: str, value: object) -> None:
+    assert load_yaml(f"key: {scalar}\n") == {"key": value}
+
+
+@pytest.mark.parametrize(
+    "scalar",
+    ["42", "-7", "+12", "007", "-0", "0o17", "0x1F", "0x7E7", "2022", "9" * 5000, "-" + "1" * 4301],
+)
+def test_a_claims_documents_integer_is_the_text_it_was_written_as(scalar: str) -> None:
+    """Read as a number, ``0x7E7`` became the date ``2023`` and ``007`` the text ``7``; a
+    5,000-digit one was "a value cannot be read". List items too, and keys (YAML allows a plain
+    key of at most 1,024 characters)."""
+    assert yaml(f"key: {scalar}\nlist: [{scalar}]\n") == {"key": scalar, "list": [scalar]}
+    if len(scalar) < 1024:
+        assert yaml(f"{scalar}: v\n") == {scalar: "v"}
+
+
+@pytest.mark.parametrize(
+    ("scalar", "value"),
+    [("true", True), ("null", None), ("1.5", 1.5), ("1e3", 1000.0), (".inf", float("inf")), ("'007'", "007")],
+)
+def test_a_claims_documents_other_scalars_keep_their_core_schema_meaning(scalar: str, value: object) -> None:
+    """Floats and booleans stay what they are, for the document reader to refuse as no text."""
     assert yaml(f"key: {scalar}\n") == {"key": value}
+
+
+def test_an_explicit_int_tag_in_a_claims_document_keeps_its_text_or_is_refused() -> None:
+    assert yaml("a: !!int 0x1F\nb: !!int '007'\n") == {"a": "0x1F", "b": "007"}
+    with pytest.raises(ValidationError, match=r"^doc\.yaml: .*a value cannot be read \(!!int 'x' is not an integer\)$"):
+        yaml("a: !!int x\n")
+    with pytest.raises(ValidationError, match=r"!!int '12\\n' is not an integer"):
+        yaml('a: !!int "12\\n"\n')
+
+
+def test_a_core_schema_integer_of_too_many_digits_is_refused_in_the_words_json_uses() -> None:
+    """Not Python's "Exceeds the limit (4300 digits) for integer string conversion ... use
+    sys.set_int_max_str_digits()"."""
+    with pytest.raises(ValidationError, match=r"^a value cannot be read \(a number of more than 4,300 digits\)$"):
+        load_yaml("a: " + "9" * 5000 + "\n")
+    with pytest.raises(ValidationError, match=r"^doc\.json: a value cannot be read \(a number of more than 4,300"):
+        load_text('{"a": ' + "9" * 5000 + "}", name="doc.json")
+    with pytest.raises(ValueError, match="invalid literal"):  # no integer at all: not "too many digits"
+        load_yaml("a: !!int x\n")
+
+
+@pytest.mark.parametrize(
+    ("number", "value"),
+    [("7", 7), ("-12", -12), ("-0", "-0"), ("1E2", 100.0), ("1.0", 1.0), ("-0.0", -0.0)],
+)
+def test_a_json_number_is_read_as_the_number_except_negative_zero_which_stays_text(number: str, value: object) -> None:
+    """A JSON integer has one spelling (no leading zero, no ``+``) but for ``-0``, which int()
+    would store as ``0``; floats stay floats, to be refused as no text by the document reader."""
+    read = load_text('{"a": ' + number + "}", name="doc.json")
+    assert read == {"a": value} and type(read["a"]) is type(value)
 
 
 @pytest.mark.parametrize(
@@ -141,9 +195,29 @@ def test_very_deep_nesting_is_refused() -> None:
         ("bad.yaml", "a:\n\t- b\n", r"^bad\.yaml: not valid YAML"),
         ("bad.json", '{"format": "claims/v1",}', r"^bad\.json: not valid JSON: .* at line 1 column \d+$"),
         ("bad.txt", '{"format": ', r"^bad\.txt: not valid JSON"),  # JSON recognised by its first brace
+        (
+            "stream.yaml",
+            "format: claims/v1\n---\nformat: claims/v1\n",
+            r"^stream\.yaml: not valid YAML: expected a single document in the stream,"
+            r" but found another document at line 2 column 1$",
+        ),
+        (
+            "anchor.yaml",
+            "a: &x 1\nb: &x 2\n",
+            r"^anchor\.yaml: not valid YAML: found duplicate anchor 'x'; first occurrence at line 1 column 4,"
+            r" second occurrence at line 2 column 4$",
+        ),
+        (
+            "quote.yaml",
+            "a: 'open\n",
+            r"^quote\.yaml: not valid YAML: found unexpected end of stream at line 2 column 1$",
+        ),
     ],
 )
 def test_malformed_text_is_one_clear_error_with_its_place(name: str, text: str, message: str) -> None:
+    """PyYAML's message comes in two halves: a context ("expected a single document in the
+    stream") that is half the sentence is kept, one that only sets the scene ("while scanning a
+    quoted scalar") is not."""
     with pytest.raises(ValidationError, match=message):
         load_text(text, name=name)
 
@@ -153,6 +227,13 @@ def test_a_key_repeated_in_one_mapping_is_refused_not_silently_overwritten() -> 
         load_text("claims:\n  - text: first\n    text: second\n", name="dup.yaml")
     with pytest.raises(ValidationError, match=r"^dup\.json: not valid JSON: duplicate key 'text'"):
         load_text('{"claims": [{"text": "first", "text": "second"}]}', name="dup.json")
+
+
+def test_a_repeated_key_that_is_no_text_is_named_as_yaml_writes_it() -> None:
+    with pytest.raises(ValidationError, match=r"^dup\.yaml: not valid YAML: found duplicate key null at line 2"):
+        load_text("null: 1\n~: 2\n", name="dup.yaml")
+    with pytest.raises(ValidationError, match=r"found duplicate key true at line 2"):
+        load_text("true: 1\nTrue: 2\n", name="dup.yaml")
 
 
 def test_the_same_key_in_different_mappings_is_fine() -> None:
