@@ -2,8 +2,7 @@
 
 Projections are folded inside the appending transaction (the unit of work runs ``prepare``,
 ``Batch.apply_all`` and ``Batch.write`` on each batch it writes), so they are never behind a
-committed event that claims appended; one appended some other way is folded by the next unit of
-work, before its own (``unfolded``). A batch is folded whole: the current state of every claim it changes that was
+committed event. A batch is folded whole: the current state of every claim it changes that was
 asserted before it is carried from the batch before (``Carryover``) or read in bulk, the events
 are applied in memory, and the resulting rows are written in one batch per table. ``rebuild``
 drops the projections and replays the log through the same code (``prepare``,
@@ -26,7 +25,6 @@ from sqlalchemy import Connection, Table, delete, func, select
 from claims.domain import events as ev
 from claims.domain.claim import Act, ClaimFields, apply_correction, standing_periods
 from claims.domain.dates import period_end
-from claims.domain.errors import StorageError
 from claims.projections.tables import (
     checkpoints,
     claim_acts,
@@ -71,34 +69,6 @@ def prepare(connect: Callable[[], Connection], decoded: Sequence[tuple[int, ev.E
 def checkpoint(connection: Connection) -> int:
     value = connection.execute(select(checkpoints.c.position).where(checkpoints.c.name == PROJECTION)).scalar()
     return int(value or 0)
-
-
-# The projections' checkpoint as a scalar subquery in SQL (NULL before anything is folded), read
-# beside the log's head by a unit of work about to write (``uow.UnitOfWork.flush``).
-CHECKPOINT_SUBQUERY = f'(SELECT "position" FROM "{checkpoints.name}" WHERE "name" = \'{PROJECTION}\')'
-
-# The most events a unit of work folds for the projections before its own (``unfolded``); more,
-# and a rebuild is the way to bring them up to date.
-CATCH_UP_LIMIT = 10_000
-
-
-def unfolded(connection: Connection, projected: int, head: int) -> list[tuple[int, ev.Event]]:
-    """The events after position ``projected`` up to ``head`` that the projections have not folded,
-    decoded, for a unit of work to fold before its own. Every writer through claims folds what it
-    appends in the same transaction; only an event appended some other way (the log's INSERT
-    privilege, granted to writer roles, allows a client of its own) leaves the projections behind,
-    and the next unit would otherwise move their checkpoint past it (a claim ``show`` did not
-    know, while ``projections status`` said they were up to date)."""
-    if head - projected > CATCH_UP_LIMIT:
-        raise StorageError(
-            f"the projections are {head - projected:,} events behind the log (appended other than through "
-            "claims): run `claims projections rebuild`"
-        )
-    return [
-        item
-        for page in eventlog.replay_pages(connection, since=projected, until=head)
-        for item in eventlog.decode(page)
-    ]
 
 
 def rebuild(connection: Connection, progress: Callable[[int], None] | None = None) -> int:

@@ -413,16 +413,13 @@ def read_streams(
             yield from_row(row)
 
 
-def replay_pages(
-    connection: Connection, *, batch: int = 5000, since: int = 0, until: int | None = None
-) -> Generator[list[tuple[Any, ...]], None, None]:
-    """The events of the log (after position ``since``, none after ``until``) as the driver's rows
-    (position, type, schema version, payload), in position order, ``batch`` at a time: what a
-    projection rebuild folds. Read apart from their decoding (``decode``), so that a rebuild can
-    fetch the next page before it hands the last one's rows to its writer thread, and only the
-    four columns that make an event (a StoredEvent of every line cost a rebuild several percent
-    of its time)."""
-    return _pages(connection, since, None, batch, _REPLAY_COLUMNS, until=until)
+def replay_pages(connection: Connection, *, batch: int = 5000) -> Generator[list[tuple[Any, ...]], None, None]:
+    """Every event of the log as the driver's rows (position, type, schema version, payload), in
+    position order, ``batch`` at a time: what a projection rebuild folds. Read apart from their
+    decoding (``decode``), so that a rebuild can fetch the next page before it hands the last
+    one's rows to its writer thread, and only the four columns that make an event (a StoredEvent
+    of every line cost a rebuild several percent of its time)."""
+    return _pages(connection, 0, None, batch, _REPLAY_COLUMNS)
 
 
 def decode(rows: Iterable[tuple[Any, ...]]) -> list[tuple[int, Event]]:
