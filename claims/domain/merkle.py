@@ -425,8 +425,8 @@ def checkpoint_problem(value: object) -> str | None:
     (``dates.is_recorded_time``), so that a checkpoint states no time the log could not have given; a
     checkpoint of size 0 covers no event and its ``recorded_at`` is null. A null (or missing)
     ``recorded_at`` with a size above 0 has the shape, as the root alone is what proofs rest on:
-    it is refused where the covered event is at hand to compare with (see
-    ``claims.service.audit.extends`` and ``claims.io.trail``).
+    such a checkpoint claims no time and is held to its root alone (``claims.service.audit``,
+    ``claims.io.trail``), but for a filtered export's header, which claims always writes whole.
     """
     if not isinstance(value, dict):
         return f"expected {CHECKPOINT_SHAPE}"

@@ -101,10 +101,14 @@ def _check_recorded_at(connection: Connection, given: dict[str, Any], name: str 
     The root commits to the events' hashes, and each hash to its event's recorded time, but
     nothing commits to the checkpoint's own ``recorded_at``: a checkpoint whose time was changed
     would otherwise pass as the log's, misdating what its holder can show the log held and when.
+    A checkpoint that states no time (saved as ``{"size", "root"}``, as the report's footer once
+    advised) claims none, and is held to its root alone.
     """
-    size = given["size"]
+    size, stated = given["size"], given.get("recorded_at")
+    if stated is None:
+        return
     actual = recorded_at(connection, size)
-    if actual != given.get("recorded_at"):
+    if actual != stated:
         raise IntegrityError(
             f"the log does not extend {describe(given, name)}: {recorded_at_mismatch(size, actual, given)}"
         )

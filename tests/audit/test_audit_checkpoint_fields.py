@@ -132,9 +132,15 @@ def test_verify_against_the_database_holds_the_checkpoint_to_its_last_event_time
         assert f"does not extend checkpoint {other} (size {size}, root {kept['root'][:16]}…)" in line
         assert f"its event {size} was recorded at {actual}, not at {ANOTHER_TIME} as the checkpoint says" in line
 
-        missing = _changed(tmp_path, kept, None, f"null-{size}.json")
-        line = _error_line(run("verify", "--checkpoint", missing))
-        assert f"its event {size} was recorded at {actual}, and the checkpoint has no recorded_at" in line
+        # One that states no time (saved as {"size", "root"}, as the report's footer once advised)
+        # claims none: it is held to its root alone, and a wrong root still fails it.
+        for stated in ({"recorded_at": None}, {}):
+            rootonly = {"size": kept["size"], "root": kept["root"], **stated}
+            found = run("verify", "--checkpoint", write_json(tmp_path / f"root-only-{size}.json", rootonly))
+            assert found.exit_code == 0 and f"(size {size})" in found.stderr, found.stderr
+        wrong = {"size": kept["size"], "root": "0" * 64}
+        line = _error_line(run("verify", "--checkpoint", write_json(tmp_path / f"wrong-{size}.json", wrong)))
+        assert "history was rewritten" in line
 
     # The time of the event after the last covered one is no more the checkpoint's.
     shifted = {**reviewed.checkpoint(10), "recorded_at": log[10]["recorded_at"]}
