@@ -176,9 +176,10 @@ class Tracker:
 
     def grant_writer(self, role: str) -> list[str]:
         """Let a PostgreSQL role append to and read the log, and nothing more; returns the statements run."""
+        from claims.projections import tables  # the projections' tables, on the log's metadata
         from claims.store import roles
 
-        return roles.grant_writer(self.engine, role)
+        return roles.grant_writer(self.engine, role, tables.metadata.tables)
 
     def _require_schema(self, connection: Connection) -> None:
         """Refuse to work on a database without the log. Checked once per tracker: a later failure

@@ -17,6 +17,8 @@ reason, rather than called a writer:
 - a member of ``pg_execute_server_program``: ``COPY … TO PROGRAM`` runs commands as the
   server's operating-system user, which owns the data files and, by default, logs in as a
   superuser through the local socket;
+- a member of ``pg_write_all_data`` (PostgreSQL 14 and later): it may UPDATE and DELETE every
+  table whatever is revoked from it, and only the log's triggers would still stop it;
 - the owner of the log, of the schema holding it (a schema's owner can drop any table in it) or
   of the database (its owner can drop it, and in PostgreSQL 15 owns schema ``public`` through
   ``pg_database_owner``), or a member of any of these owners.
@@ -35,6 +37,8 @@ otherwise refused too. Run it again after ``claims db upgrade`` adds a table.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import Connection, Engine, inspect, text
 
 from claims.domain.errors import StorageError, ValidationError
@@ -42,28 +46,36 @@ from claims.domain.errors import StorageError, ValidationError
 LOG_TABLE = "events"
 READ_ONLY_TABLES = ("alembic_version",)
 LOG_PRIVILEGES_REVOKED = "UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER"
-# The predefined role whose members run programs as the server's operating-system user (COPY … PROGRAM).
-SERVER_PROGRAM_ROLE = "pg_execute_server_program"
+# Predefined roles whose members get round the privileges granted here: those of the first run
+# programs as the server's operating-system user (COPY … PROGRAM); those of the second (PostgreSQL
+# 14 and later) hold UPDATE and DELETE on every table, whatever is revoked from them.
+BEYOND_PRIVILEGES = {
+    "pg_execute_server_program": "it can run programs as the database server's own user, past every permission",
+    "pg_write_all_data": "it may UPDATE and DELETE any table, the log included, whatever is revoked from it",
+}
 
 
-def grant_writer(engine: Engine, role: str) -> list[str]:
-    """Grant ``role`` what an application writer needs; returns the statements run, in order.
+def grant_writer(engine: Engine, role: str, tables: Iterable[str]) -> list[str]:
+    """Grant ``role`` what an application writer needs on claims' ``tables`` (the log's, the
+    projections' and Alembic's: never another application's tables in the same schema); returns the
+    statements run, in order.
 
     Every check runs before the first GRANT, in the same transaction, so a refusal grants nothing.
     """
+    ours = sorted({*tables, *READ_ONLY_TABLES})
     if engine.dialect.name != "postgresql":
         raise ValidationError("roles exist only on PostgreSQL: an SQLite database is protected by file permissions")
     with engine.begin() as connection:
         _check_role(connection, role)
-        _check_runner(connection)
-        statements = writer_statements(connection, role)
+        _check_runner(connection, ours)
+        statements = writer_statements(connection, role, ours)
         for statement in statements:
             connection.execute(text(statement))
     return statements
 
 
-def writer_statements(connection: Connection, role: str) -> list[str]:
-    """The GRANT and REVOKE statements that make ``role`` a writer of this database.
+def writer_statements(connection: Connection, role: str, ours: Iterable[str]) -> list[str]:
+    """The GRANT and REVOKE statements that make ``role`` a writer of claims' tables (``ours``) here.
 
     CONNECT on the database and USAGE on the schema are left out when the connected role may not
     grant them and ``role`` holds them already: PostgreSQL would only warn that nothing was granted.
@@ -74,7 +86,7 @@ def writer_statements(connection: Connection, role: str) -> list[str]:
     schema_name = connection.execute(text("SELECT current_schema()")).scalar_one()
     database = preparer.quote_identifier(database_name)
     schema = preparer.quote_identifier(schema_name)
-    tables = set(inspect(connection).get_table_names())
+    tables = set(inspect(connection).get_table_names()) & set(ours)
     if LOG_TABLE not in tables:
         raise StorageError("no claims database here: run `claims init` first")
     projections = sorted(tables - {LOG_TABLE, *READ_ONLY_TABLES})
@@ -120,8 +132,8 @@ def _needs_grant(connection: Connection, role: str, kind: str, name: str, privil
     )
 
 
-def _check_runner(connection: Connection) -> None:
-    """Refuse to run as a role that may not grant on every table of the schema.
+def _check_runner(connection: Connection, ours: list[str]) -> None:
+    """Refuse to run as a role that may not grant on every one of claims' tables (``ours``).
 
     PostgreSQL lets anyone issue GRANT and REVOKE and only warns when nothing was granted, so
     without this check a role that does not own the tables reports success while the writer gets
@@ -131,8 +143,10 @@ def _check_runner(connection: Connection) -> None:
     row = connection.execute(
         text(
             "SELECT current_user AS runner, min(tablename) AS first, count(*) AS tables FROM pg_tables "
-            "WHERE schemaname = current_schema() AND NOT pg_has_role(current_user, tableowner, 'USAGE')"
-        )
+            "WHERE schemaname = current_schema() AND tablename = ANY(:ours) "
+            "AND NOT pg_has_role(current_user, tableowner, 'USAGE')"
+        ),
+        {"ours": ours},
     ).one()
     if row.tables:
         more = f" and {row.tables - 1} more" if row.tables > 1 else ""
@@ -168,12 +182,16 @@ def _check_role(connection: Connection, role: str) -> None:
             f"role {role!r} {holder} CREATEROLE: it can grant itself membership in the owner of the log and "
             "rewrite it, so it cannot be a mere writer; use a role without CREATEROLE"
         )
-    if connection.execute(
-        text("SELECT pg_has_role(:role, :server, 'MEMBER')"), {"role": role, "server": SERVER_PROGRAM_ROLE}
-    ).scalar_one():
+    beyond = connection.execute(
+        text(
+            "SELECT rolname FROM pg_roles WHERE rolname = ANY(:predefined) AND pg_has_role(:role, oid, 'MEMBER') "
+            "ORDER BY rolname LIMIT 1"
+        ),
+        {"role": role, "predefined": sorted(BEYOND_PRIVILEGES)},  # by oid: pg_write_all_data is new in 14
+    ).scalar()
+    if beyond is not None:
         raise ValidationError(
-            f"role {role!r} is a member of {SERVER_PROGRAM_ROLE}: it can run programs as the database server's "
-            "own user, past every permission, so it cannot be a mere writer"
+            f"role {role!r} is a member of {beyond}: {BEYOND_PRIVILEGES[beyond]}, so it cannot be a mere writer"
         )
     owners = connection.execute(
         text(

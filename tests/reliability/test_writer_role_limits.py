@@ -316,3 +316,32 @@ def test_the_owner_of_the_tables_grants_what_it_may_and_refuses_what_it_may_not(
     assert_one_clear_error(refused.stderr, refused.exit_code)
     assert "may not grant CONNECT on database" in refused.stderr
     assert log.privileged_tables(other) == []
+
+
+def test_a_member_of_pg_write_all_data_is_refused_for_it_holds_what_is_revoked(scratch: Scratch) -> None:
+    """PostgreSQL 14's predefined role gives UPDATE and DELETE on every table, whatever is revoked:
+    only the log's triggers would still stand between such a writer and the log."""
+    log = scratch.log()
+    writer = scratch.role()
+    scratch.grant("pg_write_all_data", writer)
+    refused = log.grant_writer(writer)
+    assert_one_clear_error(refused.stderr, refused.exit_code)
+    assert "is a member of pg_write_all_data" in refused.stderr
+    with admin(log.database) as connection:
+        row = connection.execute("SELECT has_table_privilege(%s, 'events', 'DELETE')", (writer,)).fetchone()
+    assert row is not None and row[0] is True  # what "append and nothing more" would have hidden
+
+
+def test_another_application_s_table_in_the_schema_is_neither_granted_nor_in_the_way(scratch: Scratch) -> None:
+    """claims grants on its own tables only: a table of another application in the same schema,
+    owned by another role, neither stops the owner of claims' tables nor is opened to the writer."""
+    log = scratch.log()
+    other_app, writer = scratch.role(), scratch.role()
+    with admin(log.database) as connection:
+        connection.execute(f"GRANT CREATE ON SCHEMA public TO {quoted(other_app)}")
+    log.run_as(other_app, "CREATE TABLE other_app_table (id int)")
+    granted = log.grant_writer(writer)
+    assert granted.exit_code == 0, granted.output
+    assert "other_app_table" not in log.privileged_tables(writer) and "events" in log.privileged_tables(writer)
+    with admin(log.database) as connection:
+        connection.execute("DROP TABLE other_app_table")
