@@ -174,7 +174,7 @@ def changes(party: str, since: str, until: str, known_at: str | None, fmt: str |
     render(
         fmt,
         rows,
-        ("change", *DATA_COLUMNS),
+        ("change", *DATA_COLUMNS, "correction", "corrected_at_position"),  # the last two: corrected claims
         json_data=result,
         table_columns=("change", "topic", "said_on", "id", "text"),
         empty=f"{party}'s narrative did not change between {since} and {until}",

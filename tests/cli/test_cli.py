@@ -25,6 +25,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -580,6 +581,20 @@ def test_claims_as_csv_carry_what_json_gives(world: str, args: tuple[str, ...]) 
             value = claim[key]
             expected = " > ".join(value) if isinstance(value, list) else "" if value is None else str(value)
             assert row[key] == expected, key
+
+
+def test_changes_as_csv_carries_a_correction_s_reason_and_position(url: str) -> None:
+    """Corrections are chosen by recorded time (today's here), and carry two fields of their own."""
+    ok(url, "import", str(SEED))
+    ok(url, "correct", "zakharova-no-real-meeting", "--text", "No talks took place.", "--reason", "a typo")
+    args = ("changes", "russia", "--from", "2022-01-01", "--to", date.today().isoformat())
+    data = as_json(url, *args)
+    assert [claim["id"] for claim in data["corrected"]] == ["zakharova-no-real-meeting"]
+    rows = list(csv.DictReader(io.StringIO(ok(url, *args, "--format", "csv").stdout)))
+    corrected = [row for row in rows if row["change"] == "corrected"]
+    assert len(corrected) == 1 and corrected[0]["correction"] == "a typo"
+    assert corrected[0]["corrected_at_position"] == str(data["corrected"][0]["corrected_at_position"])
+    assert corrected[0]["text"] == "No talks took place." and corrected[0]["corrected"] == "True"
 
 
 def test_timeline_as_csv_carries_each_entry_s_position(world: str) -> None:
