@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote_plus
+from urllib.parse import unquote_plus, urlsplit
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -44,13 +44,20 @@ def is_sqlite(url: str) -> bool:
 
 def sqlite_file(url: str) -> Path | None:
     """The file an SQLite URL names, as given (not resolved); None for any other database, for an
-    in-memory SQLite, and for a URL that does not parse (which opening it refuses)."""
+    in-memory SQLite, and for a URL that does not parse (which opening it refuses). With
+    ``?uri=true`` the database is an SQLite URI filename (``file:claims.db``, ``file:///srv/x.db``)
+    whose path is the file."""
     if not is_sqlite(url):
         return None
     try:
-        database = make_url(url).database
+        parsed = make_url(url)
     except (ArgumentError, ValueError):
         return None
+    database = parsed.database
+    if database and str(parsed.query.get("uri", "")).lower() in ("true", "1") and database.startswith("file:"):
+        if "mode=memory" in database or parsed.query.get("mode") == "memory":
+            return None
+        database = urlsplit(database).path
     return Path(database) if database and database != ":memory:" else None
 
 
@@ -170,7 +177,8 @@ def _sqlite_engine(url: str, may_create: Callable[[], bool]) -> Engine:
         raise ValidationError(f"no such directory for the database: {file.parent}")
     if file is not None and file.is_dir():
         raise ValidationError(f"{file} is a directory, not a database file")
-    engine = create_engine(url, connect_args={"timeout": 60})
+    # Wait for the write lock a minute (sqlite3's default is 5 s), unless the URL says how long.
+    engine = create_engine(url, connect_args={} if "timeout" in make_url(url).query else {"timeout": 60})
     driver = engine.dialect.dbapi  # sqlite3.dbapi2, imported by SQLAlchemy for the engine
     if driver is not None and driver.sqlite_version_info < MINIMUM_SQLITE:
         needed = ".".join(map(str, MINIMUM_SQLITE))

@@ -110,3 +110,45 @@ def test_a_claims_database_that_lost_write_ahead_log_mode_gets_it_back(tmp_path:
         assert tracker.narrative("russia")
     with closing(sqlite3.connect(restored)) as copy:
         assert copy.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_an_sqlite_uri_filename_is_the_file_every_command_uses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``sqlite:///file:claims.db?uri=true`` names the file claims.db: after init, later commands
+    found "no claims database" at ``file:claims.db``, and `--out` could not protect it."""
+    from click.testing import CliRunner
+
+    from claims.cli import cli
+
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner(env={"CLAIMS_DATABASE_URL": None, "CLAIMS_USER": "tester"})
+    for url in ("sqlite:///file:claims.db?uri=true", f"sqlite:///file:{tmp_path / 'claims.db'}?uri=true"):
+        assert engine_module.sqlite_file(url) == Path(
+            "claims.db" if "///file:claims" in url else tmp_path / "claims.db"
+        )
+    url = "sqlite:///file:claims.db?uri=true"
+    assert runner.invoke(cli, ["--db", url, "init"]).exit_code == 0
+    assert runner.invoke(cli, ["--db", url, "import", str(SEED)]).exit_code == 0
+    shown = runner.invoke(cli, ["--db", url, "narrative", "russia", "--format", "json"])
+    assert shown.exit_code == 0, shown.stderr
+    refused = runner.invoke(cli, ["--db", url, "export", "--out", "claims.db"])
+    assert refused.exit_code == 1 and "is the database itself" in refused.stderr
+    assert engine_module.sqlite_file("sqlite:///file:mem?mode=memory&uri=true") is None
+
+
+def test_a_lock_timeout_given_in_the_sqlite_url_is_the_one_used(tmp_path: Path) -> None:
+    """claims waits a minute for SQLite's write lock unless the URL says otherwise (``?timeout=``),
+    which it ignored: a writer then waited the minute whatever the URL said."""
+    database = tmp_path / "claims.db"
+    with claims.open_tracker(str(database), user="tester") as tracker:
+        tracker.init()
+    holder = sqlite3.connect(database, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        with claims.open_tracker(f"sqlite:///{database}?timeout=1", user="tester") as waiting:
+            started = time.monotonic()
+            with pytest.raises(StorageError):
+                waiting.add_party("brazil", name="Brazil")
+            assert time.monotonic() - started < 30  # one second asked for; ignored, it was sixty
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
