@@ -44,10 +44,10 @@ class Stream:
 
     ``begun_here``: this unit began the stream. Either it read the stream empty (under the log's
     lock, which a unit of work holds; a checking unit, which writes nothing, reads a snapshot), or
-    it appended the stream's first event without a read; then the unique
-    (stream, version) key refuses that event if the stream was not new after all. Either way the
-    stream holds only the unit's own events, whose count is the version known here for certain,
-    so it is checked here (``note``) and not read back from the log."""
+    it appended the stream's first event without a read; then the unique (stream, version) key
+    refuses that event if the stream was not new after all. Either way the stream holds only the
+    unit's own events, whose count is the version known here for certain, so it is checked here
+    (``note``) and not read back from the log."""
 
     __slots__ = ("begun_here", "later", "version")
 
