@@ -87,7 +87,7 @@ def cli(ctx: click.Context, db: str | None, user: str | None, quiet: bool) -> No
     # An empty value would otherwise pass for no value at all (the default database, the login
     # name) while `claims config` said it came from the flag: a mistake, most often an unset
     # shell variable (`--db "$DB"`). An empty environment variable is no value, as Click reads it.
-    if db == "":
+    if db is not None and not db.strip():  # blanks too: a file named " " is no one's intent
         raise click.ClickException("--db needs a database path or URL, not an empty one")
     if user == "":
         raise click.ClickException("--as-user needs a name, not an empty one")

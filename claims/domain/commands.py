@@ -11,6 +11,7 @@ handlers, which can see the database.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,14 +63,22 @@ def _text(value: object, what: str, *, limit: int, required: bool = True) -> Non
     if len(value) > limit:
         raise ValidationError(f"{what} is longer than {limit} characters")
     # A printable text (most are) has neither: only then is the pattern needed, to find which.
-    bad = None if value.isprintable() else _FORBIDDEN.search(value)
+    printable = value.isprintable()
+    bad = None if printable else _FORBIDDEN.search(value)
     if bad:
         # Named, for a text pasted from a page mis-decoded (Windows-1252's quotes are U+0091 to
         # U+0094 read as Latin-1) is hard to fix otherwise.
         problem = "is not valid Unicode" if bad.group() >= "\ud800" else "contains control characters"
         raise ValidationError(f"{what} {problem} (U+{ord(bad.group()):04X} at character {bad.start() + 1})")
-    if required and not value.strip():  # after the control characters, some of which str.strip() takes
+    # After the control characters, some of which str.strip() takes. A text that is not printable
+    # (a newline, a zero-width space) may still say nothing: only blanks and invisible marks.
+    if required and not (value.strip() if printable else any(map(_visible, value))):
         raise ValidationError(f"{what} is required")
+
+
+def _visible(char: str) -> bool:
+    """Whether ``char`` shows: not a blank, nor a format character (U+200B ZERO WIDTH SPACE, U+FEFF)."""
+    return not char.isspace() and unicodedata.category(char) != "Cf"
 
 
 def _choice(value: object, what: str, choices: tuple[str, ...], *, required: bool = True) -> None:

@@ -164,6 +164,7 @@ def test_on_postgresql_there_is_no_database_file_to_protect(postgresql_url: str,
     ("args", "expected"),
     [
         (("--db", "", "init"), "Error: --db needs a database path or URL, not an empty one"),
+        (("--db", " ", "init"), "Error: --db needs a database path or URL, not an empty one"),
         (("--db", "", "config"), "Error: --db needs a database path or URL, not an empty one"),
         (("--as-user", "", "config"), "Error: --as-user needs a name, not an empty one"),
     ],
@@ -232,7 +233,7 @@ def test_similar_takes_the_bounds_of_the_range(here: Path) -> None:
 CLAIM = ("add", "--party", "russia", "--topic", "g20-joint-statement", "--said-on", "2023-03-03", "--source", "tass")
 
 
-@pytest.mark.parametrize("blank", [" ", "   ", "\n\t", " \u00a0\u2003 "])
+@pytest.mark.parametrize("blank", [" ", "   ", "\n\t", " \u00a0\u2003 ", "\u200b", "\ufeff \u200b"])
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
