@@ -2,9 +2,11 @@
 
 Projections are folded inside the appending transaction (the unit of work runs ``prepare``,
 ``Batch.apply_all`` and ``Batch.write`` on each batch it writes), so they are never behind a
-committed event. A batch is folded whole: the current state of every claim it changes that was
-asserted before it is carried from the batch before (``Carryover``) or read in bulk, the events
-are applied in memory, and the resulting rows are written in one batch per table. ``rebuild``
+committed event that claims appended; while one appended some other way is unfolded, writes are
+refused until a rebuild (``behind_the_log``). A batch is folded whole: the current state of every
+claim it changes that was asserted before it is carried from the batch before (``Carryover``) or
+read in bulk, the events are applied in memory, and the resulting rows are written in one batch
+per table. ``rebuild``
 drops the projections and replays the log through the same code (``prepare``,
 ``Batch.apply_all``, ``Batch.write``), so an incremental projection and a rebuilt one cannot
 differ.
@@ -25,6 +27,7 @@ from sqlalchemy import Connection, Table, delete, func, select
 from claims.domain import events as ev
 from claims.domain.claim import Act, ClaimFields, apply_correction, standing_periods
 from claims.domain.dates import period_end
+from claims.domain.errors import StorageError
 from claims.projections.tables import (
     checkpoints,
     claim_acts,
@@ -69,6 +72,26 @@ def prepare(connect: Callable[[], Connection], decoded: Sequence[tuple[int, ev.E
 def checkpoint(connection: Connection) -> int:
     value = connection.execute(select(checkpoints.c.position).where(checkpoints.c.name == PROJECTION)).scalar()
     return int(value or 0)
+
+
+# The projections' checkpoint as a scalar subquery in SQL (NULL before anything is folded), read
+# beside the log's head by a unit of work about to write (``uow.UnitOfWork.flush``).
+CHECKPOINT_SUBQUERY = f'(SELECT "position" FROM "{checkpoints.name}" WHERE "name" = \'{PROJECTION}\')'
+
+
+def behind_the_log(projected: int, head: int) -> StorageError:
+    """The refusal of a write while the projections lack events of the log (folded up to
+    ``projected``, the log at ``head``). Every writer through claims folds what it appends in the
+    same transaction; only an event appended some other way (the log's INSERT privilege, granted to
+    writer roles, lets a client of its own append a well-chained line) leaves them behind. A write
+    would then move their checkpoint past events they never folded: a claim `show` does not know
+    while `projections status` says they are up to date. A rebuild folds the whole log again; an
+    event it cannot fold (an act on a claim never asserted, ``Batch._changed``) it names, and then
+    writes stay refused, for the log cannot be rewritten to lose it."""
+    return StorageError(
+        f"the projections are {head - projected:,} event{'s' * (head - projected != 1)} behind the log "
+        "(appended other than through claims): run `claims projections rebuild`, then write again"
+    )
 
 
 def rebuild(connection: Connection, progress: Callable[[int], None] | None = None) -> int:
@@ -373,11 +396,11 @@ class Batch:
                 self.rows[claim_acts.name].append(
                     (position, event.claim, kind, event.on, on_end, event.source, getattr(event, "reason", None))
                 )
-                claim = self.claims[event.claim]
+                claim = self._changed(position, event)
                 claim.acts.append(Act(kind, on_end, position))
                 self._refresh_periods(claim, position)
             case ev.ClaimCorrected():
-                claim = self.claims[event.claim]
+                claim = self._changed(position, event)
                 before = claim.fields.said_end
                 self._close_version(claim, position)
                 claim.fields = apply_correction(claim.fields, event.changes)
@@ -386,6 +409,19 @@ class Batch:
                     self._refresh_periods(claim, position)
             case ev.VerdictRecorded():
                 self.rows[verdicts.name].append((position, event.claim, event.rating, event.by, event.url))
+
+    def _changed(self, position: int, event: ev.ClaimRetracted | ev.ClaimReaffirmed | ev.ClaimCorrected) -> _Claim:
+        """The claim an act or a correction changes. Every handler refuses one on a claim the log
+        never asserted, so only a line appended other than through claims can hold one: a rebuild
+        names it in one line rather than failing with a KeyError. It cannot be folded, and the log
+        cannot be rewritten to lose it."""
+        claim = self.claims.get(event.claim)
+        if claim is None:
+            raise StorageError(
+                f"event {position} of the log ({event.TYPE}) cannot be folded: no claim {event.claim} is "
+                "asserted before it (it was appended other than through claims)"
+            )
+        return claim
 
     def _assert(self, position: int, event: ev.ClaimAsserted) -> None:
         """A new claim's open rows, straight from its event: its first version, and the one standing

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 
 from claims.domain import commands as cmd
-from claims.domain.errors import ClaimsError
+from claims.domain.errors import ClaimsError, StorageError
 from claims.io.document import Document, Entry
 from claims.service.collector import collector_paused
 from claims.service.import_check import problems_of_sound_entries, rejected
@@ -110,6 +110,8 @@ def _apply_until_refused(
         tell_progress(progress, done, len(entries))
         try:
             outcome = apply_command(uow, entry.command)
+        except StorageError:  # the database's refusal (a flush of the batch so far), not the entry's
+            raise
         except ClaimsError as error:
             return f"{entry.path}: {error}"
         (report.recorded if outcome.recorded else report.skipped)[KINDS[type(entry.command)]] += 1

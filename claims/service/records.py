@@ -23,7 +23,7 @@ from sqlalchemy import Connection, select
 from claims.domain import events as ev
 from claims.domain.claim import ClaimFields, apply_correction, fields_of_assertion
 from claims.projections.lookups import REGISTRIES
-from claims.projections.projector import CLAIM_ID_AT, current_versions, version_fields
+from claims.projections.projector import CHECKPOINT_SUBQUERY, CLAIM_ID_AT, current_versions, version_fields
 from claims.projections.tables import claim_versions
 from claims.store.bulk import fetch_on_driver, parameter_marks, rows_on_driver
 from claims.store.eventlog import HEAD_SUBQUERIES, Head, head_of, stale_version
@@ -90,21 +90,23 @@ class Registered:
         self._line: tuple[int, str] | None = None  # (position, hash): None while there are no entries
         self._revision: str | None = None
 
-    def trusted(self, connection: Connection) -> tuple[dict[tuple[str, str], Entry], str | None, Head]:
+    def trusted(self, connection: Connection) -> tuple[dict[tuple[str, str], Entry], str | None, Head, int]:
         """The entries, if the database on ``connection`` still holds their line and revision (else
         none, and they are forgotten), with the revision it is at (the unit hands it back with its
-        own entries: ``committed``) and the log's head."""
+        own entries: ``committed``), the log's head and the position the projections have folded."""
         with self._lock:
             line, revision, entries = self._line, self._revision, self._entries
         statement = _check(connection.dialect.paramstyle)
-        ((found, current, *last),) = fetch_on_driver(connection, statement, (0 if line is None else line[0],))
-        head = head_of(last)
+        ((found, current, *last, projected),) = fetch_on_driver(
+            connection, statement, (0 if line is None else line[0],)
+        )
+        head, projected = head_of(last), projected or 0
         if line is not None and found == line[1] and current == revision:
-            return entries, current, head
+            return entries, current, head, projected
         with self._lock:
             if self._line == line:  # not replaced meanwhile by a unit of another thread
                 self._entries, self._line, self._revision = {}, None, None
-        return {}, current, head
+        return {}, current, head, projected
 
     def committed(
         self, entries: Iterable[tuple[tuple[str, str], Entry]], line: tuple[int, str] | None, revision: str | None
@@ -132,6 +134,7 @@ class Records:
         self._committed: dict[tuple[str, str], Entry] | None = None  # registered's, once trusted (read only)
         self._revision: str | None = None  # the schema revision the trusted check saw
         self.head: Head | None = None  # the log's head, as the trusted check read it
+        self.projected = 0  # the position the projections had folded, read with ``head``
         self._registry: dict[tuple[str, str], Entry | None] = {}
         # A claim asserted in this unit is kept as its event until asked about (rarely, in a
         # large import), so that its fields are not computed here and again by the projector.
@@ -174,7 +177,7 @@ class Records:
             if self._registered is None:
                 self._committed = {}
             else:
-                self._committed, self._revision, self.head = self._registered.trusted(self._connect())
+                self._committed, self._revision, self.head, self.projected = self._registered.trusted(self._connect())
         return self._committed
 
     def committed(self, last_written: tuple[int, str] | None) -> None:
@@ -271,12 +274,13 @@ _ANY_CLAIM = select(claim_versions.c.claim_id).limit(1)
 @lru_cache(maxsize=4)
 def _check(paramstyle: str) -> str:
     """The hash of one line of the log, the schema revision (Alembic's table: one row, one linear
-    history; max() only so that the subquery is a scalar on every backend) and the log's head, in
-    one statement on the driver (``fetch_on_driver``): a single add makes it before it writes."""
+    history; max() only so that the subquery is a scalar on every backend), the log's head and the
+    projections' checkpoint, in one statement on the driver (``fetch_on_driver``): a single add
+    makes it before it writes."""
     (position,) = parameter_marks(paramstyle, 1)
     return (
         f'SELECT (SELECT "hash" FROM events WHERE "position" = {position}), '
-        f'(SELECT max("version_num") FROM alembic_version), {HEAD_SUBQUERIES}'
+        f'(SELECT max("version_num") FROM alembic_version), {HEAD_SUBQUERIES}, {CHECKPOINT_SUBQUERY}'
     )
 
 

@@ -24,7 +24,7 @@ from claims.domain.events import Event
 from claims.projections import projector
 from claims.service.records import Records, Registered
 from claims.store import eventlog
-from claims.store.bulk import pipelined
+from claims.store.bulk import fetch_on_driver, pipelined
 from claims.store.engine import begin_write, restore_page_cache, widen_page_cache
 from claims.store.eventlog import Pending
 from claims.store.schema import events
@@ -43,6 +43,9 @@ FLUSH_EVERY = 20_000
 # enough for any single command, while a larger batch keeps PostgreSQL's COPY, which cannot be
 # pipelined (``bulk.insert_rows``).
 PIPELINED_AT_MOST = 16
+
+
+_HEAD_AND_PROJECTED = f"SELECT {eventlog.HEAD_SUBQUERIES}, {projector.CHECKPOINT_SUBQUERY}"
 
 
 class Unit(Protocol):
@@ -191,8 +194,11 @@ class UnitOfWork:
                 self._write(partial(batch.write, many_per_statement=self._writer is not None))
             return
         # The head is known when this unit wrote before, or read it with its registry check (it holds
-        # the log's lock, so the head cannot have moved since); otherwise ``prepare`` reads it.
-        known = self._head or self.records.head
+        # the log's lock, so the head cannot have moved since); otherwise it is read now. Before its
+        # first batch, the unit also learns how far the projections have folded the log.
+        known, projected = self._head_and_projected() if self._head is None else (self._head, None)
+        if projected is not None and projected < known.position:  # appended other than through claims
+            raise projector.behind_the_log(projected, known.position)
         prepared = eventlog.prepare(self._connect, self._pending, self.recorded_by, after=known)
         # Streams this unit began were checked as their events were appended (``Records.note``);
         # the log checks the others (at 1M events, 130k lifecycle streams: 5 s of PostgreSQL's time).
@@ -213,6 +219,15 @@ class UnitOfWork:
             written = batch.counts()  # before the rows are written (sorted in place)
             self._write(partial(batch.write, many_per_statement=many_per_statement))
         self._growing.wrote({events.name: len(decoded), **written})
+
+    def _head_and_projected(self) -> tuple[eventlog.Head, int]:
+        """The log's head and the position the projections have folded, as the registry check read
+        them (``Records.head``), or read now in one statement, under the log's lock either way."""
+        records = self.records
+        if records.head is not None:
+            return records.head, records.projected
+        ((*last, projected),) = fetch_on_driver(self._connect(), _HEAD_AND_PROJECTED)
+        return eventlog.head_of(last), projected or 0
 
     @contextmanager
     def _pipelined_if_few(self, count: int) -> Iterator[None]:

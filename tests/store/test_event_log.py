@@ -260,6 +260,7 @@ def test_a_unit_checks_in_memory_the_streams_it_began_and_in_the_log_the_others(
 ) -> None:
     """A stream the unit began cannot move under it (it holds the log's lock), so its version is
     checked as events are appended, with no read; a stream that was there before is read back."""
+    filled.rebuild_projections()  # ``filled`` appended to the log alone: a unit writes after none lacking
     monkeypatch.setattr(unit_of_work, "FLUSH_EVERY", 2)  # each pair of events is its own batch
     checks = _stream_checks(monkeypatch)
     before = raw_rows(filled)
