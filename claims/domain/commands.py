@@ -20,7 +20,7 @@ from claims.domain import events as ev
 from claims.domain.claim import CORRECTABLE_FIELDS, RELATIONS, STANCES
 from claims.domain.dates import check_said_date
 from claims.domain.errors import ValidationError
-from claims.domain.ids import check_slug, is_slug
+from claims.domain.ids import check_slug, is_slug, shown
 
 Problem = tuple[str, str]
 
@@ -85,13 +85,7 @@ def _choice(value: object, what: str, choices: tuple[str, ...], *, required: boo
     if value is None and not required:
         return
     if not isinstance(value, str) or value not in choices:
-        raise ValidationError(f"{what} must be one of {', '.join(choices)}: {_shown(value)}")
-
-
-def _shown(value: object, limit: int = 80) -> str:
-    """A user's value as an error message quotes it: escaped, and cut short when long."""
-    text = repr(value)
-    return text if len(text) <= limit else f"{text[:limit]}…"
+        raise ValidationError(f"{what} must be one of {', '.join(choices)}: {shown(value, 80)}")
 
 
 def check_recorder(name: object) -> None:

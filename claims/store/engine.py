@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import unquote_plus, urlsplit
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DisconnectionError, SAWarning
 
 from claims.domain.errors import StorageError, ValidationError
@@ -50,9 +50,13 @@ def sqlite_file(url: str) -> Path | None:
     if not is_sqlite(url):
         return None
     try:
-        parsed = make_url(url)
+        return _file_of(make_url(url))
     except (ArgumentError, ValueError):
         return None
+
+
+def _file_of(parsed: URL) -> Path | None:
+    """``sqlite_file`` of a URL parsed already."""
     database = parsed.database
     if database and str(parsed.query.get("uri", "")).lower() in ("true", "1") and database.startswith("file:"):
         if "mode=memory" in database or parsed.query.get("mode") == "memory":
@@ -83,7 +87,7 @@ def open_engine(url: str, *, may_create: Callable[[], bool] = lambda: True) -> E
             # mistake in it, refused in one line as a value that cannot be read is (``?timeout=abc``),
             # rather than warned about in two of Python's and ignored.
             warnings.simplefilter("error", SAWarning)
-            return _sqlite_engine(url, may_create) if backend == "sqlite" else _postgresql_engine(url)
+            return _sqlite_engine(url, parsed, may_create) if backend == "sqlite" else _postgresql_engine(url)
     except (ValueError, TypeError, SAWarning) as error:
         message = str(error).split(" (Background on this")[0]  # SQLAlchemy's link to its own docs
         raise ValidationError(f"not a usable database URL: {display_url(url)} ({message})") from None
@@ -171,14 +175,14 @@ MINIMUM_SQLITE = (3, 24, 0)
 _HOLDS_THE_LOG = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'"
 
 
-def _sqlite_engine(url: str, may_create: Callable[[], bool]) -> Engine:
-    file = sqlite_file(url)
+def _sqlite_engine(url: str, parsed: URL, may_create: Callable[[], bool]) -> Engine:
+    file = _file_of(parsed)
     if file is not None and not file.parent.is_dir():
         raise ValidationError(f"no such directory for the database: {file.parent}")
     if file is not None and file.is_dir():
         raise ValidationError(f"{file} is a directory, not a database file")
     # Wait for the write lock a minute (sqlite3's default is 5 s), unless the URL says how long.
-    engine = create_engine(url, connect_args={} if "timeout" in make_url(url).query else {"timeout": 60})
+    engine = create_engine(url, connect_args={} if "timeout" in parsed.query else {"timeout": 60})
     driver = engine.dialect.dbapi  # sqlite3.dbapi2, imported by SQLAlchemy for the engine
     if driver is not None and driver.sqlite_version_info < MINIMUM_SQLITE:
         needed = ".".join(map(str, MINIMUM_SQLITE))
