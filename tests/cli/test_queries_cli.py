@@ -903,7 +903,8 @@ def test_timeline_orders_by_the_end_of_the_said_period_then_the_date_as_said_the
 ) -> None:
     """Assertions and acts alike, recorded out of said order: by the last day of the said period
     (a year, a month, a day, the calendar date of a date-time), then the said date's text, then
-    the log position; with ``--as-of`` the same order, of what had surely been said by then."""
+    the log position, an act no earlier than its own assertion; with ``--as-of`` the same order,
+    of what had surely been said or done by then."""
     tracker.add_party("north", name="North")
     tracker.add_topic("talks", title="Talks")
     tracker.add_source("wire", name="Wire")
@@ -930,14 +931,51 @@ def test_timeline_orders_by_the_end_of_the_said_period_then_the_date_as_said_the
         ("2023-03", "asserted", "month"),
         ("2023-03", "retracted", "day"),  # said as the month was, recorded after it
         ("2023-03-31", "asserted", "last-day"),
-        ("2023-03-31", "reaffirmed", "year"),
         ("2023-03-31T21:00:00+02:00", "asserted", "evening"),
         ("2023-04-01", "asserted", "april"),
         ("2023", "asserted", "year"),
+        ("2023-03-31", "reaffirmed", "year"),  # dated inside the year it was said in: after the assertion
     ]
     assert tracker.timeline(party="north") == tracker.timeline(topic="talks") == tracker.timeline()
     assert order(as_of="2023-03-30") == order()[:2]
-    assert order(as_of="2023-04-01") == order()[:-1]
+    assert order(as_of="2023-04-01") == order()[:-2] + order()[-1:]
+
+
+def test_timeline_never_puts_an_act_before_its_own_claim_s_assertion(tracker: claims.Tracker) -> None:
+    """An act may be dated before its claim as written, not in the world: a bare date on the day of
+    a said date-time, a day inside a said month, a time at another offset, a said date corrected
+    to after it. It is listed after the assertion, with its own date."""
+    tracker.add_party("north", name="North")
+    tracker.add_topic("talks", title="Talks")
+    tracker.add_source("wire", name="Wire")
+    said = {"tokyo": "2023-06-10T08:00:00+09:00", "month": "2023-05", "moved": "2023-07-01", "other": "2023-06-10"}
+    for ident, said_on in said.items():
+        tracker.add_claim(id=ident, party="north", topic="talks", said_on=said_on, source="wire", text=ident)
+    tracker.retract("tokyo", on="2023-06-10T01:00:00+00:00", source="wire")  # 01:00Z, after 23:00Z the day before
+    tracker.reaffirm("tokyo", on="2023-06-10", source="wire")
+    tracker.retract("month", on="2023-05-10", source="wire")
+    tracker.retract("moved", on="2023-07-05", source="wire")
+    before_correction = list(tracker.log())[-1]["recorded_at"]
+    tracker.correct("moved", said_on="2023-07-20", reason="the interview was aired later")
+
+    def order(**times: Any) -> list[tuple[str, str, str]]:
+        return [(e["said_on"], e["kind"], e["claim"]) for e in tracker.timeline(topic="talks", **times)]
+
+    assert order() == [
+        ("2023-05", "asserted", "month"),
+        ("2023-05-10", "retracted", "month"),
+        ("2023-06-10", "asserted", "other"),
+        ("2023-06-10T08:00:00+09:00", "asserted", "tokyo"),
+        ("2023-06-10T01:00:00+00:00", "retracted", "tokyo"),
+        ("2023-06-10", "reaffirmed", "tokyo"),
+        ("2023-07-20", "asserted", "moved"),
+        ("2023-07-05", "retracted", "moved"),
+    ]
+    assert order(known_at=before_correction)[-2:] == [
+        ("2023-07-01", "asserted", "moved"),
+        ("2023-07-05", "retracted", "moved"),
+    ]
+    assert order(as_of="2023-06-10") == order()[:-2]
 
 
 def test_changes_known_at_answers_as_the_database_knew_it(seeded_url: str) -> None:

@@ -558,17 +558,24 @@ class Oracle:
             if (topic is not None and f["topic"] != topic) or (party is not None and f["party"] != party):
                 continue
             common = {"party": f["party"], "claim": f["id"], "topic": f["topic"]}
+            said = (period_end(f["said_on"]), f["said_on"])
             entries.append(
                 {"said_on": f["said_on"], "kind": "asserted", "source": f["source"], "position": claim.position}
                 | common
+                | {"key": said}
             )
             for act in claim.acts:
+                # No earlier than its own assertion, which it may precede as written (a day inside a
+                # said month, a said date corrected to after it).
+                key = max((period_end(act["on"]), act["on"]), said)
                 entries.append(
                     {"said_on": act["on"], "kind": act["kind"], "source": act["source"], "position": act["position"]}
                     | common
+                    | {"key": key}
                 )
         # A partial date counts from the end of its period, as in ``list`` and ``narrative``.
-        return sorted(entries, key=lambda e: (period_end(e["said_on"]), e["said_on"], e["position"]))
+        entries.sort(key=lambda e: (e["key"], e["position"]))
+        return [{k: value for k, value in e.items() if k != "key"} for e in entries]
 
 
 def pick(item: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
