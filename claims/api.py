@@ -59,16 +59,20 @@ def default_user() -> str:
 
 
 def verify_export(
-    path: str, checkpoint: dict[str, Any] | None = None, checkpoint_name: str | None = None
+    path: str,
+    checkpoint: dict[str, Any] | None = None,
+    checkpoint_name: str | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> TrailReport:
     """Verify an exported JSONL trail (whole chain or filtered with proofs); needs no database.
 
-    With ``checkpoint``, it also checks that the file matches that checkpoint.
+    With ``checkpoint``, it also checks that the file matches that checkpoint. ``progress`` is told
+    how many lines have been read, every thousand and at the end.
     """
     from claims.io.trail import verify_trail
 
     with open(path, encoding="utf-8") as stream:
-        return verify_trail(stream, path, checkpoint, checkpoint_name)
+        return verify_trail(stream, path, checkpoint, checkpoint_name, progress)
 
 
 def parse_checkpoint(given: Any) -> dict[str, Any]:
@@ -597,12 +601,28 @@ class Tracker:
         with self._read() as connection:
             yield from eventlog.read(connection, since=since)
 
-    def verify(self) -> ChainReport:
-        """Check the database's hash chain from position 1 to the head."""
-        from claims.store.chain import check_chain
+    def verify(self, progress: Callable[[int], None] | None = None) -> ChainReport:
+        """Check the database's hash chain from position 1 to the head; ``progress`` is told how
+        many events have been read, every thousand and at the end.
+
+        A log cut short keeps an intact chain, but its projections, folded in the transactions that
+        appended the events lost, remember how far it went: their checkpoint past the head is
+        reported as the break (a checkpoint kept outside the database proves more: ``verify_checkpoint``)."""
+        from claims.io.progress import counted
+        from claims.projections import projector
+        from claims.store.chain import ChainReport, check_chain
 
         with self._read() as connection:
-            return check_chain(eventlog.read_lines(connection))
+            report = check_chain(counted(eventlog.read_lines(connection), progress))
+            projected = projector.checkpoint(connection)
+        if report.intact and projected > report.size:  # the projections remember events the log lost
+            return ChainReport(
+                report.size,
+                report.head_hash,
+                broken_at=report.size + 1,
+                problem=projector.the_log_cut_short(projected, report.size),
+            )
+        return report
 
     # -- projections ---------------------------------------------------------------------------
 
@@ -617,8 +637,14 @@ class Tracker:
             }
 
     def rebuild_projections(self, progress: Callable[[int], None] | None = None) -> int:
+        """Empty the projections and fold the whole log into them again; returns the events folded.
+        A database without the schema is refused as every other command refuses it (``_require_schema``),
+        not with the first projection table the rebuild happens to empty."""
         from claims.projections import projector
         from claims.service.uow import UnitOfWork
+
+        with self.engine.connect() as connection:
+            self._require_schema(connection)
 
         def attempt() -> int:
             with UnitOfWork(self.engine, self.user) as uow, collector_paused():

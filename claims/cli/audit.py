@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import click
 
 from claims.cli.context import tracker
 from claims.cli.files import output_stream
-from claims.cli.output import message
+from claims.cli.output import counted, events_progress, message, warning
 
 EXPORT_FORMATS = ("jsonl", "csv", "prov-json", "claimreview")
 MAX_CHECKPOINT_CHARS = 64 * 1024  # a checkpoint is about 150 characters
@@ -68,26 +67,20 @@ def export(fmt: str, out: str | None, party: str | None, topic: str | None, sinc
       claims export --format prov-json --topic blinken-lavrov-encounter --out encounter.prov.json
       claims export --format claimreview --out reviews.jsonld
     """
-    shown = sys.stderr.isatty()
-
-    def progress(count: int) -> None:
-        if shown:
-            click.echo(f"\rread {count} events", nl=False, err=True)
-
     if out == "-":  # as report's --out and import's FILE take it
         out = None
-    with output_stream(out) as stream:  # `| head` closing the pipe early is a quiet exit 0 (ClaimsGroup)
+    # `| head` closing the pipe early is a quiet exit 0 (ClaimsGroup)
+    with events_progress("read") as progress, output_stream(out) as stream:
         summary = tracker().export(fmt, stream, party=party, topic=topic, since=since, progress=progress)
-    if shown:
-        click.echo(err=True)
     if out:
         if summary.reviews is not None:
-            message(f"exported {summary.reviews} reviews ({summary.events} claim events read) to {out}")
+            read = counted(summary.events, "claim event")
+            message(f"exported {counted(summary.reviews, 'review')} ({read} read) to {out}")
             return
         detail = ""
         if summary.checkpoint is not None:
             detail = f", each with an inclusion proof against checkpoint size {summary.checkpoint['size']}"
-        message(f"exported {summary.events} events to {out}{detail}")
+        message(f"exported {counted(summary.events, 'event')} to {out}{detail}")
 
 
 @click.command()
@@ -126,7 +119,8 @@ def verify(file: str | None, checkpoint_file: str | None) -> None:
         from claims.api import verify_export
 
         startup.resume()  # reading a long file makes garbage: collect from here on
-        report = verify_export(file, given, checkpoint_file)
+        with events_progress("checked") as progress:
+            report = verify_export(file, given, checkpoint_file, progress)
         if report.broken_at is not None:
             raise IntegrityError(f"{file}: broken at position {report.broken_at}: {report.problem}")
         if not report.intact:
@@ -135,21 +129,22 @@ def verify(file: str | None, checkpoint_file: str | None) -> None:
             assert report.checkpoint is not None
             filters = ", ".join(f"{k}={v}" for k, v in (report.filtered or {}).items())
             summary = (
-                f"filtered export ({filters}) intact, {report.size} events, each included in checkpoint "
+                f"filtered export ({filters}) intact, {counted(report.size, 'event')}, each included in checkpoint "
                 f"(size {report.checkpoint['size']}, root {report.checkpoint['root']})"
             )
         else:
-            summary = f"chain intact, {report.size} events, head {report.head_hash}"
+            summary = f"chain intact, {counted(report.size, 'event')}, head {report.head_hash}"
         extra = f"; matches checkpoint {checkpoint_file} (size {given['size']})" if given else ""
         message(f"{file}: {summary}{extra}")
         return
-    chain = tracker().verify()
+    with events_progress("checked") as progress:
+        chain = tracker().verify(progress)
     if not chain.intact:
         raise IntegrityError(f"the log: chain broken at position {chain.broken_at}: {chain.problem}")
     if given is not None:
         tracker().verify_checkpoint(given, name=checkpoint_file)
     extra = f"; extends checkpoint {checkpoint_file} (size {given['size']})" if given else ""
-    message(f"the log: chain intact, {chain.size} events, head {chain.head_hash}{extra}")
+    message(f"the log: chain intact, {counted(chain.size, 'event')}, head {chain.head_hash}{extra}")
 
 
 @click.command()
@@ -233,10 +228,14 @@ def status() -> None:
     """
     state = tracker().projections_status()
     behind = state["head"] - state["checkpoint"]
+    if behind > 0:
+        standing = f"{behind} behind"
+    elif behind < 0:  # the log lost events (a write is refused: ``projector.ahead_of_the_log``)
+        standing = f"{-behind} ahead: events were deleted from the log's end; `claims verify` tells"
+    else:
+        standing = "up to date"
     click.echo(f"log head: {state['head']}")
-    click.echo(
-        f"claims projection: position {state['checkpoint']} ({'up to date' if not behind else f'{behind} behind'})"
-    )
+    click.echo(f"claims projection: position {state['checkpoint']} ({standing})")
     for table, count in state["tables"].items():
         click.echo(f"  {table:<16} {count} rows")
 
@@ -249,16 +248,12 @@ def rebuild() -> None:
     Example:
       claims projections rebuild
     """
-    shown = sys.stderr.isatty()
-
-    def progress(count: int) -> None:
-        if shown:
-            click.echo(f"\rfolded {count} events", nl=False, err=True)
-
-    count = tracker().rebuild_projections(progress)
-    if shown:
-        click.echo(err=True)
-    message(f"rebuilt projections from {count} events")
+    before = tracker().projections_status()["checkpoint"]
+    with events_progress("folded") as progress:
+        count = tracker().rebuild_projections(progress)
+    if before > count:  # the last trace of events deleted from the log's end (`claims verify` told it)
+        warning(f"the projections had folded events up to position {before:,}; they now end with the log, at {count:,}")
+    message(f"rebuilt projections from {counted(count, 'event')}")
 
 
 def register(group: click.Group) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from claims.cli.context import tracker
-from claims.cli.output import message, progress_enabled, warning
+from claims.cli.output import counted, message, progress_enabled, warning
 
 
 @click.command()
@@ -219,10 +219,10 @@ def import_(files: tuple[str, ...]) -> None:
         if report.nothing_new:
             message(f"{label}: already imported; nothing added")
             continue
-        parts = [_count(count, kind) for kind, count in report.recorded.items()]
+        parts = [counted(count, kind) for kind, count in report.recorded.items()]
         skipped = sum(report.skipped.values())
         note = f", {skipped} already recorded" if skipped else ""
-        message(f"{label}: recorded {', '.join(parts)} ({report.events} events{note})")
+        message(f"{label}: recorded {', '.join(parts)} ({counted(report.events, 'event')}{note})")
 
 
 def _read_stdin() -> bytes:
@@ -261,12 +261,6 @@ class _ProgressLine:
         """End the line, if one was shown, so that what follows starts a line of its own."""
         if self.shown:
             click.echo(err=True)
-
-
-def _count(count: int, kind: str) -> str:
-    if count == 1:
-        return f"1 {kind}"
-    return f"{count} {'parties' if kind == 'party' else kind + 's'}"
 
 
 def register(group: click.Group) -> None:

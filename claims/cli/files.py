@@ -15,6 +15,7 @@ replace the log with its own export, so it is refused before anything is written
 from __future__ import annotations
 
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -44,18 +45,27 @@ def written_whole(out: str) -> Iterator[TextIO]:
         with open(target, "w", encoding="utf-8", newline="") as stream:
             yield stream
         return
-    # Created new under a name no one can have planted a link at (mkstemp), readable as a file
-    # created by ``open`` would be (mkstemp makes it private).
+    # Created new under a name no one can have planted a link at (mkstemp), then given the mode of
+    # the file it replaces (one made private stays private), or the mode a file created by ``open``
+    # would have (mkstemp makes it private).
     handle, partial = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
             yield stream
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(partial, 0o666 & ~mask)
+        os.chmod(partial, _mode_for(target))
         os.replace(partial, target)
     finally:
         Path(partial).unlink(missing_ok=True)
+
+
+def _mode_for(target: Path) -> int:
+    """The permission bits to write ``target`` with: those it has, or the umask's for a new file."""
+    try:
+        return stat.S_IMODE(target.stat().st_mode)
+    except FileNotFoundError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask
 
 
 def refuse_the_database(out: str, target: Path | None = None) -> None:

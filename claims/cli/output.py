@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import click
@@ -272,6 +273,35 @@ def quiet() -> bool:
 def progress_enabled() -> bool:
     """Whether to show progress: only on a terminal (standard error), and not with ``--quiet``."""
     return sys.stderr.isatty() and not quiet()
+
+
+@contextmanager
+def events_progress(verb: str) -> Iterator[Callable[[int], None] | None]:
+    """A callback drawing "VERB N events" on one line of a terminal, updated in place and ended on
+    leaving, for the long reads of SPEC section 4 (export, verify, rebuild); None when progress is
+    not to be shown (``progress_enabled``)."""
+    if not progress_enabled():
+        yield None
+        return
+    shown = False
+
+    def progress(count: int) -> None:
+        nonlocal shown
+        click.echo(f"\r{verb} {counted(count, 'event')}", nl=False, err=True)
+        shown = True
+
+    try:
+        yield progress
+    finally:
+        if shown:
+            click.echo(err=True)
+
+
+def counted(count: int, noun: str) -> str:
+    """``count`` and the noun in its number, for messages: 1 party, 2 parties, 1 event, 2 events."""
+    if count == 1:
+        return f"1 {noun}"
+    return f"{count} {noun[:-1] + 'ies' if noun.endswith('y') and noun[-2:-1] not in 'aeiou' else noun + 's'}"
 
 
 def message(text: str) -> None:

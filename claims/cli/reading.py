@@ -306,7 +306,7 @@ def log(since: int, limit: int | None, fmt: str | None) -> None:
         LINE_FIELDS,
         json_data=lines,
         table_columns=("position", "type", "stream", "said_at", "recorded_at", "recorded_by"),
-        empty="the log is empty",
+        empty=f"no events after position {since}" if since else "the log is empty",
     )
 
 

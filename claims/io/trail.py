@@ -30,15 +30,18 @@ filtered file it checks, line by line: the line's ``hash`` is the SHA-256 of its
 without ``hash`` AND without ``inclusion`` (the same recipe as the chain: the proof is not part of
 the event); ``leaf_index`` is ``position - 1`` and ``tree_size`` the header's size; positions
 strictly increase; ``merkle.verify_inclusion`` accepts the audit path for the leaf
-``SHA-256(0x00 || raw hash bytes)`` against the header root; and, for a party or topic selection,
-the line can belong to it (``_outside_selection``). The first failing line is reported by its
+``SHA-256(0x00 || raw hash bytes)`` against the header root; for a party or topic selection, the
+line can belong to it (``_outside_selection``); and no event of its stream is missing before it
+(``_missing_before``: a selection holds whole streams, or their tails after ``since``, and a
+stream's versions run 1, 2, 3 without a gap). The first failing line is reported by its
 position. Nothing commits to the header's ``recorded_at`` (the root covers the events, not the
 checkpoint's time), so it is checked against what the lines prove of theirs: it must be a time in
 the log's form (null only for size 0), at or after every line's, and the very time of the last
 event it covers when the file holds that line. A ``--since``-only export is also complete by
 construction (positions ``S+1..n`` with nothing missing, each ``prev_hash`` linking to the line
 before), and that is checked too; a party or topic selection cannot prove that nothing was left
-out without the log itself.
+out without the log itself, beyond the gaps in a stream: the last events of a stream, or a stream
+whole, only the log can show missing.
 
 With ``--checkpoint C`` a filtered file's header checkpoint must be ``C`` (same size, root and
 recorded_at): the proofs then tie every line to a root the reader already trusts. A reader holding
@@ -60,6 +63,7 @@ import orjson
 from claims.domain import merkle
 from claims.domain.errors import ValidationError
 from claims.io import strict_json
+from claims.io.progress import Progress, counted
 from claims.store.chain import check_chain
 from claims.store.hashing import LINE_FIELDS, line_hash
 
@@ -206,12 +210,17 @@ def recorded_at_mismatch(size: int, actual: str | None, checkpoint: dict[str, An
 
 
 def verify_trail(
-    stream: TextIO, name: str, checkpoint: dict[str, Any] | None = None, checkpoint_name: str | None = None
+    stream: TextIO,
+    name: str,
+    checkpoint: dict[str, Any] | None = None,
+    checkpoint_name: str | None = None,
+    progress: Progress | None = None,
 ) -> TrailReport:
-    """Verify an exported JSONL trail of either kind, and optionally that it matches ``checkpoint``."""
+    """Verify an exported JSONL trail of either kind, and optionally that it matches ``checkpoint``;
+    ``progress`` is told how many lines have been read."""
     if checkpoint is not None:  # roots are compared as written: in lowercase
         checkpoint = merkle.with_lowercase_root(checkpoint)
-    lines = read_jsonl(stream, name)
+    lines = counted(read_jsonl(stream, name), progress)
     first = next(lines, None)
     if first is not None and is_header(first):
         return _verify_filtered(first, lines, checkpoint, checkpoint_name)
@@ -348,6 +357,26 @@ def _outside_selection(line: dict[str, Any], filtered: dict[str, Any], selected:
     return None if belongs else f"{line.get('stream_id')} is not of the selection the header states"
 
 
+def _missing_before(line: dict[str, Any], versions: dict[str, int], whole_streams: bool) -> str | None:
+    """Why an event of the line's stream is missing before it, or None; ``versions`` learns the line's.
+
+    A selection holds every event of each stream it selects (a party's or topic's claims and
+    registrations) or, with ``since``, every one after it, and a stream's versions are gapless
+    (SPEC section 6): so a version skipped, a retraction or a correction taken out of the file, is
+    seen from the lines alone. A line's stream and version are covered by its hash."""
+    stream, version = str(line.get("stream_id")), line.get("stream_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        return None  # no line of the log has such a version: its hash has failed already
+    last = versions.get(stream)
+    expected = last + 1 if last is not None else 1 if whole_streams else version
+    versions[stream] = version
+    if version == expected:
+        return None
+    if last is None:
+        return f"the file holds {stream} from its version {version}: versions 1 to {version - 1} are missing"
+    return f"{stream} version {expected} is missing: the file holds its version {version} after {last}"
+
+
 def _verify_filtered(
     header: dict[str, Any],
     lines: Iterator[dict[str, Any]],
@@ -363,6 +392,8 @@ def _verify_filtered(
     complete = set(filtered) == {"since"}  # a --since export holds every event after ``since``
     previous, prev_hash, count = since, None, 0
     selected: set[str] = set()  # the claims whose assertions the file holds
+    versions: dict[str, int] = {}  # each stream's last version in the file
+    whole_streams = "since" not in filtered  # else a stream may begin before the selection
 
     def broken(position: Any, why: str) -> TrailReport:
         return TrailReport("filtered", count, checkpoint=ours, filtered=filtered, broken_at=position, problem=why)
@@ -379,7 +410,11 @@ def _verify_filtered(
             return broken(previous + 1, f"position {previous + 1} is missing from a --since export")
         if complete and prev_hash is not None and line.get("prev_hash") != prev_hash:
             return broken(position, "prev_hash does not match the previous line's hash")
-        why = _line_problem(line, position - 1, size, root) or _outside_selection(line, filtered, selected)
+        why = (
+            _line_problem(line, position - 1, size, root)
+            or _outside_selection(line, filtered, selected)
+            or _missing_before(line, versions, whole_streams)
+        )
         if why:
             return broken(position, why)
         late = _recorded_after(line, position, ours)

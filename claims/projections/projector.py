@@ -94,6 +94,24 @@ def behind_the_log(projected: int, head: int) -> StorageError:
     )
 
 
+def ahead_of_the_log(projected: int, head: int) -> StorageError:
+    """The refusal of a write while the projections have folded events the log no longer holds
+    (folded up to ``projected``, the log ending at ``head``). The log refuses UPDATE, DELETE and
+    TRUNCATE by its triggers, so only someone who could lift them has cut it short; a write would
+    then take the positions of the events lost and hide the evidence, the projections' checkpoint
+    past the head. The projections still answer from the lost events until a rebuild."""
+    return StorageError(f"{the_log_cut_short(projected, head)}: run `claims projections rebuild` to write again")
+
+
+def the_log_cut_short(projected: int, head: int) -> str:
+    """What the projections' checkpoint past the log's head shows, as ``verify`` and a refused write say it."""
+    lost = projected - head
+    return (
+        f"the log ends at position {head:,}, but its projections have folded events up to {projected:,}: "
+        f"{lost:,} event{'s were' if lost != 1 else ' was'} deleted from its end outside claims"
+    )
+
+
 def rebuild(connection: Connection, progress: Callable[[int], None] | None = None) -> int:
     """Drop every projection row and replay the whole log; returns the number of events folded.
 

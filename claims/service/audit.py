@@ -22,13 +22,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, TextIO, TypeVar
+from typing import Any, TextIO
 
 from sqlalchemy import Connection, select
 
 from claims.domain import events as ev
 from claims.domain import merkle
 from claims.domain.errors import IntegrityError, NotFoundError, ValidationError
+from claims.io.progress import PROGRESS_EVERY, Progress, counted
 from claims.io.trail import describe_checkpoint as describe
 from claims.io.trail import filtered_line, recorded_at_mismatch, trail_header, write_csv, write_jsonl
 from claims.projections import lookups
@@ -39,9 +40,6 @@ from claims.store.schema import events
 
 EXPORT_FORMATS = ("jsonl", "csv", "prov-json", "claimreview")
 BATCH = 5000
-PROGRESS_EVERY = 1000
-
-Progress = Callable[[int], None]
 
 
 # Leaves are read and hashed a page at a time. A page holds 2**PAGE_HEIGHT leaves and every page
@@ -156,9 +154,13 @@ def consistency(
     """A consistency proof from the first ``old_size`` events to the whole log (or the checkpoint)."""
     levels = _tree(connection, against, name)
     leaves, root = levels.leaves(), levels.root()
+    if not leaves:
+        empty = "the log is empty" if against is None else f"{describe(against, name)} covers no events"
+        raise ValidationError(f"no consistency proof from size {old_size}: {empty}")
     if not 1 <= old_size <= len(leaves):
+        events = "1 event" if len(leaves) == 1 else f"{len(leaves)} events"
         raise ValidationError(
-            f"no consistency proof from size {old_size}: the tree has {len(leaves)} events "
+            f"no consistency proof from size {old_size}: the tree has {events} "
             f"(old size must be between 1 and {len(leaves)})"
         )
     return {
@@ -446,23 +448,6 @@ def _passed(
             told = passed
         yield row
     progress(max(end - start, 0))
-
-
-T = TypeVar("T")
-
-
-def counted(items: Iterable[T], progress: Progress | None) -> Iterator[T]:
-    """``items`` unchanged, telling ``progress`` how many were read every PROGRESS_EVERY and at the end."""
-    if progress is None:
-        yield from items
-        return
-    seen = 0
-    for item in items:
-        seen += 1
-        if seen % PROGRESS_EVERY == 0:
-            progress(seen)
-        yield item
-    progress(seen)
 
 
 def filtered_trail(

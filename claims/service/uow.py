@@ -199,6 +199,8 @@ class UnitOfWork:
         known, projected = self._head_and_projected() if self._head is None else (self._head, None)
         if projected is not None and projected < known.position:  # appended other than through claims
             raise projector.behind_the_log(projected, known.position)
+        if projected is not None and projected > known.position:  # deleted from the end other than through claims
+            raise projector.ahead_of_the_log(projected, known.position)
         prepared = eventlog.prepare(self._connect, self._pending, self.recorded_by, after=known)
         # Streams this unit began were checked as their events were appended (``Records.note``);
         # the log checks the others (at 1M events, 130k lifecycle streams: 5 s of PostgreSQL's time).

@@ -418,3 +418,20 @@ def test_filtered_export_of_an_empty_log(tracker: Tracker, db_url: str, tmp_path
     assert header["checkpoint"] == {"size": 0, "root": merkle.to_hex(merkle.EMPTY_ROOT), "recorded_at": None}
     verified = run("verify", "--file", str(out))
     assert verified.exit_code == 0 and "intact, 0 events" in verified.stderr
+
+
+def test_export_messages_count_in_the_right_number(tracker: Tracker, tmp_path: Path) -> None:
+    """One event or one review is not "1 events" nor "1 reviews"."""
+    run = runner(tracker.url)
+    tracker.add_party("north", name="North")
+    out = tmp_path / "one.jsonl"
+    assert run("export", "--out", str(out)).stderr == f"exported 1 event to {out}\n"
+    assert run("verify", "--file", str(out)).stderr.startswith(f"{out}: chain intact, 1 event, head ")
+    assert run("verify").stderr.startswith("the log: chain intact, 1 event, head ")
+    tracker.add_source("wire", name="Wire")
+    tracker.add_topic("talks", title="Talks")
+    tracker.add_claim(id="k", party="north", topic="talks", said_on="2023-01-01", source="wire", text="X happened.")
+    tracker.verdict("k", rating="false", by="wire")
+    reviews = tmp_path / "reviews.jsonld"
+    result = run("export", "--format", "claimreview", "--out", str(reviews))
+    assert result.stderr == f"exported 1 review (2 claim events read) to {reviews}\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import uuid
 from pathlib import Path
@@ -151,6 +152,49 @@ def test_since_export_is_complete_so_a_dropped_line_is_caught(reviewed: Tracker,
     write_lines(out, [header, *lines[:-1]])
     report = _verify(out)
     assert report.broken_at == header["checkpoint"]["size"] and "ends at position" in (report.problem or "")
+
+
+def test_an_event_taken_out_of_a_claims_history_is_caught(tracker: Tracker, tmp_path: Path) -> None:
+    """A selection holds whole streams (or their tails after ``since``), and a stream's versions
+    are gapless: a retraction, a correction or a verdict taken out of a party's export, with the
+    claim's later events kept, is caught at the next one, however the header is trusted. A
+    stream's last events, or the first of its tail after ``since``, only the log can show missing."""
+    tracker.add_party("north", name="North")
+    tracker.add_topic("talks", title="Talks")
+    tracker.add_source("wire", name="Wire")
+    tracker.add_claim(id="k", party="north", topic="talks", said_on="2023-01-01", source="wire", text="X happened.")
+    tracker.retract("k", on="2023-01-05", source="wire", reason="withdrawn")
+    tracker.correct("k", text="X happened, they said.", reason="our typo")
+    tracker.verdict("k", rating="false", by="wire")
+    run = runner(tracker.url)
+    for options in (("--party", "north"), ("--topic", "talks"), ("--party", "north", "--since", "4")):
+        header, *lines = read_lines(_export(run, tmp_path, *options))
+        history = [line for line in lines if line["stream_id"] == "claim:k"]
+        assert [line["stream_version"] for line in history] == list(range(history[0]["stream_version"], 5))
+        out = tmp_path / "taken.jsonl"
+        if "--since" in options:  # the tail's first event: only the log can tell
+            write_lines(out, [header, *(line for line in lines if line is not history[0])])
+            assert _verify(out).intact
+            history = history[1:]
+        for taken, following in itertools.pairwise(history):
+            write_lines(out, [header, *(line for line in lines if line is not taken)])
+            report = _verify(out)
+            assert report.broken_at == following["position"], (options, taken["type"])
+            missing = f"claim:k version {taken['stream_version']} is missing"
+            if taken["type"] == "ClaimAsserted":
+                missing = "an event of claim k, whose assertion the file does not hold"
+            assert missing in (report.problem or "")
+        write_lines(out, [header, *(line for line in lines if line is not history[-1])])
+        assert _verify(out).intact  # the last event of a stream: only the log can tell
+    header, *lines = read_lines(_export(run, tmp_path, "--party", "north"))
+    write_lines(out, [header, *(line for line in lines if line["type"] != "PartyRegistered")])
+    assert _verify(out).intact  # a whole stream: only the log can tell
+    result = run("verify", "--file", str(out))
+    assert result.exit_code == 0, result.stderr
+    write_lines(out, [header, *(line for line in lines if line["type"] != "ClaimRetracted")])
+    result = run("verify", "--file", str(out))
+    assert result.exit_code == 1
+    assert "claim:k version 2 is missing: the file holds its version 3 after 1" in result.stderr
 
 
 def test_a_header_that_states_another_selection_than_its_lines_is_caught(

@@ -11,7 +11,7 @@ import pytest
 from claims.api import Tracker
 from claims.domain import merkle
 from claims.service import audit
-from tests.audit.helpers import ZAKHAROVA, Run, write_json
+from tests.audit.helpers import ZAKHAROVA, Run, runner, write_json
 
 
 def _json(output: str) -> dict[str, Any]:
@@ -142,6 +142,8 @@ def test_proof_errors_say_what_is_wrong(seeded: Tracker, run: Run, tmp_path: Pat
     ahead = run("prove", "--consistency", "2", "--checkpoint", future)
     assert ahead.exit_code == 1
     assert f"does not extend checkpoint {future} (size {size + 10}" in ahead.stderr and "truncated" in ahead.stderr
+    one = run("prove", "--consistency", "2", "--checkpoint", write_json(tmp_path / "one.json", seeded.checkpoint(1)))
+    assert one.exit_code == 1 and "the tree has 1 event (old size must be between 1 and 1)" in one.stderr
     garbage = tmp_path / "garbage.json"
     garbage.write_text('{"size": "many"}', encoding="utf-8")
     bad = run("verify", "--checkpoint", str(garbage))
@@ -155,3 +157,9 @@ def test_verify_with_a_checkpoint_of_today_and_of_the_past(seeded: Tracker, run:
         result = run("verify", "--checkpoint", checkpoint)
         assert result.exit_code == 0
         assert f"extends checkpoint {checkpoint} (size {size})" in result.stderr
+
+
+def test_a_consistency_proof_of_an_empty_log_says_it_is_empty(tracker: Tracker) -> None:
+    result = runner(tracker.url)("prove", "--consistency", "1")
+    assert result.exit_code == 1
+    assert result.stderr == "Error: no consistency proof from size 1: the log is empty\n"

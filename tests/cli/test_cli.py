@@ -321,6 +321,7 @@ def test_write_commands_and_read_them_back(url: str) -> None:
     assert all(line["recorded_by"] == "tester" for line in lines)
     assert [line["position"] for line in as_json(url, "log", "--since", "2", "--limit", "3")] == [3, 4, 5]
     assert as_json(url, "log", "--since", "13") == []
+    assert ok(url, "log", "--since", "13", "--format", "table").stderr == "no events after position 13\n"
 
     verified = ok(url, "verify")
     assert "intact" in verified.stderr and "13 events" in verified.stderr

@@ -315,6 +315,9 @@ def test_claims_report_writes_the_file_and_says_so(seeded: Tracker, run: Run, tm
     mask = os.umask(0)
     os.umask(mask)
     assert out.stat().st_mode & 0o777 == 0o666 & ~mask  # readable as any new file, not mkstemp's 0600
+    out.chmod(0o600)  # made private: written again, it stays so (it was made world-readable)
+    assert run("--db", seeded.url, "report", "--out", str(out)).exit_code == 0
+    assert out.stat().st_mode & 0o777 == 0o600
 
 
 def test_claims_report_to_standard_output(seeded: Tracker, run: Run) -> None:

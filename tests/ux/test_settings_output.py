@@ -290,6 +290,23 @@ def test_an_import_that_fails_on_a_terminal_ends_its_progress_line_first(seeded_
     assert f"\nError: {document}: invalid claims document (1 problem)" in shown.replace("\r\n", "\n"), shown
 
 
+def test_the_long_reads_show_progress_on_a_terminal_and_not_when_quiet(seeded_file: Tracker, tmp_path: Path) -> None:
+    """SPEC section 4: import, rebuild, export and verify show progress on a terminal. verify showed
+    none; export and rebuild showed theirs with --quiet too."""
+    trail = tmp_path / "trail.jsonl"
+    db = ["--db", seeded_file.url]
+    for args, shown in (
+        (["export", "--out", str(trail)], "read 52 events"),
+        (["verify"], "checked 52 events"),
+        (["verify", "--file", str(trail)], "checked 52 events"),
+        (["projections", "rebuild"], "folded 52 events"),
+    ):
+        out = _on_a_terminal([*db, *args], {}).decode().replace("\r\n", "\n")
+        assert f"\r{shown}\n" in out, (args, out)  # drawn in place, then its line ended
+        quiet = _on_a_terminal(["-q", *db, *args], {}).decode()
+        assert shown not in quiet and "\r" not in quiet.replace("\r\n", ""), (args, quiet)
+
+
 def test_a_shorter_progress_line_covers_the_longer_one_before_it(monkeypatch: pytest.MonkeyPatch) -> None:
     """A rejected document's check counts its entries again after the import's count: its first,
     shorter line must not leave the end of the longer one on the terminal."""
