@@ -15,7 +15,7 @@ from claims.domain.claim import CORRECTABLE_FIELDS, ClaimFields
 from claims.domain.dates import parse_said_date, period_start
 from claims.domain.errors import ConflictError, NotFoundError, ValidationError
 from claims.domain.ids import derive_claim_id
-from claims.service.records import Records
+from claims.service.records import Records, Stream
 from claims.service.uow import Unit
 
 RegistryCommand = cmd.AddParty | cmd.AddSpeaker | cmd.AddSource | cmd.AddTopic
@@ -118,10 +118,12 @@ def _check_speaker(records: Records, speaker_id: str | None, party: str) -> None
         raise ValidationError(f"speaker {speaker_id} speaks for {speaker['party']}, not for {party}")
 
 
-def lifecycle(uow: Unit, command: LifecycleCommand, *, checked: bool = False) -> Outcome:
+def lifecycle(uow: Unit, command: LifecycleCommand, *, checked: bool = False, in_document: bool = False) -> Outcome:
     """Record a retraction, reaffirmation, correction or verdict on a recorded claim.
 
-    The same entry twice (same content) is skipped, so re-importing a document adds nothing.
+    What is recorded already is skipped (``_recorded_already``), so that re-importing a document,
+    or running a command again, adds nothing; ``in_document``: the command is an entry of a
+    document being imported, counted among the document's entries of the same content.
     """
     if not checked:
         command.check()
@@ -131,7 +133,7 @@ def lifecycle(uow: Unit, command: LifecycleCommand, *, checked: bool = False) ->
     event = command.event()
     payload = event.payload()
     stream = uow.records.stream(event.stream_id)
-    if stream.holds(event.TYPE, payload):
+    if _recorded_already(stream, command, event.TYPE, payload, current, in_document=in_document):
         return Outcome(command.claim, recorded=False)
     if isinstance(command, cmd.RetractClaim | cmd.ReaffirmClaim):
         require(uow.records, "source", command.source)
@@ -145,6 +147,43 @@ def lifecycle(uow: Unit, command: LifecycleCommand, *, checked: bool = False) ->
     return Outcome(command.claim, recorded=True)
 
 
+def _recorded_already(
+    stream: Stream,
+    command: LifecycleCommand,
+    type_name: str,
+    payload: dict[str, Any],
+    current: ClaimFields,
+    *,
+    in_document: bool,
+) -> bool:
+    """Whether a lifecycle command is recorded already, and so skipped.
+
+    A retraction or reaffirmation of the same content as one recorded changes nothing (the dates
+    decide). A correction or a verdict does, by its place: the latest correction of a field, the
+    reviewer's latest verdict, stand. So one of the same content as one recorded is skipped only
+    while it still stands (the claim has those values; the reviewer's latest verdict is it): a
+    correction back to an earlier text, a reviewer returning to an earlier rating, is recorded.
+    In a document, the k-th entry of the same content is skipped too when the stream holds k such
+    events: a re-import of [A, B, A] adds nothing, where the rule above would add B again."""
+    held = stream.count(type_name, payload)
+    if isinstance(command, cmd.RetractClaim | cmd.ReaffirmClaim):
+        return held > 0
+    if in_document and held >= stream.meet(type_name, payload):
+        return True
+    if not held:
+        return False
+    if isinstance(command, cmd.CorrectClaim):
+        return _has_values(current, command.changes)
+    return stream.last(type_name, by=command.by) == payload
+
+
+def _has_values(current: ClaimFields, changes: dict[str, Any]) -> bool:
+    """Whether the claim has every value ``changes`` gives (a correction would change nothing)."""
+    recorded = {name: getattr(current, name) for name in CORRECTABLE_FIELDS}
+    recorded["via"] = list(current.via)
+    return all(recorded[k] == (list(v) if isinstance(v, tuple) else v) for k, v in changes.items())
+
+
 def _check_correction(uow: Unit, command: cmd.CorrectClaim, current: ClaimFields) -> None:
     # A said date corrected to after a recorded retraction or reaffirmation is accepted: the act
     # then counts from the said date (claims.domain.claim.standing_periods), and refusing would
@@ -155,7 +194,5 @@ def _check_correction(uow: Unit, command: cmd.CorrectClaim, current: ClaimFields
         require(uow.records, "source", relay)
     if "speaker" in command.changes:
         _check_speaker(uow.records, command.changes["speaker"], current.party)
-    recorded = {name: getattr(current, name) for name in CORRECTABLE_FIELDS}
-    recorded["via"] = list(current.via)
-    if all(recorded[k] == (list(v) if isinstance(v, tuple) else v) for k, v in command.changes.items()):
+    if _has_values(current, command.changes):
         raise ValidationError(f"nothing to correct: claim {command.claim} already has these values")

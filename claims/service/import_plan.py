@@ -198,7 +198,7 @@ def apply_command(uow: Unit, command: cmd.Command) -> handlers.Outcome:
     if isinstance(command, handlers.RegistryCommand):
         return handlers.register(uow, command, checked=True)
     assert isinstance(command, handlers.LifecycleCommand)
-    return handlers.lifecycle(uow, command, checked=True)
+    return handlers.lifecycle(uow, command, checked=True, in_document=True)
 
 
 def preload(records: Records, commands: Commands, declared: dict[str, set[str]]) -> None:

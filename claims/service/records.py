@@ -37,10 +37,11 @@ _UNKNOWN: Any = object()  # not asked about yet (None is an answer: no such reco
 
 class Stream:
     """What a unit of work needs to know of one stream: how many events it holds (the version the
-    next event expects), and the (type, payload) of every event after its first, which is what a
-    repeated lifecycle entry would duplicate. The first event (an assertion, a registration) is
-    only counted: no later event can equal it, and an import of a million claims would otherwise
-    keep every payload until it commits.
+    next event expects), and the (type, payload) of every event after its first, in order, which
+    is what a repeated lifecycle entry would duplicate (``handlers._recorded_already``). The first
+    event (an assertion, a registration) is only counted: no later event can equal it, and an
+    import of a million claims would otherwise keep every payload until it commits. ``met``: the
+    (type, payload) of a document's lifecycle entries for the stream, counted as they come.
 
     ``begun_here``: this unit began the stream. Either it read the stream empty (under the log's
     lock, which a unit of work holds; a checking unit, which writes nothing, reads a snapshot), or
@@ -49,13 +50,14 @@ class Stream:
     unit's own events, whose count is the version known here for certain, so it is checked here
     (``note``) and not read back from the log."""
 
-    __slots__ = ("begun_here", "later", "version")
+    __slots__ = ("begun_here", "later", "met", "version")
 
     def __init__(self, version: int = 0, *, begun_here: bool = False) -> None:
         self.version = version
         # None until a second event: most streams (a claim never changed) hold one (no list: 56 bytes each).
         self.later: list[tuple[str, dict[str, Any]]] | None = None
         self.begun_here = begun_here
+        self.met: list[tuple[str, dict[str, Any]]] | None = None  # a document's entries met (``meet``)
 
     def add(self, type_name: str, payload: dict[str, Any]) -> None:
         if self.version:
@@ -64,9 +66,24 @@ class Stream:
             self.later.append((type_name, payload))
         self.version += 1
 
-    def holds(self, type_name: str, payload: dict[str, Any]) -> bool:
-        """Whether an event of this type and payload is in the stream already."""
-        return self.later is not None and (type_name, payload) in self.later
+    def count(self, type_name: str, payload: dict[str, Any]) -> int:
+        """How many events of this type and payload the stream holds already."""
+        return 0 if self.later is None else self.later.count((type_name, payload))
+
+    def meet(self, type_name: str, payload: dict[str, Any]) -> int:
+        """Note a document's entry of this type and payload for the stream; how many such entries
+        the document has had so far, this one included (1 for its first)."""
+        if self.met is None:
+            self.met = []
+        self.met.append((type_name, payload))
+        return self.met.count((type_name, payload))
+
+    def last(self, type_name: str, **fields: Any) -> dict[str, Any] | None:
+        """The payload of the stream's latest event of this type whose payload holds ``fields``."""
+        for held_type, payload in reversed(self.later or ()):
+            if held_type == type_name and all(payload.get(k) == v for k, v in fields.items()):
+                return payload
+        return None
 
 
 class Registered:
