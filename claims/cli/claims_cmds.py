@@ -217,7 +217,8 @@ def import_(files: tuple[str, ...]) -> None:
         if progress:
             progress.end()
         if report.nothing_new:
-            message(f"{label}: already imported; nothing added")
+            why = "already imported" if report.skipped else "the document holds no entries"
+            message(f"{label}: {why}; nothing added")
             continue
         parts = [counted(count, kind) for kind, count in report.recorded.items()]
         skipped = sum(report.skipped.values())

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from claims.domain.errors import ValidationError
+from claims.domain.ids import shown
 
 # ASCII digits only (``\d`` would take ``２０２３``) and ``\Z``, not ``$`` (which lets a trailing
 # newline through): a said date is stored exactly as written, so it must be exactly a date.
@@ -61,7 +62,7 @@ def period_end(value: object) -> str:
         return end
     text = str(value) if isinstance(value, str | int) and not isinstance(value, bool) else None
     if not text or text != text.strip():
-        raise ValidationError(f"not a date: {value!r}")
+        raise ValidationError(f"not a date: {shown(value)}")
     end = _period_end(text)
     if end is None:
         raise ValidationError(f"not a date: {text}")

@@ -23,10 +23,10 @@ import yaml
 from yaml.composer import Composer
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, SequenceNode
-from yaml.parser import Parser
+from yaml.parser import Parser, ParserError
 from yaml.reader import Reader, ReaderError
 from yaml.resolver import BaseResolver
-from yaml.scanner import Scanner
+from yaml.scanner import Scanner, ScannerError
 
 from claims.domain.errors import ValidationError
 from claims.domain.ids import shown
@@ -202,7 +202,7 @@ def _json_integer(text: str) -> int | str:
 
 
 def load_text(text: str, *, name: str) -> Any:
-    """Parse a claims document's text as JSON (when it looks like JSON) or YAML; one clear error.
+    """Parse a claims document's text as JSON or YAML (``_parsed``); one clear error.
 
     YAML is read in pure Python (0.3 to 2 MB/s), so a YAML document longer than
     MAX_YAML_CHARACTERS is refused before it is read; larger documents go in JSON. Its integers
@@ -210,13 +210,7 @@ def load_text(text: str, *, name: str) -> Any:
     number.
     """
     try:
-        if name.endswith(".json") or text.lstrip().startswith("{"):
-            return strict_json.loads(text, parse_int=_json_integer)
-        if len(text) > MAX_YAML_CHARACTERS:
-            raise ValidationError(
-                f"a YAML document is limited to {MAX_YAML_CHARACTERS // 2**20} MiB; give larger documents as JSON"
-            )
-        return load_yaml(text, loader_class=DocumentLoader)
+        return _parsed(text, name)
     except ValidationError as error:
         raise ValidationError(f"{name}: {error}") from None
     except RecursionError:
@@ -241,6 +235,42 @@ def load_text(text: str, *, name: str) -> Any:
         # text (DocumentConstructor), and the core loader says so as JSON does (CoreConstructor).
         what = " ".join(str(error).split())[:200]
         raise ValidationError(f"{name}: not a valid document: a value cannot be read ({what})") from None
+
+
+def _parsed(text: str, name: str) -> Any:
+    """The document's data: a ``.json`` file is JSON only; text that opens with a brace is read as
+    JSON first (large documents are JSON: valid JSON is parsed once), and as YAML when it is not
+    JSON, for a YAML mapping in flow style opens so too (``{format: claims/v1}``); any other is YAML.
+
+    When neither reads it, the error is the one of the language it looks written in: YAML's for a
+    ``.yaml`` or ``.yml`` file, or for text YAML could parse but whose rules it breaks (a key
+    repeated, a tag, too many aliases); JSON's otherwise, which says best where a JSON text broke.
+    """
+    if name.endswith(".json"):
+        return strict_json.loads(text, parse_int=_json_integer)
+    if not text.lstrip().startswith("{"):
+        return _document_yaml(text)
+    try:
+        return strict_json.loads(text, parse_int=_json_integer)
+    except json.JSONDecodeError:
+        if name.endswith((".yaml", ".yml")):
+            return _document_yaml(text)
+        if len(text) > MAX_YAML_CHARACTERS:  # too long to be read as YAML: a broken JSON document
+            raise
+        try:
+            return _document_yaml(text)
+        except (ReaderError, ScannerError, ParserError):  # no YAML either: JSON's error says where it broke
+            pass
+        raise  # the JSON error, raised outside the YAML one's handler so as not to be chained to it
+
+
+def _document_yaml(text: str) -> Any:
+    """A claims document read as YAML (``DocumentLoader``), refused unread when too long for YAML."""
+    if len(text) > MAX_YAML_CHARACTERS:
+        raise ValidationError(
+            f"a YAML document is limited to {MAX_YAML_CHARACTERS // 2**20} MiB; give larger documents as JSON"
+        )
+    return load_yaml(text, loader_class=DocumentLoader)
 
 
 def _at(mark: Any) -> str:

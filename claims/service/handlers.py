@@ -101,6 +101,8 @@ def assert_claim(
         if existing_id_is_error:
             raise ConflictError(f"claim {claim_id} is already recorded")
         return Outcome(claim_id, recorded=False)
+    if command.responds_to == claim_id:  # not yet recorded, so it would be "unknown"
+        raise ValidationError(f"claim {claim_id} cannot respond to itself")
     require(records, "claim", command.responds_to)
     _check_speaker(records, command.speaker, command.party)
     uow.append(command.event(claim_id), expected_version=0)

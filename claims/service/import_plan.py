@@ -75,19 +75,101 @@ def unresolved_references(
     connection: Connection, document: Document, commands: Commands, declared: dict[str, set[str]]
 ) -> list[tuple[str, str]]:
     """Every reference that resolves neither inside the document (``declared``) nor in the
-    database: the path of its entry, and the problem."""
+    database, and every reply that resolves inside it but can never be recorded (``looping_replies``):
+    the path of its entry, and the problem."""
+    looping = looping_replies(connection, document, commands)
     wanted = wanted_ids(commands, declared)
     resolved = {kind: set(ids) for kind, ids in declared.items()}
     for kind, ids in resolved.items():
         ids |= lookups.known_ids(connection, kind, wanted[kind] - ids)
     if all(wanted[kind] <= resolved[kind] for kind in wanted):
-        return []
+        return looping
     # Only now, with something unresolved, is each reference named by its path.
-    return [
+    unresolved = [
         (path, f"{path}.{where}: unknown {kind}: {ident}")
         for kind, ident, path, where in references(document.entries)
         if ident not in resolved[kind]
     ]
+    return unresolved + looping
+
+
+# Why a loop of replies cannot be recorded, said after the claims in it.
+_LOOP_WHY = "a claim can only respond to one recorded before it"
+
+
+def looping_replies(connection: Connection, document: Document, commands: Commands) -> list[tuple[str, str]]:
+    """Each claim of the document in a loop of replies none of whose claims is recorded: the path
+    of its entry, and the problem, said as a loop (``claims[2].responds_to: c responds to itself``).
+
+    The reply resolves inside the document, so it is no unknown claim, yet no claim of the loop can
+    be recorded before the one it responds to. Found before anything is applied, so that an import
+    is refused for it as for an unknown reference, and each claim of the loop is held back with the
+    entries that wait for it. A loop through a claim recorded before is no problem: that claim is
+    skipped, and the others can follow it (importing such a document again stays idempotent)."""
+    loops = reply_loops(commands.assertions)
+    if not loops:
+        return []
+    recorded = lookups.known_ids(connection, "claim", {ident for loop in loops for ident in loop})
+    problems: dict[str, tuple[str, str]] = {}  # each looping claim: the claim it responds to, the problem
+    for loop in (loop for loop in loops if recorded.isdisjoint(loop)):
+        for at, ident in enumerate(loop):
+            problems[ident] = (loop[(at + 1) % len(loop)], _in_a_loop(loop, at))
+    found: list[tuple[str, str]] = []
+    for entry in document.entries:
+        c = entry.command
+        if isinstance(c, cmd.AssertClaim) and isinstance(ident := claim_id_of(c), str) and ident in problems:
+            target, problem = problems[ident]
+            if c.responds_to == target:  # not a second declaration of the id, with another reply
+                found.append((entry.path, f"{entry.path}.responds_to: {problem}"))
+    return found
+
+
+def _in_a_loop(loop: list[str], at: int) -> str:
+    """What is wrong with the reply of ``loop[at]``, its loop named from it in the order of the
+    replies: in full when short, else by its length (20,000 claims each naming the 20,000 would
+    make 400 million words)."""
+    size = len(loop)
+    if size == 1:
+        return f"{loop[0]} responds to itself"
+    if size == 2:
+        return f"{loop[at]} and {loop[1 - at]} respond to each other in a loop ({_LOOP_WHY})"
+    if size > 4:
+        first, second = loop[at], loop[(at + 1) % size]
+        return f"{first} responds to {second} in a loop of {size} replies that leads back to {first} ({_LOOP_WHY})"
+    named = [loop[(at + step) % size] for step in range(size)]
+    then = [f"{ident} to {named[(step + 1) % size]}" for step, ident in enumerate(named[1:], start=1)]
+    return f"{named[0]} responds to {named[1]}, {', '.join(then[:-1])} and {then[-1]}: a loop of replies ({_LOOP_WHY})"
+
+
+def reply_loops(assertions: list[cmd.AssertClaim]) -> list[list[str]]:
+    """The loops of replies among ``assertions``: each the claims of one loop, every claim responding
+    to the next and the last to the first (the first declaration of an id is taken).
+
+    Only a claim that responds to a claim that responds itself can be in a loop, which leaves few
+    of a document's replies to walk, and those are walked once, each walk stopping at a claim
+    already walked: a walk that comes back to a claim of its own has closed a loop. (Walking from
+    each claim in turn took 11.5 s for a chain of 15,000 replies whose first claim had a problem.)
+    A reply that is no slug, or an id that is no text, is a problem of the document's shape, left out.
+    """
+    replying = [c for c in assertions if c.responds_to is not None]  # few, and the cheapest pass over all
+    replies = {
+        ident: target
+        for c in reversed(replying)  # so that the first declaration of an id is the one kept
+        if isinstance(target := c.responds_to, str) and isinstance(ident := claim_id_of(c), str)
+    }
+    chained = {ident: target for ident, target in replies.items() if target in replies and SLUG.match(target)}
+    walked: set[str] = set()
+    loops: list[list[str]] = []
+    for start in chained:
+        walk: list[str] = []
+        current: str | None = start
+        while current is not None and current not in walked:
+            walked.add(current)
+            walk.append(current)
+            current = chained.get(current)
+        if current is not None and current in walk:
+            loops.append(walk[walk.index(current) :])
+    return loops
 
 
 # The fields of an assertion that refer to other records, with the kind each refers to, in the

@@ -20,6 +20,8 @@ from claims.store.engine import begin_write
 
 RUNNER = CliRunner(env={"CLAIMS_USER": "tester", "CLAIMS_DATABASE_URL": None, "NO_COLOR": "1", "COLUMNS": "200"})
 
+LOOP_WHY = "(a claim can only respond to one recorded before it)"
+
 
 def run(db: str, *args: str) -> tuple[int, str, str]:
     result = RUNNER.invoke(cli, ["--db", db, *args])
@@ -132,8 +134,8 @@ def test_entries_on_entries_with_problems_of_their_own_are_not_reported(db: str,
         "parties[0].kind: kind must be one of state, bloc, organisation, person, other: 'planet'",
         "topics[0].title: title is required",
         "claims[1].said_on: not a date: 2023-13-02",
-        "claims[4]: unknown claim: l2",
-        "claims[5]: unknown claim: l1",
+        f"claims[4].responds_to: l1 and l2 respond to each other in a loop {LOOP_WHY}",
+        f"claims[5].responds_to: l2 and l1 respond to each other in a loop {LOOP_WHY}",
     ]
 
 
