@@ -290,11 +290,18 @@ class Tracker:
         return self._write(lambda uow: handlers.lifecycle(uow, command))
 
     def correct(self, claim: str, *, reason: str, **changes: Any) -> Outcome:
-        """Fix our recording error in any of text, quote, said_on, speaker, source, via."""
+        """Fix our recording error in any of text, quote, said_on, speaker, source, via. A field
+        given as None is left as it is; an empty quote or speaker ("") removes it, as ``via=[]``
+        removes the relays (a claim wrongly put in a speaker's mouth, a quote that was not said)."""
         from claims.domain import commands as cmd
+        from claims.domain.claim import REMOVABLE_FIELDS
         from claims.service import handlers
 
-        given = {k: list(v) if k == "via" else v for k, v in changes.items() if v is not None}
+        given = {
+            k: list(v) if k == "via" else None if k in REMOVABLE_FIELDS and v == "" else v
+            for k, v in changes.items()
+            if v is not None
+        }
         command = cmd.CorrectClaim(claim=claim, reason=reason, changes=given)
         return self._write(lambda uow: handlers.lifecycle(uow, command))
 

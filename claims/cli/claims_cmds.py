@@ -136,11 +136,12 @@ def reaffirm(claim: str, on: str, source: str) -> None:
 @click.command()
 @click.argument("claim")
 @click.option("--text", help="The corrected paraphrase.")
-@click.option("--quote", help="The corrected quote.")
+@click.option("--quote", help='The corrected quote; "" removes it.')
 @click.option("--said-on", metavar="DATE", help="The corrected said date.")
-@click.option("--speaker", help="The corrected speaker.")
+@click.option("--speaker", help='The corrected speaker; "" removes it.')
 @click.option("--source", help="The corrected source.")
 @click.option("--via", multiple=True, metavar="SOURCE", help="The corrected relays (repeatable).")
+@click.option("--no-via", is_flag=True, help="Remove the relays.")
 @click.option("--reason", required=True, help="What our recording got wrong.")
 def correct(
     claim: str,
@@ -150,6 +151,7 @@ def correct(
     speaker: str | None,
     source: str | None,
     via: tuple[str, ...],
+    no_via: bool,
     reason: str,
 ) -> None:
     """Fix our own recording error in CLAIM; the original stays in the log.
@@ -157,7 +159,10 @@ def correct(
     \b
     Example:
       claims correct lavrov-derailed --said-on 2023-03-02 --reason "wrong day in our entry"
+      claims correct lavrov-derailed --speaker "" --reason "an unnamed official said it"
     """
+    if via and no_via:
+        raise click.UsageError("--via and --no-via cannot be given together")
     outcome = tracker().correct(
         claim,
         reason=reason,
@@ -166,7 +171,7 @@ def correct(
         said_on=said_on,
         speaker=speaker,
         source=source,
-        via=list(via) if via else None,
+        via=[] if no_via else list(via) if via else None,
     )
     _report("correction", outcome)
 

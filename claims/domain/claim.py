@@ -16,6 +16,8 @@ from claims.domain.dates import period_end
 from claims.domain.events import ClaimAsserted
 
 CORRECTABLE_FIELDS = ("text", "quote", "said_on", "speaker", "source", "via")
+# The optional ones a correction may remove (null in a document; the relays are removed by an empty list).
+REMOVABLE_FIELDS = ("quote", "speaker")
 STANCES = ("affirms", "denies")
 RELATIONS = ("contradicts", "supports")
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from claims.domain import events as ev
-from claims.domain.claim import CORRECTABLE_FIELDS, RELATIONS, STANCES
+from claims.domain.claim import CORRECTABLE_FIELDS, RELATIONS, REMOVABLE_FIELDS, STANCES
 from claims.domain.dates import check_said_date
 from claims.domain.errors import ValidationError
 from claims.domain.ids import check_slug, is_slug, shown
@@ -325,6 +325,9 @@ class CorrectClaim(Command):
         for name, value in self.changes.items():
             if name not in CORRECTABLE_FIELDS:
                 found.append((name, f"cannot be corrected (only {', '.join(CORRECTABLE_FIELDS)})"))
+            elif value is None:  # removed: only an optional field may be
+                if name not in REMOVABLE_FIELDS:
+                    found.append((name, f"cannot be removed (only {' and '.join(REMOVABLE_FIELDS)} can)"))
             elif name == "said_on":
                 _collect(found, name, check_said_date, value)
             elif name in ("speaker", "source"):

@@ -202,6 +202,9 @@ def _lifecycle(item: dict[str, Any], path: str, problems: list[str]) -> cmd.Comm
     reason = values.pop("reason", None)
     if "via" in values and not isinstance(values["via"], list):
         values["via"] = [values["via"]]
+    for name in CORRECTABLE_FIELDS:  # given as null: to be removed, which the command allows of some only
+        if name in item and item[name] is None:
+            values[name] = None
     return cmd.CorrectClaim(claim=claim, reason=reason, changes=values)  # type: ignore[arg-type]
 
 
