@@ -73,7 +73,14 @@ def add(
                 f"{outcome.id} nearly repeats {party}'s standing claim {match['id']} "
                 f"(score {match['score']:.0f}): {match['text']}"
             )
-    click.echo(outcome.id)
+    try:
+        click.echo(outcome.id)
+        sys.stdout.flush()
+    except BrokenPipeError:  # a reader gone early: a quiet end, as for every command (ClaimsGroup)
+        raise
+    except OSError as error:  # a full disk: the claim is in the log all the same, and the error says so
+        why = error.strerror or type(error).__name__
+        raise click.ClickException(f"claim {outcome.id} is recorded, but its id could not be printed: {why}") from None
 
 
 def _near_repeats(party: str, topic: str, text: str, quote: str | None) -> list[dict[str, Any]]:

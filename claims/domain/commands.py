@@ -98,8 +98,12 @@ def _url(value: object) -> None:
         return
     _text(value, "url", limit=2000, required=False)  # blank: not an http(s) address, below
     assert isinstance(value, str)
-    if not value.startswith(("http://", "https://")) or any(c.isspace() for c in value):
-        raise ValidationError(f"url must be an http(s) address without spaces: {value[:80]!r}")
+    # The scheme in any case (RFC 3986 says it is case-insensitive: HTTPS://x was refused), and a
+    # host after it (http:// alone was accepted).
+    scheme, _, rest = value.partition("://")
+    host = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0].rpartition("@")[2]
+    if scheme.lower() not in ("http", "https") or not host or any(c.isspace() for c in value):
+        raise ValidationError(f"url must be an http(s) address with a host and without spaces: {value[:80]!r}")
 
 
 def _slug(found: list[Problem], name: str, value: object, what: str, *, optional: bool = False) -> None:

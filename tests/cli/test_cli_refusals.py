@@ -277,5 +277,51 @@ def test_a_blank_url_is_no_address_rather_than_missing(here: Path, command: str)
         args: tuple[str, ...] = ("source", "add", "s9", "--name", "S9", "--kind", "website", "--url", " ")
     else:
         args = ("verdict", "zakharova-no-real-meeting", "--rating", "false", "--by", "tass", "--url", " ")
-    assert refused("--db", "x.db", *args) == "Error: url must be an http(s) address without spaces: ' '"
+    assert refused("--db", "x.db", *args) == "Error: url must be an http(s) address with a host and without spaces: ' '"
     intact("x.db", before)
+
+
+@pytest.mark.parametrize("url", ["http://", "https:///path", "http://?q", "https://user@/x", "ftp://x.org"])
+def test_a_url_without_a_host_is_refused(here: Path, url: str) -> None:
+    before = seeded("x.db")
+    line = refused("--db", "x.db", "source", "add", "s9", "--name", "S9", "--url", url)
+    assert line == f"Error: url must be an http(s) address with a host and without spaces: {url!r}"
+    intact("x.db", before)
+
+
+def test_a_url_s_scheme_is_read_in_any_case(here: Path) -> None:
+    seeded("x.db")
+    ok("--db", "x.db", "source", "add", "s9", "--name", "S9", "--url", "HTTPS://example.org/a")
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full to fill standard output")
+def test_an_add_whose_id_cannot_be_printed_says_it_is_recorded(here: Path) -> None:
+    import subprocess
+    import sys
+
+    seeded("x.db")
+    claim = ["--party", "russia", "--topic", "g20-joint-statement", "--said-on", "2023-03-04", "--source", "tass"]
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "claims",
+                "--db",
+                "x.db",
+                "add",
+                *claim,
+                "--text",
+                "Printed nowhere.",
+                "--id",
+                "lost",
+            ],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={k: v for k, v in os.environ.items() if k != "CLAIMS_DATABASE_URL"},
+            check=False,
+        )
+    assert done.returncode == 1
+    assert done.stderr == "Error: claim lost is recorded, but its id could not be printed: No space left on device\n"
+    assert json.loads(ok("--db", "x.db", "show", "lost", "--format", "json").stdout)["claim"]["id"] == "lost"
