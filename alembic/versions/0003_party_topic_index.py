@@ -1,5 +1,7 @@
-"""An index on claim_versions (party, topic, rec_to), so that ``narrative PARTY --topic T`` and
-``compare … --topic T`` read only the claims they return, not every claim of the party.
+"""An index on claim_versions (party, topic, rec_to) for the questions of one party on one topic.
+
+``narrative PARTY --topic T`` and ``compare … --topic T`` read only the claims they return, not
+every claim of the party.
 
 Revision ID: 0003
 Revises: 0002

@@ -1,5 +1,5 @@
-"""The index on events' recorded_at also holds the position, so that ``--known-at`` finds its
-position with one probe of the index.
+"""The index on events' recorded_at also holds the position, for ``--known-at`` to read:
+one probe of the index finds its position.
 
 ``eventlog.position_at`` asked for ``max(position) WHERE recorded_at <= T``. PostgreSQL answered it
 by walking the primary key backwards and reading each row's recorded_at until one was early
