@@ -1,5 +1,4 @@
-"""The index on events' recorded_at also holds the position, for ``--known-at`` to read:
-one probe of the index finds its position.
+"""The index on events' recorded_at also holds the position: ``--known-at`` finds it in one probe.
 
 ``eventlog.position_at`` asked for ``max(position) WHERE recorded_at <= T``. PostgreSQL answered it
 by walking the primary key backwards and reading each row's recorded_at until one was early
