@@ -500,7 +500,7 @@ class Tracker:
                 last = eventlog.position_at(connection, parse_known_at(end))
                 if known is not None:
                     first, last = min(first, known), min(last, known)
-                corrected = queries.corrections_between(connection, party, first, last)
+                corrected = queries.corrections_between(connection, party, first, last, known)
             return {
                 "party": party,
                 "from": since,

@@ -495,10 +495,13 @@ def claim_verdicts(connection: Connection, claim_id: str, known_at: int | None =
     ]
 
 
-def corrections_between(connection: Connection, party: str, after: int, until: int) -> list[dict[str, Any]]:
-    """Claims of ``party`` whose recorded fields were corrected at log positions ``(after, until]``."""
+def corrections_between(
+    connection: Connection, party: str, after: int, until: int, known_at: int | None = None
+) -> list[dict[str, Any]]:
+    """Claims of ``party`` whose recorded fields were corrected at log positions ``(after, until]``,
+    each with its status as recorded at ``known_at`` (a retraction recorded later does not count)."""
     query = (
-        select(v, _stands(Times()).label("standing"))  # every version, superseded ones too
+        select(v, _stands(Times(known_at=known_at)).label("standing"))  # every version, superseded ones too
         .where(v.c.party == party, v.c.correction.is_not(None), v.c.rec_from > after, v.c.rec_from <= until)
         .order_by(v.c.rec_from)
     )

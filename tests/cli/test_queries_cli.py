@@ -18,7 +18,7 @@ import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import closing
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -985,3 +985,21 @@ def test_changes_known_at_answers_as_the_database_knew_it(seeded_url: str) -> No
         seeded_url, "changes", "china", "--from", "2023-01-01", "--to", "2023-03-31", "--known-at", "2020-01-01"
     )
     assert then["gained"] == [] and then["lost"] == [] and then["corrected"] == []
+
+
+def test_changes_known_at_gives_a_corrected_claim_s_status_as_the_database_knew_it(tracker: claims.Tracker) -> None:
+    """A correction listed by ``changes --known-at`` has its status at that time: a retraction
+    recorded after it does not count (it was read as of now)."""
+    tracker.add_party("north", name="North")
+    tracker.add_topic("talks", title="Talks")
+    tracker.add_source("wire", name="Wire")
+    tracker.add_claim(id="x", party="north", topic="talks", said_on="2023-03-01", source="wire", text="X said.")
+    tracker.correct("x", text="X, corrected.", reason="our typo")
+    known = list(tracker.log())[-1]["recorded_at"]
+    tracker.retract("x", on="2023-03-10", source="wire")
+    today = datetime.now(tz=UTC).date()
+    span = {"since": (today - timedelta(days=1)).isoformat(), "until": today.isoformat()}
+    [then] = tracker.changes("north", **span, known_at=known)["corrected"]
+    assert (then["id"], then["text"], then["status"]) == ("x", "X, corrected.", "standing")
+    [now] = tracker.changes("north", **span)["corrected"]
+    assert now["status"] == "retracted"
