@@ -201,7 +201,9 @@ class UnitOfWork:
             raise projector.behind_the_log(projected, known.position)
         if projected is not None and projected > known.position:  # deleted from the end other than through claims
             raise projector.ahead_of_the_log(projected, known.position)
-        prepared = eventlog.prepare(self._connect, self._pending, self.recorded_by, after=known)
+        prepared = eventlog.prepare(
+            self._connect, self._pending, self.recorded_by, after=known, same_transaction=self._head is not None
+        )
         # Streams this unit began were checked as their events were appended (``Records.note``);
         # the log checks the others (at 1M events, 130k lifecycle streams: 5 s of PostgreSQL's time).
         records = self.records

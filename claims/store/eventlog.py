@@ -153,7 +153,12 @@ class Prepared(NamedTuple):
 
 
 def prepare(
-    connect: Callable[[], Connection], pending: Sequence[Pending], recorded_by: str, *, after: Head | None = None
+    connect: Callable[[], Connection],
+    pending: Sequence[Pending],
+    recorded_by: str,
+    *,
+    after: Head | None = None,
+    same_transaction: bool = False,
 ) -> Prepared:
     """The first half of ``append``: compute each line, its position, id, stream version and place
     in the hash chain, from the versions the events expect (which must agree within the batch).
@@ -161,11 +166,16 @@ def prepare(
     head of rows it prepared and has yet to write, so that a writer still writing them can go on
     meanwhile, or the head it read under the log's lock with another question: a single add's
     registry check); ``write`` checks the expectations against the log, then inserts the rows.
+
+    ``same_transaction``: the rows follow ``after``, rows of the same transaction (a large
+    import's next batch), and are recorded at its time. A transaction commits whole, so its events
+    share one recorded time: a ``--known-at`` between two of its batches would otherwise show half
+    of an import that no reader ever saw.
     """
     if not pending:
         return Prepared([], {})
     last = after or head(connect())
-    recorded_at = max(utc_now(), last.recorded_at)
+    recorded_at = last.recorded_at if same_transaction and after is not None else max(utc_now(), last.recorded_at)
     versions: dict[str, int] = {}
     expected: dict[str, int] = {}
     rows: list[list[Any]] = []
