@@ -224,7 +224,7 @@ _FIELD_NAMES = [f.name for f in dataclass_fields(ClaimFields)]
 _FIELD_COLUMNS = itemgetter(*(_VERSION_COLUMNS.index("claim_id" if n == "claim" else n) for n in _FIELD_NAMES))
 _VIA = _FIELD_NAMES.index("via")
 # The columns ``Batch.load`` reads of a claim's acts and of its standing periods.
-_ACTS = ("claim_id", "kind", "on_end", "position")
+_ACTS = ("claim_id", "kind", "on_end", "on_date", "position")
 _PERIODS = ("claim_id", "valid_from", "valid_to")
 
 
@@ -364,8 +364,9 @@ class Batch:
                     stored_periods=True,
                     known_fields=version_fields(row),
                 )
-            for claim_id, kind, on_end, position in rows_on_driver(connection, claim_acts, "claim_id", chunk, _ACTS):
-                self.claims[claim_id].acts.append(Act(kind, on_end, position))
+            acts = rows_on_driver(connection, claim_acts, "claim_id", chunk, _ACTS)
+            for claim_id, kind, on_end, on, position in acts:
+                self.claims[claim_id].acts.append(Act(kind, on_end, on, position))
             periods = rows_on_driver(connection, claim_periods, "claim_id", chunk, _PERIODS, open_only=True)
             for claim_id, valid_from, valid_to in sorted(periods, key=itemgetter(0, 1)):  # each claim's in order
                 self.claims[claim_id].periods.append((valid_from, valid_to))
@@ -415,7 +416,7 @@ class Batch:
                     (position, event.claim, kind, event.on, on_end, event.source, getattr(event, "reason", None))
                 )
                 claim = self._changed(position, event)
-                claim.acts.append(Act(kind, on_end, position))
+                claim.acts.append(Act(kind, on_end, event.on, position))
                 self._refresh_periods(claim, position)
             case ev.ClaimCorrected():
                 claim = self._changed(position, event)

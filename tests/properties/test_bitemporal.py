@@ -13,8 +13,8 @@ recorded_at in several spellings, an instant before the first event, a bare date
 brute-force fold of the raw log written here, independently of the product: keep the events
 recorded at or before ``known_at``; apply each claim's corrections in order; a claim stands as of
 D when its said period has ended by D and the latest of its acts dated by D (ordered by the act
-date's period end, then by log position; an act dated before the said date counts from the said
-date) is not a retraction. Without ``as_of`` every act counts.
+date's period end, then by the date as written, then by log position; an act dated before the said
+date counts from the said date) is not a retraction. Without ``as_of`` every act counts.
 
 A second property replays the log (``rebuild_projections``) and checks that every projection row
 and every answer is identical to the incrementally maintained ones.
@@ -477,7 +477,7 @@ class Oracle:
         acts = [a for a in claim.acts if day is None or a["on_end"] <= day]
         if not acts:
             return True
-        latest = max(acts, key=lambda a: (a["on_end"], a["position"]))
+        latest = max(acts, key=lambda a: (a["on_end"], a["on"], a["position"]))
         return latest["kind"] != "retracted"
 
     def view(self, claim: FoldedClaim, day: str | None) -> dict[str, Any]:
@@ -778,6 +778,16 @@ EDGE_STEPS: dict[str, tuple[ClaimPlan | ActPlan | CorrectionPlan | VerdictPlan, 
         retract(1, "2023-03-05"),
         reaffirm(1, "2023-03-04"),  # dated before the retraction, recorded after it
         reaffirm(1, "2023-03-09"),
+    ),
+    # Acts at times of one day apply in the order of their times, whatever the log's.
+    "acts-at-times-of-one-day-in-their-order": (
+        said("2023-03-01"),
+        said("2023-03-01", party=1),
+        retract(0, "2023-03-10T18:00:00Z"),
+        reaffirm(0, "2023-03-10T09:00:00Z"),  # recorded after, dated before: the retraction stands
+        reaffirm(1, "2023-03-10T18:00:00Z"),
+        retract(1, "2023-03-10T09:00:00Z"),  # recorded after, dated before: the reaffirmation stands
+        retract(1, "2023-03-10"),  # a bare date: before the day's times
     ),
     # Corrected said dates move the claim's standing, known-at after the correction only.
     "said-on-corrected-around-its-acts": (

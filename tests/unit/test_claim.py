@@ -12,16 +12,17 @@ from __future__ import annotations
 import pytest
 
 from claims.domain.claim import Act, ClaimFields, apply_correction, standing_periods, stands_on
+from claims.domain.dates import period_end
 
 SAID = "2023-03-02"
 
 
 def retracted(on: str, position: int) -> Act:
-    return Act("retracted", on, position)
+    return Act("retracted", period_end(on), on, position)
 
 
 def reaffirmed(on: str, position: int) -> Act:
-    return Act("reaffirmed", on, position)
+    return Act("reaffirmed", period_end(on), on, position)
 
 
 def test_a_claim_without_acts_stands_from_its_said_date_on() -> None:
@@ -138,3 +139,14 @@ def test_a_corrected_said_date_moves_the_end_of_the_said_period() -> None:
     corrected = apply_correction(fields(), {"said_on": "2024-02"})
     assert corrected.said_on == "2024-02"
     assert corrected.said_end == "2024-02-29"
+
+
+def test_acts_of_one_day_apply_in_the_order_of_their_times_whatever_the_log_s() -> None:
+    """A reaffirmation at 09:00 recorded after a retraction at 18:00 the same day does not undo it
+    (log order alone decided, and the claim stood); a bare date comes before the day's times."""
+    late_retraction = [retracted("2023-03-10T18:00:00Z", 5), reaffirmed("2023-03-10T09:00:00Z", 6)]
+    assert standing_periods(SAID, late_retraction) == [(SAID, "2023-03-10")]
+    late_reaffirmation = [reaffirmed("2023-03-10T18:00:00Z", 5), retracted("2023-03-10T09:00:00Z", 6)]
+    assert standing_periods(SAID, late_reaffirmation) == [(SAID, "2023-03-10"), ("2023-03-10", None)]
+    bare_then_time = [reaffirmed("2023-03-10T18:00:00Z", 5), retracted("2023-03-10", 6)]
+    assert standing_periods(SAID, bare_then_time) == [(SAID, "2023-03-10"), ("2023-03-10", None)]
