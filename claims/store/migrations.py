@@ -6,16 +6,19 @@ Imported only by the commands that need it (``init``, ``db``), so queries never 
 from __future__ import annotations
 
 import io
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
-from claims.domain.errors import StorageError
-from claims.store.engine import use_write_ahead_log
+from claims.domain.errors import StorageError, ValidationError
+from claims.store.engine import begin_write, use_write_ahead_log
 
 
 def migrations_dir() -> Path:
@@ -39,19 +42,64 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    use_write_ahead_log(engine)
+def _check_revision(revision: str) -> None:
+    """Refuse a target naming no revision (``''``, ``@``, ``head@``: nothing after a branch's ``@``)
+    before anything is opened, so that not even an SQLite file is made for it: Alembic would stop on
+    an ``assert`` (a traceback) rather than say it cannot find the revision."""
+    if not revision or revision.endswith("@"):
+        raise _not_a_revision(revision)
+
+
+def _not_a_revision(revision: str) -> ValidationError:
+    return ValidationError(f"not a schema revision: {revision!r} (`claims db history` lists them)")
+
+
+def _from_revision_map(error: AssertionError) -> bool:
+    """Whether ``error`` is one of the asserts Alembic's revision map makes on a target it cannot
+    resolve (``head+1``, ``@@-1``), raised before any migration runs, rather than a failed assert
+    of our own or of a migration, which stays a bug to see."""
+    frames = traceback.extract_tb(error.__traceback__)
+    return bool(frames) and Path(frames[-1].filename).match("alembic/script/revision.py")
+
+
+@contextmanager
+def locked(engine: Engine) -> Iterator[Connection]:
+    """A connection in one transaction holding the log's write lock (``BEGIN IMMEDIATE`` on SQLite,
+    the advisory lock on PostgreSQL), committed when the block ends without an error.
+
+    Migrations run on it, so the lock is taken before Alembic reads the revision the database is at:
+    two ``claims init`` at once then run one after the other, and the second finds the schema at head
+    and does nothing, where both would otherwise create the same tables (a duplicate key on
+    PostgreSQL, ``database is locked`` on SQLite). Appends wait for a migration, and it for them."""
+    with begin_write(engine) as connection:
+        yield connection
+        connection.commit()
+
+
+def _migrate(engine: Engine, run: Callable[[Config, str], None], revision: str) -> None:
+    """Run an Alembic command (``command.upgrade`` or ``command.downgrade``) to ``revision`` in one
+    transaction holding the write lock (``locked``); a target Alembic cannot resolve is one clear
+    error, and the transaction, rolled back, leaves the schema as it was."""
     config = alembic_config(engine)
-    with engine.begin() as connection:
+    with locked(engine) as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+        try:
+            run(config, revision)
+        except AssertionError as error:
+            if not _from_revision_map(error):
+                raise
+            raise _not_a_revision(revision) from None
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    _check_revision(revision)
+    use_write_ahead_log(engine)
+    _migrate(engine, command.upgrade, revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
-    config = alembic_config(engine)
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, revision)
+    _check_revision(revision)
+    _migrate(engine, command.downgrade, revision)
 
 
 def current(engine: Engine) -> str | None:
