@@ -620,8 +620,10 @@ class Tracker:
         from claims.store.chain import ChainReport, check_chain
 
         with self._read() as connection:
-            report = check_chain(counted(eventlog.read_lines(connection), progress))
+            # Read first: the projections commit with their events, so a checkpoint read before the
+            # chain cannot pass it, even at READ COMMITTED with writers committing meanwhile.
             projected = projector.checkpoint(connection)
+            report = check_chain(counted(eventlog.read_lines(connection), progress))
         if report.intact and projected > report.size:  # the projections remember events the log lost
             return ChainReport(
                 report.size,
@@ -637,9 +639,14 @@ class Tracker:
         from claims.projections import projector
 
         with self._read() as connection:
+            # The head and the checkpoint in one statement, so one snapshot: read apart while writers
+            # commit, on PostgreSQL, the checkpoint could pass the head read before it.
+            *last, projected = connection.exec_driver_sql(
+                f"SELECT {eventlog.HEAD_SUBQUERIES}, {projector.CHECKPOINT_SUBQUERY}"
+            ).one()
             return {
-                "head": eventlog.head(connection).position,
-                "checkpoint": projector.checkpoint(connection),
+                "head": eventlog.head_of(last).position,
+                "checkpoint": int(projected or 0),
                 "tables": dict(projector.projection_counts(connection)),
             }
 
