@@ -137,6 +137,7 @@ def lifecycle(uow: Unit, command: LifecycleCommand, *, checked: bool = False, in
     stream = uow.records.stream(event.stream_id)
     if _recorded_already(stream, command, event.TYPE, payload, current, in_document=in_document):
         return Outcome(command.claim, recorded=False)
+    recorded_by_document = in_document and isinstance(command, cmd.CorrectClaim | cmd.RecordVerdict)
     if isinstance(command, cmd.RetractClaim | cmd.ReaffirmClaim):
         require(uow.records, "source", command.source)
         if parse_said_date(command.on).end < period_start(current.said_on):
@@ -146,6 +147,8 @@ def lifecycle(uow: Unit, command: LifecycleCommand, *, checked: bool = False, in
     else:
         _check_correction(uow, command, current)
     uow.append(event, expected_version=stream.version, payload=payload)
+    if recorded_by_document:
+        stream.recorded_by_document()
     return Outcome(command.claim, recorded=True)
 
 
@@ -165,17 +168,15 @@ def _recorded_already(
     reviewer's latest verdict, stand. So one of the same content as one recorded is skipped only
     while it still stands (the claim has those values; the reviewer's latest verdict is it): a
     correction back to an earlier text, a reviewer returning to an earlier rating, is recorded.
-    In a document, the k-th entry of the same content is skipped too when the stream holds k such
-    events: a re-import of [A, B, A] adds nothing, where the rule above would add B again."""
-    held = stream.count(type_name, payload)
+    A document's entry is skipped too when it matches, in order, an event of the stream after
+    those its earlier entries matched (``Stream.match``): a re-import of [A, B, A] adds nothing,
+    where the rule above would add B again."""
     if isinstance(command, cmd.RetractClaim | cmd.ReaffirmClaim):
-        return held > 0
-    if in_document and held >= stream.meet(type_name, payload):
+        return stream.holds(type_name, payload)
+    if in_document and stream.match(type_name, payload):
         return True
-    if not held:
-        return False
     if isinstance(command, cmd.CorrectClaim):
-        return _has_values(current, command.changes)
+        return _has_values(current, command.changes) and stream.holds(type_name, payload)
     return stream.last(type_name, by=command.by) == payload
 
 

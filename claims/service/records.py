@@ -40,8 +40,8 @@ class Stream:
     next event expects), and the (type, payload) of every event after its first, in order, which
     is what a repeated lifecycle entry would duplicate (``handlers._recorded_already``). The first
     event (an assertion, a registration) is only counted: no later event can equal it, and an
-    import of a million claims would otherwise keep every payload until it commits. ``met``: the
-    (type, payload) of a document's lifecycle entries for the stream, counted as they come.
+    import of a million claims would otherwise keep every payload until it commits. ``matched``:
+    how far a document's lifecycle entries for the stream have matched its events (``match``).
 
     ``begun_here``: this unit began the stream. Either it read the stream empty (under the log's
     lock, which a unit of work holds; a checking unit, which writes nothing, reads a snapshot), or
@@ -50,14 +50,14 @@ class Stream:
     unit's own events, whose count is the version known here for certain, so it is checked here
     (``note``) and not read back from the log."""
 
-    __slots__ = ("begun_here", "later", "met", "version")
+    __slots__ = ("begun_here", "later", "matched", "version")
 
     def __init__(self, version: int = 0, *, begun_here: bool = False) -> None:
         self.version = version
         # None until a second event: most streams (a claim never changed) hold one (no list: 56 bytes each).
         self.later: list[tuple[str, dict[str, Any]]] | None = None
         self.begun_here = begun_here
-        self.met: list[tuple[str, dict[str, Any]]] | None = None  # a document's entries met (``meet``)
+        self.matched = 0  # how many of ``later`` a document's entries have gone past (``match``)
 
     def add(self, type_name: str, payload: dict[str, Any]) -> None:
         if self.version:
@@ -66,17 +66,26 @@ class Stream:
             self.later.append((type_name, payload))
         self.version += 1
 
-    def count(self, type_name: str, payload: dict[str, Any]) -> int:
-        """How many events of this type and payload the stream holds already."""
-        return 0 if self.later is None else self.later.count((type_name, payload))
+    def holds(self, type_name: str, payload: dict[str, Any]) -> bool:
+        """Whether an event of this type and payload is in the stream already."""
+        return self.later is not None and (type_name, payload) in self.later
 
-    def meet(self, type_name: str, payload: dict[str, Any]) -> int:
-        """Note a document's entry of this type and payload for the stream; how many such entries
-        the document has had so far, this one included (1 for its first)."""
-        if self.met is None:
-            self.met = []
-        self.met.append((type_name, payload))
-        return self.met.count((type_name, payload))
+    def match(self, type_name: str, payload: dict[str, Any]) -> bool:
+        """Whether a document's entry is an event of the stream after those its earlier entries
+        matched or were recorded as: then it is matched, and the next entry looks after it. So
+        the entries of a document imported again match its events in order, [A, B, A] included,
+        while an entry an earlier document or a command recorded before them does not swallow
+        one of this document that comes after a change ([B, A] after A records both)."""
+        later = self.later or []
+        for index in range(self.matched, len(later)):
+            if later[index] == (type_name, payload):
+                self.matched = index + 1
+                return True
+        return False
+
+    def recorded_by_document(self) -> None:
+        """A document's entry was just recorded, as the stream's last event: the next entry looks after it."""
+        self.matched = len(self.later or ())
 
     def last(self, type_name: str, **fields: Any) -> dict[str, Any] | None:
         """The payload of the stream's latest event of this type whose payload holds ``fields``."""

@@ -90,3 +90,21 @@ def test_the_same_correction_twice_in_a_row_in_a_document_is_recorded_once(story
     assert sum(report.recorded.values()) == 2 and sum(report.skipped.values()) == 2
     assert story.import_text(_document(twice)).nothing_new
     assert _events(story) == ["ClaimAsserted", "ClaimCorrected", "VerdictRecorded"]
+
+
+def test_an_entry_recorded_before_does_not_swallow_a_later_one_of_the_same_content(story: Tracker) -> None:
+    """A correction or verdict recorded earlier, by another document or a command, matches an entry
+    of a new document only in order: [B, A] after A records both and ends at A, as the same
+    commands would (counting A's in the log skipped the second entry, and the claim kept B)."""
+    story.import_text(_document([{"correct": "k", "text": "A.", "reason": "our typo"}]))
+    story.verdict("k", rating="false", by="checker")
+    later = [
+        {"correct": "k", "text": "B.", "reason": "our typo"},
+        {"correct": "k", "text": "A.", "reason": "our typo"},
+        {"verdict": "k", "rating": "true", "by": "checker"},
+        {"verdict": "k", "rating": "false", "by": "checker"},
+    ]
+    report = story.import_text(_document(later))
+    assert sum(report.recorded.values()) == 4 and not report.skipped
+    assert _text(story) == "A." and _ratings(story) == ["false", "true", "false"]
+    assert story.import_text(_document(later)).nothing_new
