@@ -237,6 +237,11 @@ def load_text(text: str, *, name: str) -> Any:
         raise ValidationError(f"{name}: not a valid document: a value cannot be read ({what})") from None
 
 
+# Broken JSON is read again as YAML when it broke within this many characters, or is this short.
+YAML_RETRY_AFTER_ERROR_AT = 4096
+YAML_RETRY_SIZE = 256 * 1024
+
+
 def _parsed(text: str, name: str) -> Any:
     """The document's data: a ``.json`` file is JSON only; text that opens with a brace is read as
     JSON first (large documents are JSON: valid JSON is parsed once), and as YAML when it is not
@@ -252,10 +257,13 @@ def _parsed(text: str, name: str) -> Any:
         return _document_yaml(text)
     try:
         return strict_json.loads(text, parse_int=_json_integer)
-    except json.JSONDecodeError:
+    except json.JSONDecodeError as error:
         if name.endswith((".yaml", ".yml")):
             return _document_yaml(text)
-        if len(text) > MAX_YAML_CHARACTERS:  # too long to be read as YAML: a broken JSON document
+        # YAML in flow style breaks JSON at its first unquoted key, near the start. A long text
+        # broken further on is broken JSON, not read again as YAML (which reads a few MB a second:
+        # a 7.6 MB document cut short took 47 s to refuse).
+        if len(text) > MAX_YAML_CHARACTERS or (error.pos > YAML_RETRY_AFTER_ERROR_AT and len(text) > YAML_RETRY_SIZE):
             raise
         try:
             return _document_yaml(text)

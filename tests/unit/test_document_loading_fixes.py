@@ -239,3 +239,17 @@ def test_a_claim_responding_to_itself_is_said_so_on_the_command_line(seeded: Tra
 def test_a_date_that_is_not_text_is_spelt_as_json() -> None:
     with pytest.raises(ValidationError, match=r'^not a date: \["2023"\]$'):
         period_end(["2023"])
+
+
+def test_long_json_broken_far_from_its_start_is_not_read_again_as_yaml(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A flow-style YAML document breaks JSON at its first unquoted key; a long JSON document cut
+    short broke far on and was read again by the pure-Python YAML parser (47 s for 7.6 MB)."""
+    read_as_yaml: list[str] = []
+    monkeypatch.setattr(loading, "_document_yaml", lambda text: read_as_yaml.append(text))
+    claims = ",".join(json.dumps({"id": f"c{i}", "text": "x" * 200}) for i in range(2000))
+    cut_short = '{"format": "claims/v1", "claims": [' + claims  # about 470 KB, broken at its end
+    with pytest.raises(ValidationError, match="not valid JSON"):
+        load_text(cut_short, name="<stdin>")
+    assert read_as_yaml == []
+    load_text("{format: claims/v1, parties: [" + "{id: p, name: P}, " * 5000 + "]}", name="<stdin>")
+    assert len(read_as_yaml) == 1  # broken at its first key: YAML in flow style, however long
