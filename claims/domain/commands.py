@@ -330,7 +330,9 @@ class CorrectClaim(Command):
             if name not in CORRECTABLE_FIELDS:
                 found.append((name, f"cannot be corrected (only {', '.join(CORRECTABLE_FIELDS)})"))
             elif value is None:  # removed: only an optional field may be
-                if name not in REMOVABLE_FIELDS:
+                if name == "via":
+                    found.append((name, "is a list: give [] to remove the relays"))
+                elif name not in REMOVABLE_FIELDS:
                     found.append((name, f"cannot be removed (only {' and '.join(REMOVABLE_FIELDS)} can)"))
             elif name == "said_on":
                 _collect(found, name, check_said_date, value)

@@ -58,7 +58,7 @@ def test_a_document_removes_them_with_null_and_refuses_to_remove_a_required_fiel
     assert fields(seeded) == (None, None, [])
     assert seeded.import_file(document).nothing_new
     document.write_text(
-        f"format: claims/v1\nevents:\n  - {{correct: {CLAIM}, text: null, source: null, reason: r}}\n",
+        f"format: claims/v1\nevents:\n  - {{correct: {CLAIM}, text: null, source: null, via: null, reason: r}}\n",
         encoding="utf-8",
     )
     with pytest.raises(DocumentError) as refused:
@@ -66,6 +66,7 @@ def test_a_document_removes_them_with_null_and_refuses_to_remove_a_required_fiel
     assert [line.strip() for line in str(refused.value).splitlines()[1:]] == [
         "events[0].text: cannot be removed (only quote and speaker can)",
         "events[0].source: cannot be removed (only quote and speaker can)",
+        "events[0].via: is a list: give [] to remove the relays",
     ]
 
 
