@@ -220,12 +220,12 @@ def verify_trail(
     ``progress`` is told how many lines have been read."""
     if checkpoint is not None:  # roots are compared as written: in lowercase
         checkpoint = merkle.with_lowercase_root(checkpoint)
-    lines = counted(read_jsonl(stream, name), progress)
+    lines = read_jsonl(stream, name)
     first = next(lines, None)
-    if first is not None and is_header(first):
-        return _verify_filtered(first, lines, checkpoint, checkpoint_name)
+    if first is not None and is_header(first):  # its events counted, not the header
+        return _verify_filtered(first, counted(lines, progress), checkpoint, checkpoint_name)
     rest: Iterable[dict[str, Any]] = lines if first is None else _chain_first(first, lines)
-    return _verify_chain(rest, checkpoint, checkpoint_name)
+    return _verify_chain(counted(rest, progress), checkpoint, checkpoint_name)
 
 
 def _chain_first(first: dict[str, Any], rest: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -413,7 +413,7 @@ def _verify_filtered(
         why = (
             _line_problem(line, position - 1, size, root)
             or _outside_selection(line, filtered, selected)
-            or _missing_before(line, versions, whole_streams)
+            or (None if complete else _missing_before(line, versions, whole_streams))  # complete: no gap
         )
         if why:
             return broken(position, why)

@@ -305,6 +305,11 @@ def test_the_long_reads_show_progress_on_a_terminal_and_not_when_quiet(seeded_fi
         assert f"\r{shown}\n" in out, (args, out)  # drawn in place, then its line ended
         quiet = _on_a_terminal(["-q", *db, *args], {}).decode()
         assert shown not in quiet and "\r" not in quiet.replace("\r\n", ""), (args, quiet)
+    party = tmp_path / "russia.jsonl"
+    _on_a_terminal([*db, "export", "--party", "russia", "--out", str(party)], {})
+    events = len(party.read_text(encoding="utf-8").splitlines()) - 1  # the header is no event
+    out = _on_a_terminal([*db, "verify", "--file", str(party)], {}).decode()
+    assert f"\rchecked {events} events" in out and f"intact, {events} events" in out, out
 
 
 def test_a_shorter_progress_line_covers_the_longer_one_before_it(monkeypatch: pytest.MonkeyPatch) -> None:
