@@ -125,7 +125,7 @@ def lifecycle(uow: Unit, command: LifecycleCommand, *, checked: bool = False, in
 
     What is recorded already is skipped (``_recorded_already``), so that re-importing a document,
     or running a command again, adds nothing; ``in_document``: the command is an entry of a
-    document being imported, counted among the document's entries of the same content.
+    document being imported, matched in order against the stream's events (``Stream.match``).
     """
     if not checked:
         command.check()
