@@ -8,7 +8,7 @@ import click
 
 from claims.cli.context import tracker
 from claims.cli.files import output_stream
-from claims.cli.output import counted, events_progress, message, warning
+from claims.cli.output import count_of, events_progress, message, warning
 
 EXPORT_FORMATS = ("jsonl", "csv", "prov-json", "claimreview")
 MAX_CHECKPOINT_CHARS = 64 * 1024  # a checkpoint is about 150 characters
@@ -74,13 +74,13 @@ def export(fmt: str, out: str | None, party: str | None, topic: str | None, sinc
         summary = tracker().export(fmt, stream, party=party, topic=topic, since=since, progress=progress)
     if out:
         if summary.reviews is not None:
-            read = counted(summary.events, "claim event")
-            message(f"exported {counted(summary.reviews, 'review')} ({read} read) to {out}")
+            read = count_of(summary.events, "claim event")
+            message(f"exported {count_of(summary.reviews, 'review')} ({read} read) to {out}")
             return
         detail = ""
         if summary.checkpoint is not None:
             detail = f", each with an inclusion proof against checkpoint size {summary.checkpoint['size']}"
-        message(f"exported {counted(summary.events, 'event')} to {out}{detail}")
+        message(f"exported {count_of(summary.events, 'event')} to {out}{detail}")
 
 
 @click.command()
@@ -129,11 +129,11 @@ def verify(file: str | None, checkpoint_file: str | None) -> None:
             assert report.checkpoint is not None
             filters = ", ".join(f"{k}={v}" for k, v in (report.filtered or {}).items())
             summary = (
-                f"filtered export ({filters}) intact, {counted(report.size, 'event')}, each included in checkpoint "
+                f"filtered export ({filters}) intact, {count_of(report.size, 'event')}, each included in checkpoint "
                 f"(size {report.checkpoint['size']}, root {report.checkpoint['root']})"
             )
         else:
-            summary = f"chain intact, {counted(report.size, 'event')}, head {report.head_hash}"
+            summary = f"chain intact, {count_of(report.size, 'event')}, head {report.head_hash}"
         extra = f"; matches checkpoint {checkpoint_file} (size {given['size']})" if given else ""
         message(f"{file}: {summary}{extra}")
         return
@@ -144,7 +144,7 @@ def verify(file: str | None, checkpoint_file: str | None) -> None:
     if given is not None:
         tracker().verify_checkpoint(given, name=checkpoint_file)
     extra = f"; extends checkpoint {checkpoint_file} (size {given['size']})" if given else ""
-    message(f"the log: chain intact, {counted(chain.size, 'event')}, head {chain.head_hash}{extra}")
+    message(f"the log: chain intact, {count_of(chain.size, 'event')}, head {chain.head_hash}{extra}")
 
 
 @click.command()
@@ -253,7 +253,7 @@ def rebuild() -> None:
         count = tracker().rebuild_projections(progress)
     if before > count:  # the last trace of events deleted from the log's end (`claims verify` told it)
         warning(f"the projections had folded events up to position {before:,}; they now end with the log, at {count:,}")
-    message(f"rebuilt projections from {counted(count, 'event')}")
+    message(f"rebuilt projections from {count_of(count, 'event')}")
 
 
 def register(group: click.Group) -> None:

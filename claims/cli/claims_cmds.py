@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from claims.cli.context import tracker
-from claims.cli.output import counted, message, progress_enabled, warning
+from claims.cli.output import count_of, message, progress_enabled, warning
 
 
 @click.command()
@@ -232,10 +232,10 @@ def import_(files: tuple[str, ...]) -> None:
             why = "already imported" if report.skipped else "the document holds no entries"
             message(f"{label}: {why}; nothing added")
             continue
-        parts = [counted(count, kind) for kind, count in report.recorded.items()]
+        parts = [count_of(count, kind) for kind, count in report.recorded.items()]
         skipped = sum(report.skipped.values())
         note = f", {skipped} already recorded" if skipped else ""
-        message(f"{label}: recorded {', '.join(parts)} ({counted(report.events, 'event')}{note})")
+        message(f"{label}: recorded {', '.join(parts)} ({count_of(report.events, 'event')}{note})")
 
 
 def _read_stdin() -> bytes:

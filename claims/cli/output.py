@@ -287,7 +287,7 @@ def events_progress(verb: str) -> Iterator[Callable[[int], None] | None]:
 
     def progress(count: int) -> None:
         nonlocal shown
-        click.echo(f"\r{verb} {counted(count, 'event')}", nl=False, err=True)
+        click.echo(f"\r{verb} {count_of(count, 'event')}", nl=False, err=True)
         shown = True
 
     try:
@@ -297,7 +297,7 @@ def events_progress(verb: str) -> Iterator[Callable[[int], None] | None]:
             click.echo(err=True)
 
 
-def counted(count: int, noun: str) -> str:
+def count_of(count: int, noun: str) -> str:
     """``count`` and the noun in its number, for messages: 1 party, 2 parties, 1 event, 2 events."""
     if count == 1:
         return f"1 {noun}"
