@@ -639,16 +639,20 @@ class Tracker:
         from claims.projections import projector
 
         with self._read() as connection:
-            # The head and the checkpoint in one statement, so one snapshot: read apart while writers
-            # commit, on PostgreSQL, the checkpoint could pass the head read before it.
-            *last, projected = connection.exec_driver_sql(
-                f"SELECT {eventlog.HEAD_SUBQUERIES}, {projector.CHECKPOINT_SUBQUERY}"
-            ).one()
+            head, projected = projector.head_and_checkpoint(connection)
             return {
-                "head": eventlog.head_of(last).position,
-                "checkpoint": int(projected or 0),
+                "head": head.position,
+                "checkpoint": projected,
                 "tables": dict(projector.projection_counts(connection)),
             }
+
+    def projections_checkpoint(self) -> int:
+        """The log position the projections have folded up to (``projections_status`` without
+        counting every projection row)."""
+        from claims.projections import projector
+
+        with self._read() as connection:
+            return projector.checkpoint(connection)
 
     def rebuild_projections(self, progress: Callable[[int], None] | None = None) -> int:
         """Empty the projections and fold the whole log into them again; returns the events folded.

@@ -248,7 +248,7 @@ def rebuild() -> None:
     Example:
       claims projections rebuild
     """
-    before = tracker().projections_status()["checkpoint"]
+    before = tracker().projections_checkpoint()
     with events_progress("folded") as progress:
         count = tracker().rebuild_projections(progress)
     if before > count:  # the last trace of events deleted from the log's end (`claims verify` told it)

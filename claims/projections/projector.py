@@ -40,7 +40,7 @@ from claims.projections.tables import (
     verdicts,
 )
 from claims.store import eventlog
-from claims.store.bulk import insert_rows, parameter_marks, rows_on_driver, run_on_driver
+from claims.store.bulk import fetch_on_driver, insert_rows, parameter_marks, rows_on_driver, run_on_driver
 from claims.store.hashing import canonical_bytes, load_payload
 from claims.store.schema import events as log
 from claims.store.statistics import GrowingTables, analyze
@@ -77,6 +77,15 @@ def checkpoint(connection: Connection) -> int:
 # The projections' checkpoint as a scalar subquery in SQL (NULL before anything is folded), read
 # beside the log's head by a unit of work about to write (``uow.UnitOfWork.flush``).
 CHECKPOINT_SUBQUERY = f'(SELECT "position" FROM "{checkpoints.name}" WHERE "name" = \'{PROJECTION}\')'
+_HEAD_AND_CHECKPOINT = f"SELECT {eventlog.HEAD_SUBQUERIES}, {CHECKPOINT_SUBQUERY}"
+
+
+def head_and_checkpoint(connection: Connection) -> tuple[eventlog.Head, int]:
+    """The log's head and the position the projections have folded, in one statement: one
+    snapshot, so that at READ COMMITTED a commit between two reads cannot put the checkpoint past
+    the head read before it. On the driver: a unit of work about to write reads them so."""
+    ((*last, projected),) = fetch_on_driver(connection, _HEAD_AND_CHECKPOINT)
+    return eventlog.head_of(last), int(projected or 0)
 
 
 def behind_the_log(projected: int, head: int) -> StorageError:

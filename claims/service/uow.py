@@ -24,7 +24,7 @@ from claims.domain.events import Event
 from claims.projections import projector
 from claims.service.records import Records, Registered
 from claims.store import eventlog
-from claims.store.bulk import fetch_on_driver, pipelined
+from claims.store.bulk import pipelined
 from claims.store.engine import begin_write, restore_page_cache, widen_page_cache
 from claims.store.eventlog import Pending
 from claims.store.schema import events
@@ -43,9 +43,6 @@ FLUSH_EVERY = 20_000
 # enough for any single command, while a larger batch keeps PostgreSQL's COPY, which cannot be
 # pipelined (``bulk.insert_rows``).
 PIPELINED_AT_MOST = 16
-
-
-_HEAD_AND_PROJECTED = f"SELECT {eventlog.HEAD_SUBQUERIES}, {projector.CHECKPOINT_SUBQUERY}"
 
 
 class Unit(Protocol):
@@ -230,8 +227,7 @@ class UnitOfWork:
         records = self.records
         if records.head is not None:
             return records.head, records.projected
-        ((*last, projected),) = fetch_on_driver(self._connect(), _HEAD_AND_PROJECTED)
-        return eventlog.head_of(last), projected or 0
+        return projector.head_and_checkpoint(self._connect())
 
     @contextmanager
     def _pipelined_if_few(self, count: int) -> Iterator[None]:
