@@ -67,7 +67,7 @@ def verify_export(
     """Verify an exported JSONL trail (whole chain or filtered with proofs); needs no database.
 
     With ``checkpoint``, it also checks that the file matches that checkpoint. ``progress`` is told
-    how many lines have been read, every thousand and at the end.
+    how many events have been read, every thousand and at the end.
     """
     from claims.io.trail import verify_trail
 

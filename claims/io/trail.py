@@ -217,7 +217,7 @@ def verify_trail(
     progress: Progress | None = None,
 ) -> TrailReport:
     """Verify an exported JSONL trail of either kind, and optionally that it matches ``checkpoint``;
-    ``progress`` is told how many lines have been read."""
+    ``progress`` is told how many of its events have been read (a filtered file's header is none)."""
     if checkpoint is not None:  # roots are compared as written: in lowercase
         checkpoint = merkle.with_lowercase_root(checkpoint)
     lines = read_jsonl(stream, name)
