@@ -28,6 +28,7 @@ from claims.service.collector import collector_paused
 from claims.store import eventlog
 from claims.store.engine import display_url, open_engine, resolve_url, sqlite_file
 from claims.store.eventlog import StoredEvent
+from claims.store.schema import SCHEMA_REVISIONS
 
 if TYPE_CHECKING:
     from claims.io.trail import TrailReport
@@ -117,6 +118,7 @@ class Tracker:
         self._engine: Engine | None = None
         self._creating = False  # only migrating up may create an SQLite file (``open_engine``)
         self._schema_seen = False
+        self._revision_seen = False
         # Registry entries known to be committed, for the units after (``Records``): made by the
         # first write, dropped when the schema may have changed or the engine is let go.
         self._registered: Registered | None = None
@@ -163,6 +165,7 @@ class Tracker:
 
         migrations.downgrade(self.engine, revision)
         self._schema_seen = False
+        self._revision_seen = False
         self._registered = None
         return migrations.current(self.engine)
 
@@ -185,14 +188,27 @@ class Tracker:
 
         return roles.grant_writer(self.engine, role, tables.metadata.tables)
 
-    def _require_schema(self, connection: Connection) -> None:
-        """Refuse to work on a database without the log. Checked once per tracker: a later failure
-        (the schema dropped underneath) still surfaces as a database error, just a less friendly one."""
-        if self._schema_seen:
+    def _require_schema(self, connection: Connection, *, log_only: bool = False) -> None:
+        """Refuse to work on a database without the log, or, unless only the log is read
+        (``log_only``: its table has not changed since the first revision), on the schema of an
+        earlier version of claims, which would fail on the first column it lacks. Checked once per
+        tracker: a later failure (the schema dropped underneath) still surfaces as a database
+        error, just a less friendly one. A revision this code does not know (a later claims's) is
+        let through."""
+        if not self._schema_seen:
+            if not inspect(connection).has_table("events"):
+                raise StorageError(f"no claims database at {self.display_url()}: run `claims init` first")
+            self._schema_seen = True
+        if log_only or self._revision_seen:
             return
-        if not inspect(connection).has_table("events"):
-            raise StorageError(f"no claims database at {self.display_url()}: run `claims init` first")
-        self._schema_seen = True
+        if inspect(connection).has_table("alembic_version"):
+            revision = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+            if revision in SCHEMA_REVISIONS[:-1]:
+                raise StorageError(
+                    f"the claims database at {self.display_url()} has schema {revision}, and this version "
+                    f"of claims needs {SCHEMA_REVISIONS[-1]}: run `claims db upgrade`"
+                )
+        self._revision_seen = True
 
     def database_file(self) -> Path | None:
         """The SQLite file of this tracker's database, as its URL names it; None on PostgreSQL (or
@@ -219,7 +235,7 @@ class Tracker:
         registered = self._registered
 
         def attempt() -> Outcome:
-            if not self._schema_seen:
+            if not self._revision_seen:
                 with self.engine.connect() as connection:
                     self._require_schema(connection)
             with UnitOfWork(self.engine, self.user, registered=registered) as uow:
@@ -369,10 +385,10 @@ class Tracker:
 
     # -- reads ---------------------------------------------------------------------------------
 
-    def _read(self) -> Connection:
+    def _read(self, *, log_only: bool = False) -> Connection:
         connection = self.engine.connect()
         try:
-            self._require_schema(connection)
+            self._require_schema(connection, log_only=log_only)
         except ClaimsError:
             connection.close()
             raise
@@ -588,12 +604,12 @@ class Tracker:
         and a transaction held open meanwhile would keep SQLite from checkpointing its write-ahead
         log and PostgreSQL's vacuum from its work. Writers append in position order with no gaps,
         so the pages make the same log as one read would."""
-        with self._read() as connection:
+        with self._read(log_only=True) as connection:
             head = eventlog.head(connection).position
         position, left = since, limit
         while position < head and (left is None or left > 0):
             size = LOG_PAGE if left is None else min(LOG_PAGE, left)
-            with self._read() as connection:
+            with self._read(log_only=True) as connection:
                 rows = eventlog.read_rows(connection, since=position, limit=size, until=head)
                 events = [eventlog.from_row(row) for row in rows]
             if not events:
@@ -605,7 +621,7 @@ class Tracker:
                 left -= len(events)
 
     def events(self, *, since: int = 0) -> Iterator[StoredEvent]:
-        with self._read() as connection:
+        with self._read(log_only=True) as connection:
             yield from eventlog.read(connection, since=since)
 
     def verify(self, progress: Callable[[int], None] | None = None) -> ChainReport:
@@ -619,7 +635,7 @@ class Tracker:
         from claims.projections import projector
         from claims.store.chain import ChainReport, check_chain
 
-        with self._read() as connection:
+        with self._read(log_only=True) as connection:
             # Read first: the projections commit with their events, so a checkpoint read before the
             # chain cannot pass it, even at READ COMMITTED with writers committing meanwhile.
             projected = projector.checkpoint(connection)
@@ -679,7 +695,7 @@ class Tracker:
         """The Merkle checkpoint ``{"size", "root", "recorded_at"}`` of the log (or its first ``size`` events)."""
         from claims.service import audit
 
-        with self._read() as connection:
+        with self._read(log_only=True) as connection:
             return audit.checkpoint(connection, size)
 
     def prove_inclusion(
@@ -688,7 +704,7 @@ class Tracker:
         """An inclusion proof of the event at ``position`` (in the checkpoint ``against`` when given)."""
         from claims.service import audit
 
-        with self._read() as connection:
+        with self._read(log_only=True) as connection:
             return audit.inclusion(connection, position, against, name)
 
     def prove_claim(
@@ -697,7 +713,7 @@ class Tracker:
         """An inclusion proof of the claim's assertion event."""
         from claims.service import audit
 
-        with self._read() as connection:
+        with self._read(log_only=True) as connection:
             stream = eventlog.read_stream(connection, f"claim:{claim}")
             if not stream:
                 raise NotFoundError(f"unknown claim: {claim}")
@@ -709,14 +725,14 @@ class Tracker:
         """An RFC 6962 consistency proof from the first ``old_size`` events to the log (or ``against``)."""
         from claims.service import audit
 
-        with self._read() as connection:
+        with self._read(log_only=True) as connection:
             return audit.consistency(connection, old_size, against, name)
 
     def verify_checkpoint(self, given: dict[str, Any], *, name: str | None = None) -> None:
         """Raise IntegrityError, naming the checkpoint and its size, unless the log still extends ``given``."""
         from claims.service import audit
 
-        with self._read() as connection:
+        with self._read(log_only=True) as connection:
             audit.extends(connection, audit.check_checkpoint(given), name)
 
     def export(
@@ -736,7 +752,7 @@ class Tracker:
         """
         from claims.service import audit
 
-        with self._read() as connection:
+        with self._read(log_only=True) as connection:
             selection = audit.Selection(party=party, topic=topic, since=since)
             return audit.export(connection, fmt, out, selection, progress)
 

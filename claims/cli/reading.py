@@ -134,11 +134,12 @@ def compare(
 def timeline(topic: str | None, party: str | None, as_of: str | None, known_at: str | None, fmt: str | None) -> None:
     """Every assertion, reaffirmation and retraction, in said-time order.
 
-    A month or a year counts from its last day. A retraction or reaffirmation
-    whose date, as written, comes before its own claim's (a day inside the
-    month the claim was said in, a bare date on the day of a said time) is
-    listed after the claim's assertion. With --as-of, only what had been said
-    or done by that date.
+    A month or a year counts from its last day; the times of one day come in
+    the order they happened, whatever their offsets. A retraction or
+    reaffirmation whose date, as written, comes before its own claim's (a day
+    inside the month the claim was said in, a bare date on the day of a said
+    time) is listed right after the claim's assertion. With --as-of, only what
+    had been said or done by that date.
 
     \b
     Example:

@@ -53,7 +53,7 @@ class Act:
 
     kind: str
     on_end: str
-    on: str  # the date as written: a time of day orders the acts of one day
+    key: str  # ``dates.said_key`` of its date: what orders the acts of one period end
     position: int
 
 
@@ -91,15 +91,15 @@ def apply_correction(current: ClaimFields, changes: dict[str, Any]) -> ClaimFiel
 def standing_periods(said_end: str, acts: Iterable[Act]) -> list[Period]:
     """The ``[from, to)`` intervals in which a claim said by ``said_end`` stands, given its acts.
 
-    Acts apply in date order: by the end of the date's period, then as written (a time of day
-    orders the acts of one day; bare dates before times), log order breaking ties. A retraction
-    ends a standing period on its date; a reaffirmation dated after a retraction opens a new one.
-    An act dated before the claim was said takes effect on the said date. ``to`` is None for a
-    period still open.
+    Acts apply in said-time order: by the end of the date's period, then by its ``key`` (the
+    instant of a time of day, whatever its offset; a bare date before the day's times), log order
+    breaking ties. A retraction ends a standing period on its date; a reaffirmation dated after a
+    retraction opens a new one. An act dated before the claim was said takes effect on the said
+    date. ``to`` is None for a period still open.
     """
     periods: list[Period] = []
     start: str | None = said_end
-    for act in sorted(acts, key=lambda a: (a.on_end, a.on, a.position)):
+    for act in sorted(acts, key=lambda a: (a.on_end, a.key, a.position)):
         effective = max(act.on_end, said_end)
         if act.kind == "retracted" and start is not None:
             if effective > start:

@@ -8,6 +8,7 @@ the last day of its period: by then it had surely been said.
 from __future__ import annotations
 
 import calendar
+import contextlib
 import functools
 import re
 from dataclasses import dataclass
@@ -86,6 +87,25 @@ def _period_end(text: str) -> str | None:
     except ValueError:
         return None
     return None
+
+
+@functools.lru_cache(maxsize=65536)
+def said_key(text: str) -> str:
+    """What orders the said dates of one period end (``period_end``), stored beside each one: a
+    year, a month or a day as written (it comes before the day's times: ``2023-03`` before
+    ``2023-03-31`` before ``2023-03-31T09:00Z``), and a date-time as its calendar date followed by
+    its instant in UTC with every digit written (``2023-03-02T2023-03-02T04:30:00.000000``).
+
+    The instant orders the times of one day as they happened: ``10:00+05:30`` before
+    ``06:00Z``, ``10:00:00.5Z`` after ``10:00Z``, ``T`` and a space alike, where the text as
+    written orders them otherwise. The calendar date written in it stays the period, as ``--as-of``
+    counts it (SPEC section 2). ``text`` is a said date already checked (``period_end``)."""
+    if not _DATETIME.match(text):
+        return text
+    moment = datetime.fromisoformat(text.replace("z", "Z").replace("t", "T"))
+    with contextlib.suppress(OverflowError):  # in year 1 or 9999 it may lie outside them: the time as written
+        moment = moment.astimezone(UTC)
+    return f"{text[:10]}T{moment.replace(tzinfo=None).isoformat(timespec='microseconds')}"
 
 
 def period_start(text: str) -> str:

@@ -18,6 +18,7 @@ from html import escape
 from typing import Any
 
 from claims import __version__
+from claims.domain.dates import said_key
 from claims.io import bidi
 from claims.io.report_assets import SCRIPT, STYLE
 from claims.io.report_svg import is_partial, svg_chunks, topic_colours
@@ -225,7 +226,7 @@ def _table(data: dict[str, Any]) -> Iterator[str]:
     total = sum(len(own) for own in by_party.values())
     yield f'<section id="claims"><h2>Claims ({total})</h2><table class="claims"><thead><tr>{head}</tr></thead>'
     for party in data["lanes"]:
-        own = sorted(by_party[party], key=lambda c: (c["said_end"], c["said_on"], c["id"]))
+        own = sorted(by_party[party], key=lambda c: (c["said_end"], said_key(c["said_on"]), c["id"]))
         count = f"{len(own)} claim{'s' if len(own) != 1 else ''}"
         heading = f"{bidi.html(_name(data['parties'], party))} <small>({count})</small>"
         yield (

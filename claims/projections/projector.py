@@ -26,7 +26,7 @@ from sqlalchemy import Connection, Table, delete, func, select
 
 from claims.domain import events as ev
 from claims.domain.claim import Act, ClaimFields, apply_correction, standing_periods
-from claims.domain.dates import period_end
+from claims.domain.dates import period_end, said_key
 from claims.domain.errors import StorageError
 from claims.projections.tables import (
     checkpoints,
@@ -233,7 +233,7 @@ _FIELD_NAMES = [f.name for f in dataclass_fields(ClaimFields)]
 _FIELD_COLUMNS = itemgetter(*(_VERSION_COLUMNS.index("claim_id" if n == "claim" else n) for n in _FIELD_NAMES))
 _VIA = _FIELD_NAMES.index("via")
 # The columns ``Batch.load`` reads of a claim's acts and of its standing periods.
-_ACTS = ("claim_id", "kind", "on_end", "on_date", "position")
+_ACTS = ("claim_id", "kind", "on_end", "on_key", "position")
 _PERIODS = ("claim_id", "valid_from", "valid_to")
 
 
@@ -374,8 +374,8 @@ class Batch:
                     known_fields=version_fields(row),
                 )
             acts = rows_on_driver(connection, claim_acts, "claim_id", chunk, _ACTS)
-            for claim_id, kind, on_end, on, position in acts:
-                self.claims[claim_id].acts.append(Act(kind, on_end, on, position))
+            for claim_id, kind, on_end, key, position in acts:
+                self.claims[claim_id].acts.append(Act(kind, on_end, key, position))
             periods = rows_on_driver(connection, claim_periods, "claim_id", chunk, _PERIODS, open_only=True)
             for claim_id, valid_from, valid_to in sorted(periods, key=itemgetter(0, 1)):  # each claim's in order
                 self.claims[claim_id].periods.append((valid_from, valid_to))
@@ -420,12 +420,12 @@ class Batch:
                 self._registry(topics, id=event.topic, title=event.title, position=position)
             case ev.ClaimReaffirmed() | ev.ClaimRetracted():
                 kind = "retracted" if isinstance(event, ev.ClaimRetracted) else "reaffirmed"
-                on_end = period_end(event.on)
-                self.rows[claim_acts.name].append(
-                    (position, event.claim, kind, event.on, on_end, event.source, getattr(event, "reason", None))
-                )
+                on_end, key = period_end(event.on), said_key(event.on)
+                reason = getattr(event, "reason", None)
+                act_row = (position, event.claim, kind, event.on, on_end, event.source, reason, key)  # its columns
+                self.rows[claim_acts.name].append(act_row)
                 claim = self._changed(position, event)
-                claim.acts.append(Act(kind, on_end, event.on, position))
+                claim.acts.append(Act(kind, on_end, key, position))
                 self._refresh_periods(claim, position)
             case ev.ClaimCorrected():
                 claim = self._changed(position, event)
@@ -535,6 +535,7 @@ def _version_row(
         f.relation,
         asserted_at,
         correction,
+        said_key(f.said_on),
     ]
 
 

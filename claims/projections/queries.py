@@ -75,7 +75,7 @@ def _stands(times: Times, *, probed: bool = False) -> ColumnElement[bool]:
 # Rows are read by position (a Row's named access costs ~0.7 µs a field); every query here
 # selects claim_versions' columns first, in table order, so these positions hold for all of them.
 _AT = {column.name: index for index, column in enumerate(v.columns)}
-_NARRATIVE_ORDER = itemgetter(_AT["topic"], _AT["said_end"], _AT["said_on"], _AT["asserted_at"])
+_NARRATIVE_ORDER = itemgetter(_AT["topic"], _AT["said_end"], _AT["said_key"], _AT["asserted_at"])
 _VIEW_FIELDS = (
     "claim_id",
     "rec_from",
@@ -147,7 +147,7 @@ def bytewise(column: Any, connection: Connection) -> Any:
 
 def _ordered(query: Select[Any], connection: Connection) -> Select[Any]:
     return query.order_by(
-        bytewise(v.c.topic, connection), v.c.said_end, bytewise(v.c.said_on, connection), v.c.asserted_at
+        bytewise(v.c.topic, connection), v.c.said_end, bytewise(v.c.said_key, connection), v.c.asserted_at
     )
 
 
@@ -397,9 +397,14 @@ def timeline_rows(
     it is written. The rows are fetched ``batch`` at a time (on PostgreSQL, from a server-side
     cursor), so that the driver never holds all of them beside the tuples."""
     a = claim_acts
+    # Entries sort by (said_end, said_key, place) and then, for acts sharing their claim's place,
+    # by (own_end, own_key, position); the last three are empty for an assertion, first of its group.
     assertions = select(
         v.c.said_end.label("said_end"),
-        v.c.said_on.label("said_key"),
+        v.c.said_key.label("said_key"),
+        v.c.asserted_at.label("place"),
+        literal("").label("own_end"),
+        literal("").label("own_key"),
         v.c.said_on.label("said_on"),
         v.c.asserted_at.label("position"),
         v.c.claim_id,
@@ -410,15 +415,19 @@ def timeline_rows(
     ).where(_recorded(v, times.known_at))
     # An act sorts no earlier than its own claim's assertion, whose date it may precede as written
     # while not in the world: a bare date on the day of a said date-time, a day inside a said month,
-    # another offset. The act keeps its own date to show; the log position then puts it after.
+    # a said date corrected to after it. Such an act comes right after the assertion, in its own
+    # date order, as ``standing_periods`` applies it; it keeps its own date to show.
     before_its_claim = or_(
         a.c.on_end < v.c.said_end,
-        and_(a.c.on_end == v.c.said_end, bytewise(a.c.on_date, connection) < bytewise(v.c.said_on, connection)),
+        and_(a.c.on_end == v.c.said_end, bytewise(a.c.on_key, connection) < bytewise(v.c.said_key, connection)),
     )
     acts = (
         select(
             case((before_its_claim, v.c.said_end), else_=a.c.on_end).label("said_end"),
-            case((before_its_claim, v.c.said_on), else_=a.c.on_date).label("said_key"),
+            case((before_its_claim, v.c.said_key), else_=a.c.on_key).label("said_key"),
+            case((before_its_claim, v.c.asserted_at), else_=a.c.position).label("place"),
+            a.c.on_end.label("own_end"),
+            a.c.on_key.label("own_key"),
             a.c.on_date.label("said_on"),
             a.c.position,
             v.c.claim_id,
@@ -441,8 +450,9 @@ def timeline_rows(
             acts = acts.where(column == value)
     combined = union_all(assertions, acts).subquery().c
     # The order of ``list`` and ``narrative``: a partial date counts from the end of its period
-    # (``2023-03`` after ``2023-03-02``), then the date as said, then the log position (unique).
-    # The sort keys are sorted on but not fetched: columns less to decode for every entry.
+    # (``2023-03`` after ``2023-03-02``), then the date's key (a time's instant), then the log
+    # position (unique). The sort keys are sorted on but not fetched: columns less to decode for
+    # every entry.
     ordered = select(
         combined.said_on,
         combined.position,
@@ -451,7 +461,14 @@ def timeline_rows(
         combined.topic,
         combined.source,
         combined.kind,
-    ).order_by(bytewise(combined.said_end, connection), bytewise(combined.said_key, connection), combined.position)
+    ).order_by(
+        bytewise(combined.said_end, connection),
+        bytewise(combined.said_key, connection),
+        combined.place,
+        bytewise(combined.own_end, connection),
+        bytewise(combined.own_key, connection),
+        combined.position,
+    )
     rows = connection.execute(ordered, execution_options={"yield_per": batch})
     # Unpacked by position (a Row's named access costs ~0.7 µs a field: 4 s of a 1M-event timeline),
     # and each distinct date, kind, party, topic and source held once rather than once per entry
@@ -517,10 +534,10 @@ def standing_texts(
 ) -> Iterator[dict[str, Any]]:
     """Id, text and quote of every standing claim (of ``party``, on ``topic``): the lean candidates
     claim matching scores, without building whole claim views. Each carries ``order``, its place
-    in narrative order (topic, said end, said date, assertion: unique), for the matches to be put
+    in narrative order (topic, said end, said key, assertion: unique), for the matches to be put
     in; the claims themselves come in no order, fetched ``batch`` at a time, so that matching
     against every standing claim of a 1M-event log holds a batch of them rather than all (950 MB)."""
-    order = (v.c.topic, v.c.said_end, v.c.said_on, v.c.asserted_at)
+    order = (v.c.topic, v.c.said_end, v.c.said_key, v.c.asserted_at)
     query = select(v.c.claim_id, v.c.text, v.c.quote, *order).where(_recorded(v, None), _stands(Times()))
     if party is not None:
         query = query.where(v.c.party == party)

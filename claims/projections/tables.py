@@ -75,6 +75,8 @@ claim_versions = Table(
     Column("relation", String(12)),
     Column("asserted_at", BigInteger, nullable=False),
     Column("correction", Text),
+    # What orders said dates of one said_end (``dates.said_key``): a time's instant in UTC (migration 0006).
+    Column("said_key", String(40), nullable=False),
     Index("ix_claim_versions_topic", "topic", "rec_to"),
     Index("ix_claim_versions_party_topic", "party", "topic", "rec_to"),  # by party alone too
 )
@@ -101,6 +103,7 @@ claim_acts = Table(
     Column("on_end", DAY, nullable=False),
     Column("source", ID),
     Column("reason", Text),
+    Column("on_key", String(40), nullable=False),  # ``dates.said_key`` of on_date (migration 0006)
     Index("ix_claim_acts_claim", "claim_id"),
     Index("ix_claim_acts_on_end", "on_end"),
 )

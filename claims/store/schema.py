@@ -19,6 +19,12 @@ metadata = MetaData(
     }
 )
 
+# The schema revisions of alembic/versions, oldest first: the last is the one this code reads and
+# writes. A database at an earlier one is refused with the command that upgrades it
+# (``claims.api.Tracker``), not with the first column it lacks; known here without Alembic, which
+# the query path does not import. tests/store/test_migrations.py holds the list to the migrations.
+SCHEMA_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006")
+
 # A stream's versions are unique: the guard of a stream expected to be new (``eventlog.write``).
 STREAM_VERSION_UNIQUE = "uq_events_stream_version"
 

@@ -902,9 +902,9 @@ def test_timeline_orders_by_the_end_of_the_said_period_then_the_date_as_said_the
     tracker: claims.Tracker,
 ) -> None:
     """Assertions and acts alike, recorded out of said order: by the last day of the said period
-    (a year, a month, a day, the calendar date of a date-time), then the said date's text, then
-    the log position, an act no earlier than its own assertion; with ``--as-of`` the same order,
-    of what had surely been said or done by then."""
+    (a year, a month, a day, the calendar date of a date-time), then the said date as written (a
+    time by its instant, below), then the log position, an act no earlier than its own assertion;
+    with ``--as-of`` the same order, of what had surely been said or done by then."""
     tracker.add_party("north", name="North")
     tracker.add_topic("talks", title="Talks")
     tracker.add_source("wire", name="Wire")
@@ -951,8 +951,8 @@ def test_timeline_never_puts_an_act_before_its_own_claim_s_assertion(tracker: cl
     said = {"tokyo": "2023-06-10T08:00:00+09:00", "month": "2023-05", "moved": "2023-07-01", "other": "2023-06-10"}
     for ident, said_on in said.items():
         tracker.add_claim(id=ident, party="north", topic="talks", said_on=said_on, source="wire", text=ident)
-    tracker.retract("tokyo", on="2023-06-10T01:00:00+00:00", source="wire")  # 01:00Z, after 23:00Z the day before
-    tracker.reaffirm("tokyo", on="2023-06-10", source="wire")
+    tracker.retract("tokyo", on="2023-06-10T01:00:00+00:00", source="wire")
+    tracker.reaffirm("tokyo", on="2023-06-10", source="wire")  # a bare date, before the day's times
     tracker.retract("month", on="2023-05-10", source="wire")
     tracker.retract("moved", on="2023-07-05", source="wire")
     before_correction = list(tracker.log())[-1]["recorded_at"]
@@ -966,8 +966,8 @@ def test_timeline_never_puts_an_act_before_its_own_claim_s_assertion(tracker: cl
         ("2023-05-10", "retracted", "month"),
         ("2023-06-10", "asserted", "other"),
         ("2023-06-10T08:00:00+09:00", "asserted", "tokyo"),
-        ("2023-06-10T01:00:00+00:00", "retracted", "tokyo"),
-        ("2023-06-10", "reaffirmed", "tokyo"),
+        ("2023-06-10", "reaffirmed", "tokyo"),  # dated before it: right after it, in date order
+        ("2023-06-10T01:00:00+00:00", "retracted", "tokyo"),  # 01:00 UTC, after 23:00 UTC the day before
         ("2023-07-20", "asserted", "moved"),
         ("2023-07-05", "retracted", "moved"),
     ]
@@ -976,6 +976,56 @@ def test_timeline_never_puts_an_act_before_its_own_claim_s_assertion(tracker: cl
         ("2023-07-05", "retracted", "moved"),
     ]
     assert order(as_of="2023-06-10") == order()[:-2]
+    # The last act listed is the one that decides, as the claim's status says.
+    assert tracker.show("tokyo")["claim"]["status"] == "retracted"
+    assert tracker.show("month")["claim"]["status"] == "retracted"
+
+
+def test_the_times_of_one_day_come_in_the_order_they_happened_whatever_their_offsets(
+    tracker: claims.Tracker,
+) -> None:
+    """Said on one day in Moscow, Washington and New Delhi, recorded in another order: the times
+    are ordered by their instants in every answer (10:00 in Delhi before 06:00 UTC; a space for
+    the T and a fraction of a second as well), and so are a claim's acts of one day, whatever the
+    order they were recorded in: the claim's status is that of the last act in time."""
+    tracker.add_party("north", name="North")
+    tracker.add_topic("talks", title="Talks")
+    tracker.add_source("wire", name="Wire")
+    said = {  # recorded in this order
+        "washington": "2023-03-02T08:00:00-05:00",  # 13:00 UTC
+        "moscow": "2023-03-02 10:00+03:00",  # 07:00 UTC
+        "utc-later": "2023-03-02T06:00:00.5Z",
+        "delhi": "2023-03-02T10:00:00+05:30",  # 04:30 UTC
+        "utc": "2023-03-02T06:00:00Z",
+        "bare": "2023-03-02",
+    }
+    for ident, said_on in said.items():
+        tracker.add_claim(id=ident, party="north", topic="talks", said_on=said_on, source="wire", text=ident)
+    in_time = ["bare", "delhi", "utc", "utc-later", "moscow", "washington"]
+    assert [c["id"] for c in tracker.narrative("north")] == in_time
+    assert [c["id"] for c in tracker.list_claims(party="north")] == in_time
+    assert [c["id"] for c in tracker.compare(["north"])["claims"]] == in_time
+    assert [e["claim"] for e in tracker.timeline(topic="talks")] == in_time
+
+    # Retracted at 18:00 Moscow time (15:00 UTC), reaffirmed at 12:00 in Washington (17:00 UTC),
+    # recorded the other way round: it stands; and the other way about, it does not.
+    tracker.reaffirm("delhi", on="2023-03-05T12:00-05:00", source="wire")
+    tracker.retract("delhi", on="2023-03-05T18:00+03:00", source="wire")
+    tracker.retract("moscow", on="2023-03-05T12:00-05:00", source="wire")
+    tracker.reaffirm("moscow", on="2023-03-05T18:00+03:00", source="wire")
+    assert tracker.show("delhi")["claim"]["status"] == "standing"
+    assert tracker.show("moscow")["claim"]["status"] == "retracted"
+    assert [c["id"] for c in tracker.narrative("north", as_of="2023-03-05")] == [
+        "bare",
+        "delhi",
+        "utc",
+        "utc-later",
+        "washington",
+    ]
+    acts = [(e["kind"], e["claim"]) for e in tracker.timeline(topic="talks") if e["kind"] != "asserted"]
+    at_15_utc = [("retracted", "delhi"), ("reaffirmed", "moscow")]
+    at_17_utc = [("reaffirmed", "delhi"), ("retracted", "moscow")]
+    assert acts == at_15_utc + at_17_utc
 
 
 def test_changes_known_at_answers_as_the_database_knew_it(seeded_url: str) -> None:

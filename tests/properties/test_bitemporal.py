@@ -13,8 +13,10 @@ recorded_at in several spellings, an instant before the first event, a bare date
 brute-force fold of the raw log written here, independently of the product: keep the events
 recorded at or before ``known_at``; apply each claim's corrections in order; a claim stands as of
 D when its said period has ended by D and the latest of its acts dated by D (ordered by the act
-date's period end, then by the date as written, then by log position; an act dated before the said
-date counts from the said date) is not a retraction. Without ``as_of`` every act counts.
+date's period end, then by its instant in UTC, a bare date before any time of its day, then by log
+position; an act dated before the said date counts from the said date) is not a retraction.
+Without ``as_of`` every act counts. Said dates of one period end are ordered the same way in
+every answer.
 
 A second property replays the log (``rebuild_projections``) and checks that every projection row
 and every answer is identical to the incrementally maintained ones.
@@ -156,6 +158,26 @@ def period_end(text: str) -> str:
         year, month = int(text[:4]), int(text[5:])
         return f"{text}-{calendar.monthrange(year, month)[1]:02d}"
     return text[:10]  # a full date, or a date-time: the calendar date written in it
+
+
+_WRITTEN_TIME = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?([Zz]|[+-]\d{2}:\d{2})"
+)
+
+
+def in_time(text: str) -> tuple[int, str]:
+    """What orders the said dates of one period end: a bare year, month or day as written, before
+    every date-time, and date-times by their instants in UTC (the offset subtracted here)."""
+    m = _WRITTEN_TIME.fullmatch(text)
+    if not m:
+        return (0, text)
+    year, month, day, hour, minute = (int(m[i]) for i in range(1, 6))
+    local = datetime(year, month, day, hour, minute, int(m[6] or 0), int((m[7] or "0").ljust(6, "0")))
+    offset = timedelta(0)
+    if m[8] not in ("Z", "z"):
+        sign = -1 if m[8][0] == "-" else 1
+        offset = sign * timedelta(hours=int(m[8][1:3]), minutes=int(m[8][4:6]))
+    return (1, (local - offset).strftime("%Y%m%d%H%M%S%f"))
 
 
 def period_start(text: str) -> date:
@@ -477,7 +499,7 @@ class Oracle:
         acts = [a for a in claim.acts if day is None or a["on_end"] <= day]
         if not acts:
             return True
-        latest = max(acts, key=lambda a: (a["on_end"], a["on"], a["position"]))
+        latest = max(acts, key=lambda a: (a["on_end"], in_time(a["on"]), a["position"]))
         return latest["kind"] != "retracted"
 
     def view(self, claim: FoldedClaim, day: str | None) -> dict[str, Any]:
@@ -488,9 +510,9 @@ class Oracle:
         }
 
     @staticmethod
-    def _order(claim: FoldedClaim) -> tuple[str, str, str, int]:
+    def _order(claim: FoldedClaim) -> tuple[str, str, tuple[int, str], int]:
         said_on = claim.fields["said_on"]
-        return (claim.fields["topic"], period_end(said_on), said_on, claim.position)
+        return (claim.fields["topic"], period_end(said_on), in_time(said_on), claim.position)
 
     def _sorted(self, keep: Any) -> list[FoldedClaim]:
         return sorted((c for c in self.claims.values() if keep(c)), key=self._order)
@@ -558,23 +580,24 @@ class Oracle:
             if (topic is not None and f["topic"] != topic) or (party is not None and f["party"] != party):
                 continue
             common = {"party": f["party"], "claim": f["id"], "topic": f["topic"]}
-            said = (period_end(f["said_on"]), f["said_on"])
+            said = (period_end(f["said_on"]), in_time(f["said_on"]))
             entries.append(
                 {"said_on": f["said_on"], "kind": "asserted", "source": f["source"], "position": claim.position}
                 | common
-                | {"key": said}
+                | {"key": (*said, claim.position, ())}
             )
             for act in claim.acts:
+                own = (period_end(act["on"]), in_time(act["on"]))
                 # No earlier than its own assertion, which it may precede as written (a day inside a
-                # said month, a said date corrected to after it).
-                key = max((period_end(act["on"]), act["on"]), said)
+                # said month, a said date corrected to after it): then right after it, in date order.
+                key = (*said, claim.position, (*own, act["position"])) if own < said else (*own, act["position"], ())
                 entries.append(
                     {"said_on": act["on"], "kind": act["kind"], "source": act["source"], "position": act["position"]}
                     | common
                     | {"key": key}
                 )
         # A partial date counts from the end of its period, as in ``list`` and ``narrative``.
-        entries.sort(key=lambda e: (e["key"], e["position"]))
+        entries.sort(key=lambda e: e["key"])
         return [{k: value for k, value in e.items() if k != "key"} for e in entries]
 
 

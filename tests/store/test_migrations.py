@@ -21,10 +21,11 @@ from sqlalchemy.exc import DBAPIError
 import claims
 import claims.projections.tables  # registers the projection tables on the metadata
 from claims.api import Tracker
-from claims.domain.errors import NotFoundError
+from claims.domain.dates import period_end, said_key
+from claims.domain.errors import NotFoundError, StorageError
 from claims.store import migrations
 from claims.store.engine import open_engine, resolve_url
-from claims.store.schema import metadata
+from claims.store.schema import SCHEMA_REVISIONS, metadata
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -176,3 +177,80 @@ def test_alembic_check_notices_a_database_behind_the_code(db_url: str) -> None:
     result = alembic_check(db_url)
     assert result.returncode != 0
     assert "Target database is not up to date" in result.stdout + result.stderr
+
+
+def test_upgrading_to_0006_keys_the_said_dates_already_projected(db_url: str) -> None:
+    """Revision 0006 adds the keys that order said dates of one day by their instants; the rows
+    projected before it get theirs from the migration, the same as the projector gives new ones,
+    and the answers read from those rows come in time order at once."""
+    engine = open_engine(resolve_url(db_url))
+    said = {
+        "washington": "2023-03-02T08:00:00-05:00",
+        "moscow": "2023-03-02 10:00+03:00",
+        "delhi": "2023-03-02t10:00:00.25+05:30",
+        "day": "2023-03-02",
+        "month": "2023-03",
+    }
+    try:
+        migrations.upgrade(engine, "0005")
+        with engine.begin() as connection:  # rows as revision 0005's projector wrote them
+            connection.execute(
+                text("INSERT INTO parties (id, name, kind, position) VALUES ('north', 'North', 'state', 0)")
+            )
+            for position, (ident, said_on) in enumerate(said.items(), start=1):
+                connection.execute(
+                    text(
+                        "INSERT INTO claim_versions (claim_id, rec_from, party, topic, said_on, said_end, source,"
+                        " via, text, asserted_at) VALUES (:id, :at, 'north', 'talks', :said, :end, 'wire', '[]',"
+                        " :text, :at)"
+                    ),
+                    {"id": ident, "text": ident, "at": position, "said": said_on, "end": period_end(said_on)},
+                )
+                connection.execute(
+                    text("INSERT INTO claim_periods (claim_id, rec_from, valid_from) VALUES (:id, :at, :end)"),
+                    {"id": ident, "at": position, "end": period_end(said_on)},
+                )
+            for position, on in ((10, "2023-03-05T18:00+03:00"), (11, "2023-03-05 12:00Z")):
+                connection.execute(
+                    text(
+                        "INSERT INTO claim_acts (position, claim_id, kind, on_date, on_end)"
+                        " VALUES (:at, 'day', 'reaffirmed', :on, :end)"
+                    ),
+                    {"at": position, "on": on, "end": period_end(on)},
+                )
+        migrations.upgrade(engine)
+        with engine.connect() as connection:
+            versions = dict(connection.execute(text("SELECT said_on, said_key FROM claim_versions")).all())
+            acts = dict(connection.execute(text("SELECT on_date, on_key FROM claim_acts")).all())
+        assert versions == {said_on: said_key(said_on) for said_on in said.values()}
+        assert acts == {on: said_key(on) for on in acts}
+        with claims.open_tracker(db_url, user="tester") as tracker:
+            order = [claim["id"] for claim in tracker.narrative("north")]
+        assert order == ["day", "delhi", "moscow", "washington", "month"]
+    finally:
+        engine.dispose()
+
+
+def test_the_revisions_the_code_knows_are_the_migrations_shipped(db_url: str) -> None:
+    engine = open_engine(resolve_url(db_url))
+    try:
+        assert tuple(revisions_oldest_first(engine)) == SCHEMA_REVISIONS
+    finally:
+        engine.dispose()
+
+
+def test_a_database_at_an_earlier_revision_is_refused_with_the_command_that_upgrades_it(seeded: Tracker) -> None:
+    """Reads of the projections and writes alike, before they reach a column the earlier schema
+    lacks; the log, whose table has not changed, can still be read and verified. ``claims db
+    upgrade`` then brings it to the code's revision, and both work again."""
+    migrations.downgrade(seeded.engine, SCHEMA_REVISIONS[-2])
+    with claims.open_tracker(seeded.url, user="tester") as earlier:
+        wanted = f"has schema {SCHEMA_REVISIONS[-2]}, and this version of claims needs {SCHEMA_REVISIONS[-1]}"
+        with pytest.raises(StorageError, match=f"{wanted}: run `claims db upgrade`"):
+            earlier.narrative("russia")
+        with pytest.raises(StorageError, match=wanted):
+            earlier.add_party("north", name="North")
+        assert earlier.verify().intact and earlier.checkpoint() == seeded.checkpoint()
+        assert earlier.init() == SCHEMA_REVISIONS[-1]
+        assert [c["id"] for c in earlier.narrative("russia")] == [c["id"] for c in seeded.narrative("russia")]
+        earlier.add_party("north", name="North")

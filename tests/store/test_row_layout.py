@@ -84,7 +84,7 @@ def test_claim_rows_hold_each_value_in_its_column_and_a_change_closes_them_in_re
         (10, ASSERTED),
         (11, ev.ClaimReaffirmed(claim="c1", on="2023-04", source="ria")),
         (12, ev.ClaimCorrected(claim="c1", changes={"said_on": "2023-03-01", "text": "Fixed."}, reason="typo")),
-        (13, ev.ClaimRetracted(claim="c1", on="2023-05-01", source="tass", reason="withdrawn")),
+        (13, ev.ClaimRetracted(claim="c1", on="2023-05-01T10:00+02:00", source="tass", reason="withdrawn")),
         (14, ev.VerdictRecorded(claim="c1", rating="false", by="factcheck", url="https://example.org/c1")),
     )
     versions = named(claim_versions, batch.rows["claim_versions"])
@@ -107,6 +107,7 @@ def test_claim_rows_hold_each_value_in_its_column_and_a_change_closes_them_in_re
         "relation": "contradicts",
         "asserted_at": 10,
         "correction": None,
+        "said_key": "2023-03",
     }
     assert {k: versions[1][k] for k in ("rec_from", "rec_to", "said_on", "text", "asserted_at", "correction")} == {
         "rec_from": 12,
@@ -130,15 +131,17 @@ def test_claim_rows_hold_each_value_in_its_column_and_a_change_closes_them_in_re
             "on_end": "2023-04-30",
             "source": "ria",
             "reason": None,
+            "on_key": "2023-04",
         },
         {
             "position": 13,
             "claim_id": "c1",
             "kind": "retracted",
-            "on_date": "2023-05-01",
+            "on_date": "2023-05-01T10:00+02:00",
             "on_end": "2023-05-01",
             "source": "tass",
             "reason": "withdrawn",
+            "on_key": "2023-05-01T2023-05-01T08:00:00.000000",  # its instant in UTC
         },
     ]
     assert named(verdicts, batch.rows["verdicts"]) == [

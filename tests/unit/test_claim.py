@@ -12,17 +12,17 @@ from __future__ import annotations
 import pytest
 
 from claims.domain.claim import Act, ClaimFields, apply_correction, standing_periods, stands_on
-from claims.domain.dates import period_end
+from claims.domain.dates import period_end, said_key
 
 SAID = "2023-03-02"
 
 
 def retracted(on: str, position: int) -> Act:
-    return Act("retracted", period_end(on), on, position)
+    return Act("retracted", period_end(on), said_key(on), position)
 
 
 def reaffirmed(on: str, position: int) -> Act:
-    return Act("reaffirmed", period_end(on), on, position)
+    return Act("reaffirmed", period_end(on), said_key(on), position)
 
 
 def test_a_claim_without_acts_stands_from_its_said_date_on() -> None:
@@ -150,3 +150,22 @@ def test_acts_of_one_day_apply_in_the_order_of_their_times_whatever_the_log_s() 
     assert standing_periods(SAID, late_reaffirmation) == [(SAID, "2023-03-10"), ("2023-03-10", None)]
     bare_then_time = [reaffirmed("2023-03-10T18:00:00Z", 5), retracted("2023-03-10", 6)]
     assert standing_periods(SAID, bare_then_time) == [(SAID, "2023-03-10"), ("2023-03-10", None)]
+
+
+@pytest.mark.parametrize(
+    ("earlier", "later"),
+    [
+        ("2023-03-10T10:00+05:30", "2023-03-10T06:00Z"),  # 04:30 UTC, though its text sorts after
+        ("2023-03-10T09:00:00Z", "2023-03-10T09:00:00.5Z"),  # a fraction after the whole second
+        ("2023-03-10 09:00Z", "2023-03-10T08:00-02:00"),  # a space for the T; 10:00 UTC
+        ("2023-03-10T23:30+01:00", "2023-03-10T22:45Z"),  # the same day as written, 22:30 UTC
+    ],
+)
+def test_times_of_one_day_apply_in_the_order_of_their_instants_not_of_their_text(earlier: str, later: str) -> None:
+    """The last act of the day decides, whatever the offset each was written with and whatever the
+    order they were recorded in; both count from the day written in them."""
+    for first, second in ((5, 6), (6, 5)):
+        retraction_last = [reaffirmed(earlier, first), retracted(later, second)]
+        assert standing_periods(SAID, retraction_last) == [(SAID, "2023-03-10")]
+        reaffirmation_last = [retracted(earlier, first), reaffirmed(later, second)]
+        assert standing_periods(SAID, reaffirmation_last) == [(SAID, "2023-03-10"), ("2023-03-10", None)]

@@ -2,7 +2,8 @@
 
 Pure tests of ``claims.domain.dates``: partial dates (year, month, day), the last day of a
 period (leap years included), date-times with offsets compared by the calendar date written in
-them, dates after today refused at input, and ``--known-at`` / ``--as-of`` parsing.
+them, the key that orders the said dates of one day by their instants, dates after today refused
+at input, and ``--known-at`` / ``--as-of`` parsing.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from claims.domain.dates import (
     parse_as_of,
     parse_known_at,
     parse_said_date,
+    period_end,
     period_start,
+    said_key,
     utc_now,
 )
 from claims.domain.errors import ValidationError
@@ -206,3 +209,39 @@ def test_instants_are_rfc3339_utc_with_microseconds_and_z() -> None:
     assert RFC3339_MICRO_Z.match(now)
     parsed = datetime.strptime(now, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
     assert abs(parsed - datetime.now(UTC)) < timedelta(days=1)
+
+
+def test_the_said_key_of_a_date_without_a_time_is_the_date_as_written() -> None:
+    for text in ("2022", "2023-02", "2023-03-02"):
+        assert said_key(text) == text
+
+
+@pytest.mark.parametrize(
+    "in_time_order",
+    [
+        # one period end, whatever precision, offset, separator or fraction each was written with
+        [
+            "2023-03",
+            "2023-03-31",
+            "2023-03-31T02:00+14:00",  # 12:00 UTC on the 30th
+            "2023-03-31T10:00+05:30",  # 04:30 UTC
+            "2023-03-31 05:00Z",
+            "2023-03-31T06:00:00Z",
+            "2023-03-31t06:00:00.5z",
+            "2023-03-31T06:00:00.500001Z",
+            "2023-03-31T01:00-08:00",  # 09:00 UTC
+            "2023-03-31T23:00-05:00",  # 04:00 UTC on 1 April
+        ],
+        ["2022", "2022-12", "2022-12-31", "2022-12-31T00:00Z"],
+        ["0001-01-01", "0001-01-01T00:30+01:00", "0001-01-01T00:45Z"],  # before year 1 in UTC: as written
+    ],
+)
+def test_said_keys_of_one_period_end_sort_as_the_dates_happened(in_time_order: list[str]) -> None:
+    assert len({period_end(text) for text in in_time_order}) == 1
+    assert sorted(in_time_order, key=said_key) == in_time_order
+    assert all(len(said_key(text)) <= 40 for text in in_time_order)  # the columns' width
+
+
+def test_the_same_instant_written_two_ways_has_one_key() -> None:
+    assert said_key("2023-03-02T10:00Z") == said_key("2023-03-02 10:00:00.000Z") == said_key("2023-03-02T10:00+00:00")
+    assert said_key("2023-03-02T12:00+02:00") == said_key("2023-03-02T10:00Z")[:11] + "2023-03-02T10:00:00.000000"

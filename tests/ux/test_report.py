@@ -295,6 +295,23 @@ def test_user_text_is_escaped(tracker: Tracker) -> None:
     assert 'href="https://example.org/&quot;onmouseover=&quot;alert(1)"' in page
 
 
+def test_the_claims_of_one_day_are_listed_in_the_order_they_were_said(tracker: Tracker) -> None:
+    """Times of one day by their instants, whatever their offsets: 10:00 in Delhi (04:30 UTC)
+    before 06:00 UTC, though its text sorts after; a bare date before them all."""
+    tracker.add_party("north", name="North")
+    tracker.add_topic("talks", title="Talks")
+    tracker.add_source("wire", name="Wire")
+    for text, said_on in (
+        ("utc-six", "2023-03-02T06:00Z"),
+        ("delhi-ten", "2023-03-02T10:00+05:30"),
+        ("bare", "2023-03-02"),
+    ):
+        tracker.add_claim(party="north", topic="talks", said_on=said_on, source="wire", text=text)
+    page = render_report(tracker.report_data())
+    table = page[page.index('<section id="claims">') :]
+    assert table.index("bare") < table.index("delhi-ten") < table.index("utc-six")
+
+
 def test_the_page_is_self_contained(seeded: Tracker) -> None:
     page = render_report(seeded.report_data())
     assert not re.search(r"<(link|img|iframe|object|embed)\b", page)
