@@ -51,9 +51,17 @@ WORDS = (
 
 
 def generate(
-    claims: int, *, parties: int = 12, topics: int = 40, sources: int = 30, seed: int = 2023
+    claims: int,
+    *,
+    parties: int = 12,
+    topics: int = 40,
+    sources: int = 30,
+    seed: int = 2023,
+    claim_prefix: str = "claim-",
 ) -> dict[str, Any]:
-    """A document with ``claims`` assertions and about 15% as many lifecycle events."""
+    """A document with ``claims`` assertions and about 15% as many lifecycle events. Its claims
+    are ``claim_prefix`` and a number: a document with another prefix adds claims of its own to a
+    database holding this one (its registries, the same, are already recorded)."""
     rng = random.Random(seed)
     party_ids = [f"party-{i}" for i in range(parties)]
     speaker_ids = {p: [f"{p}-speaker-{j}" for j in range(2)] for p in party_ids}
@@ -84,7 +92,7 @@ def generate(
         precision = rng.random()
         said_on = day.isoformat() if precision > 0.1 else (day.isoformat()[:7] if precision > 0.02 else str(day.year))
         claim: dict[str, Any] = {
-            "id": f"claim-{index}",
+            "id": f"{claim_prefix}{index}",
             "party": party,
             "speaker": rng.choice(speaker_ids[party]),
             "topic": rng.choice(topic_ids),
@@ -101,7 +109,7 @@ def generate(
             claim["stance"] = rng.choice(("affirms", "denies"))
         document["claims"].append(claim)
     for index in rng.sample(range(claims), k=min(claims, int(claims * 0.15))):
-        claim_id, day = f"claim-{index}", said_days[index] + timedelta(days=rng.randint(1, 400))
+        claim_id, day = f"{claim_prefix}{index}", said_days[index] + timedelta(days=rng.randint(1, 400))
         roll = rng.random()
         if roll < 0.45:
             document["events"].append(
