@@ -15,6 +15,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Connection, Engine
 
 from claims.domain.errors import StorageError, ValidationError
@@ -43,11 +44,19 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def _check_revision(revision: str) -> None:
-    """Refuse a target naming no revision (``''``, ``@``, ``head@``: nothing after a branch's ``@``)
-    before anything is opened, so that not even an SQLite file is made for it: Alembic would stop on
-    an ``assert`` (a traceback) rather than say it cannot find the revision."""
+    """Refuse a target naming no revision before anything is opened, so that not even an SQLite
+    file is made for it: one naming nothing (``''``, ``@``, ``head@``: nothing after a branch's
+    ``@``), on which Alembic would stop on an ``assert`` (a traceback) rather than say it cannot
+    find the revision, and an identifier no migration has (``0009``). A relative target (``-1``,
+    ``head+1``) can only be resolved against the database's revision, by Alembic."""
     if not revision or revision.endswith("@"):
         raise _not_a_revision(revision)
+    if revision in ("head", "heads", "base") or any(sign in revision for sign in "+-@"):
+        return
+    try:
+        ScriptDirectory(str(migrations_dir())).get_revisions(revision)
+    except CommandError:
+        raise _not_a_revision(revision) from None
 
 
 def _not_a_revision(revision: str) -> ValidationError:

@@ -99,6 +99,26 @@ def test_a_revision_naming_nothing_is_one_clear_line_and_changes_nothing(
     assert before[0] == below
 
 
+@pytest.mark.parametrize("revision", ["0009", "000", "nope"])
+@pytest.mark.parametrize("command", ["upgrade", "downgrade"])
+def test_a_revision_no_migration_has_is_one_clear_line_and_changes_nothing(
+    db_url: str, command: str, revision: str
+) -> None:
+    """An identifier of no migration (``000`` is the start of several), where Alembic said it
+    could not locate it only after the SQLite file was made."""
+    line = one_clear_error(run(db_url, "db", command, revision))
+    assert line == f"Error: not a schema revision: {revision!r} (`claims db history` lists them)"
+    file = sqlite_file(resolve_url(db_url))
+    if file is not None:
+        assert not file.exists()  # not even an empty SQLite file is left behind
+    else:
+        assert schema_of(db_url) == (None, set())
+    assert run(db_url, "init").exit_code == 0
+    before = schema_of(db_url)
+    assert one_clear_error(run(db_url, "db", command, revision)) == line
+    assert schema_of(db_url) == before
+
+
 @pytest.mark.parametrize("command", ["upgrade", "downgrade"])
 def test_a_blank_revision_on_an_empty_database_creates_nothing(db_url: str, command: str) -> None:
     one_clear_error(run(db_url, "db", command, ""))
