@@ -188,10 +188,11 @@ class Tracker:
 
         return roles.grant_writer(self.engine, role, tables.metadata.tables)
 
-    def _require_schema(self, connection: Connection, *, log_only: bool = False) -> None:
-        """Refuse to work on a database without the log, or, unless only the log is read
-        (``log_only``: its table has not changed since the first revision), on the schema of an
-        earlier version of claims, which would fail on the first column it lacks. Checked once per
+    def _require_schema(self, connection: Connection, *, any_revision: bool = False) -> None:
+        """Refuse to work on a database without the log, or on the schema of an earlier version of
+        claims, which would fail on the first column it lacks; unless only what every revision
+        holds is read (``any_revision``: the log, whose table has not changed since the first,
+        the registries, the claims' ids and the projections' row counts). Checked once per
         tracker: a later failure (the schema dropped underneath) still surfaces as a database
         error, just a less friendly one. A revision this code does not know (a later claims's) is
         let through."""
@@ -199,7 +200,7 @@ class Tracker:
             if not inspect(connection).has_table("events"):
                 raise StorageError(f"no claims database at {self.display_url()}: run `claims init` first")
             self._schema_seen = True
-        if log_only or self._revision_seen:
+        if any_revision or self._revision_seen:
             return
         if inspect(connection).has_table("alembic_version"):
             revision = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
@@ -385,10 +386,10 @@ class Tracker:
 
     # -- reads ---------------------------------------------------------------------------------
 
-    def _read(self, *, log_only: bool = False) -> Connection:
+    def _read(self, *, any_revision: bool = False) -> Connection:
         connection = self.engine.connect()
         try:
-            self._require_schema(connection, log_only=log_only)
+            self._require_schema(connection, any_revision=any_revision)
         except ClaimsError:
             connection.close()
             raise
@@ -604,12 +605,12 @@ class Tracker:
         and a transaction held open meanwhile would keep SQLite from checkpointing its write-ahead
         log and PostgreSQL's vacuum from its work. Writers append in position order with no gaps,
         so the pages make the same log as one read would."""
-        with self._read(log_only=True) as connection:
+        with self._read(any_revision=True) as connection:
             head = eventlog.head(connection).position
         position, left = since, limit
         while position < head and (left is None or left > 0):
             size = LOG_PAGE if left is None else min(LOG_PAGE, left)
-            with self._read(log_only=True) as connection:
+            with self._read(any_revision=True) as connection:
                 rows = eventlog.read_rows(connection, since=position, limit=size, until=head)
                 events = [eventlog.from_row(row) for row in rows]
             if not events:
@@ -621,7 +622,7 @@ class Tracker:
                 left -= len(events)
 
     def events(self, *, since: int = 0) -> Iterator[StoredEvent]:
-        with self._read(log_only=True) as connection:
+        with self._read(any_revision=True) as connection:
             yield from eventlog.read(connection, since=since)
 
     def verify(self, progress: Callable[[int], None] | None = None) -> ChainReport:
@@ -635,7 +636,7 @@ class Tracker:
         from claims.projections import projector
         from claims.store.chain import ChainReport, check_chain
 
-        with self._read(log_only=True) as connection:
+        with self._read(any_revision=True) as connection:
             # Read first: the projections commit with their events, so a checkpoint read before the
             # chain cannot pass it, even at READ COMMITTED with writers committing meanwhile.
             projected = projector.checkpoint(connection)
@@ -654,13 +655,23 @@ class Tracker:
     def projections_status(self) -> dict[str, Any]:
         from claims.projections import projector
 
-        with self._read() as connection:
+        with self._read(any_revision=True) as connection:
             head, projected = projector.head_and_checkpoint(connection)
             return {
                 "head": head.position,
                 "checkpoint": projected,
                 "tables": dict(projector.projection_counts(connection)),
+                "folded_in_written_order": projector.claims_folded_in_written_order(connection),
             }
+
+    def claims_folded_in_written_order(self) -> int:
+        """Claims whose status the projections may give in the order their acts of one day were
+        written rather than happened: folded before migration 0006, and not rebuilt since
+        (``projector.claims_folded_in_written_order``). ``claims projections rebuild`` folds them again."""
+        from claims.projections import projector
+
+        with self._read() as connection:
+            return projector.claims_folded_in_written_order(connection)
 
     def projections_checkpoint(self) -> int:
         """The log position the projections have folded up to (``projections_status`` without
@@ -695,7 +706,7 @@ class Tracker:
         """The Merkle checkpoint ``{"size", "root", "recorded_at"}`` of the log (or its first ``size`` events)."""
         from claims.service import audit
 
-        with self._read(log_only=True) as connection:
+        with self._read(any_revision=True) as connection:
             return audit.checkpoint(connection, size)
 
     def prove_inclusion(
@@ -704,7 +715,7 @@ class Tracker:
         """An inclusion proof of the event at ``position`` (in the checkpoint ``against`` when given)."""
         from claims.service import audit
 
-        with self._read(log_only=True) as connection:
+        with self._read(any_revision=True) as connection:
             return audit.inclusion(connection, position, against, name)
 
     def prove_claim(
@@ -713,7 +724,7 @@ class Tracker:
         """An inclusion proof of the claim's assertion event."""
         from claims.service import audit
 
-        with self._read(log_only=True) as connection:
+        with self._read(any_revision=True) as connection:
             stream = eventlog.read_stream(connection, f"claim:{claim}")
             if not stream:
                 raise NotFoundError(f"unknown claim: {claim}")
@@ -725,14 +736,14 @@ class Tracker:
         """An RFC 6962 consistency proof from the first ``old_size`` events to the log (or ``against``)."""
         from claims.service import audit
 
-        with self._read(log_only=True) as connection:
+        with self._read(any_revision=True) as connection:
             return audit.consistency(connection, old_size, against, name)
 
     def verify_checkpoint(self, given: dict[str, Any], *, name: str | None = None) -> None:
         """Raise IntegrityError, naming the checkpoint and its size, unless the log still extends ``given``."""
         from claims.service import audit
 
-        with self._read(log_only=True) as connection:
+        with self._read(any_revision=True) as connection:
             audit.extends(connection, audit.check_checkpoint(given), name)
 
     def export(
@@ -752,7 +763,7 @@ class Tracker:
         """
         from claims.service import audit
 
-        with self._read(log_only=True) as connection:
+        with self._read(any_revision=True) as connection:
             selection = audit.Selection(party=party, topic=topic, since=since)
             return audit.export(connection, fmt, out, selection, progress)
 
@@ -792,7 +803,7 @@ class Tracker:
 
         if (file := self.database_file()) is not None and not file.exists():
             return []
-        with self._read() as connection:
+        with self._read(any_revision=True) as connection:
             return reporting.ids_with_prefix(connection, kind, prefix, limit)
 
     def similar(

@@ -10,9 +10,12 @@ a claim's acts in their order.
 
 The keys of the rows already projected are computed here, by a copy of that function as it was
 written for this revision (a migration must not change when the code does). The standing periods
-are left as they were folded: a claim with two retractions or reaffirmations at times of one day,
-recorded out of the order of their instants, gets its corrected status from
-``claims projections rebuild``.
+are left as they were folded, which a claim's acts of one day in the order of their text, not of
+their instants, may have made wrong: where any claim has two acts at times of one day whose
+orders differ, the migration leaves a checkpoint named ``acts-in-written-order`` at the position
+the projections had folded. ``claims init``, ``claims db upgrade`` and ``claims projections
+status`` then count those claims and say to run ``claims projections rebuild``, which drops the
+checkpoint with every other.
 
 Revision ID: 0006
 Revises: 0005
@@ -21,10 +24,8 @@ Create Date: 2026-11-29 12:00:00.000000
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -36,17 +37,35 @@ depends_on: str | Sequence[str] | None = None
 
 # (table, date column, key column)
 _KEYED = (("claim_versions", "said_on", "said_key"), ("claim_acts", "on_date", "on_key"))
-_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+_DATETIME = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?(Z|z|[+-]\d{2}:\d{2})\Z", re.ASCII
+)
 
 
 def _said_key(text: str) -> str:
     """``claims.domain.dates.said_key`` as of this revision, for a date already stored (and so valid)."""
-    if not _DATETIME.match(text):
+    m = _DATETIME.match(text)
+    if not m:
         return text
-    moment = datetime.fromisoformat(text.replace("z", "Z").replace("t", "T"))
-    with contextlib.suppress(OverflowError):
-        moment = moment.astimezone(UTC)
-    return f"{text[:10]}T{moment.replace(tzinfo=None).isoformat(timespec='microseconds')}"
+    hour, minute, second = int(m[4]), int(m[5]), int(m[6] or 0)
+    offset = 0 if m[8] in ("Z", "z") else (1 if m[8][0] == "+" else -1) * (int(m[8][1:3]) * 3600 + int(m[8][4:6]) * 60)
+    seconds = 86_400 + hour * 3600 + minute * 60 + second - offset
+    return f"{text[:10]}T{seconds:06d}.{(m[7] or '').ljust(6, '0')}"
+
+
+# Two acts of one claim at times of one day whose order as written (what the projector sorted them
+# by before this revision) is not the order of their keys (their instants).
+_ACTS_IN_WRITTEN_ORDER = (
+    "SELECT 1 FROM claim_acts a JOIN claim_acts b ON a.claim_id = b.claim_id AND a.on_end = b.on_end"
+    " AND a.position < b.position WHERE length(a.on_date) > 10 AND length(b.on_date) > 10"
+    " AND ((a.on_date{collate} <= b.on_date{collate}) <> (a.on_key{collate} <= b.on_key{collate}))"
+)
+_WRITTEN_ORDER = "acts-in-written-order"
+
+
+def _collate() -> str:
+    """Code point order on PostgreSQL, as the projector compared the dates (SQLite compares so)."""
+    return ' COLLATE "C"' if op.get_bind().dialect.name == "postgresql" else ""
 
 
 def upgrade() -> None:
@@ -67,9 +86,15 @@ def upgrade() -> None:
             op.execute("DROP TABLE said_keys_0006")
         with op.batch_alter_table(table) as batch_op:
             batch_op.alter_column(keyed, existing_type=sa.String(length=40), nullable=False)
+    if connection.execute(sa.text(f"SELECT EXISTS ({_ACTS_IN_WRITTEN_ORDER.format(collate=_collate())})")).scalar():
+        op.execute(
+            "INSERT INTO projection_checkpoints (name, position) "
+            f"SELECT '{_WRITTEN_ORDER}', position FROM projection_checkpoints WHERE name = 'claims'"
+        )
 
 
 def downgrade() -> None:
+    op.execute(f"DELETE FROM projection_checkpoints WHERE name = '{_WRITTEN_ORDER}'")
     for table, _, keyed in reversed(_KEYED):
         with op.batch_alter_table(table) as batch_op:
             batch_op.drop_column(keyed)

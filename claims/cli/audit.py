@@ -238,6 +238,11 @@ def status() -> None:
     click.echo(f"claims projection: position {state['checkpoint']} ({standing})")
     for table, count in state["tables"].items():
         click.echo(f"  {table:<16} {count} rows")
+    if state["folded_in_written_order"]:
+        click.echo(
+            f"{count_of(state['folded_in_written_order'], 'claim')} folded with acts of one day in the order "
+            "written, before schema 0006: `claims projections rebuild` folds them in time order"
+        )
 
 
 @projections.command()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from claims.cli.context import tracker
-from claims.cli.output import message
+from claims.cli.output import count_of, message, warning
 
 
 @click.command()
@@ -19,6 +19,24 @@ def init() -> None:
     """
     revision = tracker().init()
     message(f"database ready at {tracker().display_url()} (schema {revision})")
+    warn_of_claims_to_fold_again(revision)
+
+
+def warn_of_claims_to_fold_again(revision: str | None) -> None:
+    """Say, once the schema is at the code's revision, how many claims still have the status the
+    projections folded before migration 0006 ordered a claim's acts of one day by their instants,
+    and what folds them again (``Tracker.claims_folded_in_written_order``)."""
+    from claims.store.schema import SCHEMA_REVISIONS  # not for `--help`, which imports no SQLAlchemy
+
+    if revision != SCHEMA_REVISIONS[-1]:
+        return
+    count = tracker().claims_folded_in_written_order()
+    if count:
+        warning(
+            f"{count_of(count, 'claim')} had {'its' if count == 1 else 'their'} acts of one day folded in the order "
+            "written, not in the order of their times: run `claims projections rebuild` to give "
+            f"{'it its' if count == 1 else 'them their'} status in time order"
+        )
 
 
 @click.group()
@@ -41,7 +59,9 @@ def upgrade(revision: str) -> None:
     Example:
       claims db upgrade
     """
-    message(f"schema at {tracker().upgrade(revision)}")
+    reached = tracker().upgrade(revision)
+    message(f"schema at {reached}")
+    warn_of_claims_to_fold_again(reached)
 
 
 @db.command()

@@ -8,7 +8,6 @@ the last day of its period: by then it had surely been said.
 from __future__ import annotations
 
 import calendar
-import contextlib
 import functools
 import re
 from dataclasses import dataclass
@@ -94,18 +93,23 @@ def said_key(text: str) -> str:
     """What orders the said dates of one period end (``period_end``), stored beside each one: a
     year, a month or a day as written (it comes before the day's times: ``2023-03`` before
     ``2023-03-31`` before ``2023-03-31T09:00Z``), and a date-time as its calendar date followed by
-    its instant in UTC with every digit written (``2023-03-02T2023-03-02T04:30:00.000000``).
+    its instant as the seconds since midnight UTC that began the day before the written one, and
+    its fraction (``2023-03-02T10:00+05:30``: 86,400 + 36,000 - 19,800 seconds,
+    ``2023-03-02T102600.000000``).
 
     The instant orders the times of one day as they happened: ``10:00+05:30`` before
     ``06:00Z``, ``10:00:00.5Z`` after ``10:00Z``, ``T`` and a space alike, where the text as
     written orders them otherwise. The calendar date written in it stays the period, as ``--as-of``
-    counts it (SPEC section 2). ``text`` is a said date already checked (``period_end``)."""
-    if not _DATETIME.match(text):
+    counts it (SPEC section 2). Counted from the written day, with an offset of less than a day
+    either way, the instant needs no date of its own, and cannot fall outside the calendar in
+    year 1 or 9999. ``text`` is a said date already checked (``period_end``)."""
+    m = _DATETIME.match(text)
+    if not m:
         return text
-    moment = datetime.fromisoformat(text.replace("z", "Z").replace("t", "T"))
-    with contextlib.suppress(OverflowError):  # in year 1 or 9999 it may lie outside them: the time as written
-        moment = moment.astimezone(UTC)
-    return f"{text[:10]}T{moment.replace(tzinfo=None).isoformat(timespec='microseconds')}"
+    hour, minute, second = int(m[4]), int(m[5]), int(m[6] or 0)
+    offset = 0 if m[8] in ("Z", "z") else (1 if m[8][0] == "+" else -1) * (int(m[8][1:3]) * 3600 + int(m[8][4:6]) * 60)
+    seconds = 86_400 + hour * 3600 + minute * 60 + second - offset
+    return f"{text[:10]}T{seconds:06d}.{(m[7] or '').ljust(6, '0')}"
 
 
 def period_start(text: str) -> str:

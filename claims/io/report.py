@@ -226,7 +226,8 @@ def _table(data: dict[str, Any]) -> Iterator[str]:
     total = sum(len(own) for own in by_party.values())
     yield f'<section id="claims"><h2>Claims ({total})</h2><table class="claims"><thead><tr>{head}</tr></thead>'
     for party in data["lanes"]:
-        own = sorted(by_party[party], key=lambda c: (c["said_end"], said_key(c["said_on"]), c["id"]))
+        # A stable sort: claims said at the same time stay in the order ``list`` gives them.
+        own = sorted(by_party[party], key=lambda c: (c["said_end"], said_key(c["said_on"])))
         count = f"{len(own)} claim{'s' if len(own) != 1 else ''}"
         heading = f"{bidi.html(_name(data['parties'], party))} <small>({count})</small>"
         yield (

@@ -443,7 +443,9 @@ def timeline_rows(
         acts = acts.where(a.c.position <= times.known_at)
     if times.as_of is not None:  # only what had surely been said or done by then
         assertions = assertions.where(v.c.said_end <= times.as_of)
-        acts = acts.where(a.c.on_end <= times.as_of)
+        # An act counts from its claim's said date when dated before it (``standing_periods``):
+        # not listed while its claim is not yet said.
+        acts = acts.where(a.c.on_end <= times.as_of, v.c.said_end <= times.as_of)
     for column, value in ((v.c.topic, topic), (v.c.party, party)):
         if value is not None:
             assertions = assertions.where(column == value)

@@ -47,16 +47,19 @@ def _check_revision(revision: str) -> None:
     """Refuse a target naming no revision before anything is opened, so that not even an SQLite
     file is made for it: one naming nothing (``''``, ``@``, ``head@``: nothing after a branch's
     ``@``), on which Alembic would stop on an ``assert`` (a traceback) rather than say it cannot
-    find the revision, and an identifier no migration has (``0009``). A relative target (``-1``,
-    ``head+1``) can only be resolved against the database's revision, by Alembic."""
+    find the revision, and an identifier no migration has (``0009``, ``nope@head``). A relative
+    target (``-1``, ``head+1``) can only be resolved against the database's revision, by Alembic."""
     if not revision or revision.endswith("@"):
         raise _not_a_revision(revision)
-    if revision in ("head", "heads", "base") or any(sign in revision for sign in "+-@"):
-        return
-    try:
-        ScriptDirectory(str(migrations_dir())).get_revisions(revision)
-    except CommandError:
-        raise _not_a_revision(revision) from None
+    named = [part for part in revision.split("@") if part and part not in ("head", "heads", "base")]
+    script = ScriptDirectory(str(migrations_dir()))
+    for part in named:
+        if "+" in part or "-" in part:
+            continue
+        try:
+            script.get_revisions(part)
+        except CommandError:
+            raise _not_a_revision(revision) from None
 
 
 def _not_a_revision(revision: str) -> ValidationError:

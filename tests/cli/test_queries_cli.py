@@ -938,7 +938,8 @@ def test_timeline_orders_by_the_end_of_the_said_period_then_the_date_as_said_the
     ]
     assert tracker.timeline(party="north") == tracker.timeline(topic="talks") == tracker.timeline()
     assert order(as_of="2023-03-30") == order()[:2]
-    assert order(as_of="2023-04-01") == order()[:-2] + order()[-1:]
+    # the year's claim not yet surely said by then: neither it nor its reaffirmation dated inside it
+    assert order(as_of="2023-04-01") == order()[:-2]
 
 
 def test_timeline_never_puts_an_act_before_its_own_claim_s_assertion(tracker: claims.Tracker) -> None:
@@ -979,6 +980,24 @@ def test_timeline_never_puts_an_act_before_its_own_claim_s_assertion(tracker: cl
     # The last act listed is the one that decides, as the claim's status says.
     assert tracker.show("tokyo")["claim"]["status"] == "retracted"
     assert tracker.show("month")["claim"]["status"] == "retracted"
+
+
+def test_timeline_as_of_lists_no_act_of_a_claim_not_yet_said(tracker: claims.Tracker) -> None:
+    """Said in March 2023 (so surely by the 31st), retracted on the 10th: as of the 15th the claim
+    is not yet said, and neither its assertion nor its retraction is listed; by the 31st both are,
+    the retraction after the assertion, as the claim's status counts it."""
+    tracker.add_party("north", name="North")
+    tracker.add_topic("talks", title="Talks")
+    tracker.add_source("wire", name="Wire")
+    tracker.add_claim(id="m1", party="north", topic="talks", said_on="2023-03", source="wire", text="m1")
+    tracker.retract("m1", on="2023-03-10", source="wire")
+    assert tracker.timeline(as_of="2023-03-15") == []
+    assert tracker.show("m1", as_of="2023-03-15")["claim"]["status"] == "unsaid"
+    assert [(e["kind"], e["said_on"]) for e in tracker.timeline(as_of="2023-03-31")] == [
+        ("asserted", "2023-03"),
+        ("retracted", "2023-03-10"),
+    ]
+    assert tracker.show("m1", as_of="2023-03-31")["claim"]["status"] == "retracted"
 
 
 def test_the_times_of_one_day_come_in_the_order_they_happened_whatever_their_offsets(

@@ -198,14 +198,17 @@ def recorded_cutoff(known_at: str | None) -> str | None:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def write_said(day: date, precision: str, clock: tuple[int, int, str] = (12, 0, "Z")) -> str:
+def write_said(day: date, precision: str, clock: tuple[int, int, str, str, str] = (12, 0, "Z", "T", ":00")) -> str:
+    """A said date as a person might write it: a date-time with any offset, ``T``, ``t`` or a space,
+    seconds or none, a fraction or none, ``Z`` or ``z``: what orders such times of one day as
+    written is not what orders them in time."""
     if precision == "year":
         return f"{day.year}"
     if precision == "month":
         return f"{day:%Y-%m}"
     if precision == "datetime":
-        hour, minute, offset = clock
-        return f"{day.isoformat()}T{hour:02d}:{minute:02d}:00{offset}"
+        hour, minute, offset, separator, seconds = clock
+        return f"{day.isoformat()}{separator}{hour:02d}:{minute:02d}{seconds}{offset}"
     return day.isoformat()
 
 
@@ -226,7 +229,13 @@ LAST_SAID = date(2024, 12, 31)
 LAST_ACT = date(2025, 12, 31)
 
 precisions = st.sampled_from(("day", "day", "day", "month", "year", "datetime"))
-clocks = st.tuples(st.integers(0, 23), st.integers(0, 59), st.sampled_from(("Z", "+05:30", "-08:00", "+00:00")))
+clocks = st.tuples(
+    st.integers(0, 23),
+    st.integers(0, 59),
+    st.sampled_from(("Z", "+05:30", "-08:00", "+00:00", "z", "+14:00")),
+    st.sampled_from(("T", "T", " ", "t")),
+    st.sampled_from((":00", "", ":30.5", ":00.000001")),
+)
 # A few anchor days make ties likely: equal said days, a month's last day against the month itself.
 ANCHORS = (date(2022, 2, 24), date(2023, 3, 2), date(2023, 3, 31), date(2023, 12, 31))
 said_days = st.one_of(st.sampled_from(ANCHORS), st.dates(min_value=FIRST_SAID, max_value=LAST_SAID))
@@ -255,6 +264,7 @@ class ActPlan:
     source: int | None
     reason: bool
     on: str | None = None  # an explicit date instead of ``offset`` and ``precision``
+    clock: tuple[int, int, str, str, str] = (12, 0, "Z", "T", ":00")  # for a date-time
 
 
 @dataclass(frozen=True)
@@ -299,9 +309,10 @@ act_plans = st.builds(
     kind=st.sampled_from(("retract", "retract", "reaffirm")),
     claim=st.integers(0, 9),
     offset=st.one_of(st.just(0), st.integers(0, 45), st.integers(0, 500)),
-    precision=st.sampled_from(("day", "day", "day", "month", "year")),
+    precision=st.sampled_from(("day", "day", "day", "month", "year", "datetime")),
     source=st.none() | st.integers(0, 3),
     reason=st.booleans(),
+    clock=clocks,
 )
 correction_plans = st.builds(
     CorrectionPlan,
@@ -395,7 +406,7 @@ def record_history(tracker: Tracker, history: History) -> Recorded:
         claim_id = known.order[step.claim % len(known.order)]
         if isinstance(step, ActPlan):
             day = min(period_start(known.said_on[claim_id]) + timedelta(days=step.offset), LAST_ACT)
-            on = step.on or write_said(day, step.precision)
+            on = step.on or write_said(day, step.precision, step.clock)
             if step.kind == "retract":
                 tracker.retract(
                     claim_id,
@@ -573,11 +584,17 @@ class Oracle:
         views = [self.view(c, day) for c in chosen]
         return [v for v in views if status is None or v["status"] == status]
 
-    def timeline(self, topic: str | None = None, party: str | None = None) -> list[dict[str, Any]]:
+    def timeline(
+        self, topic: str | None = None, party: str | None = None, day: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Every assertion and act, of what had been said and done by ``day``: an act dated before
+        its claim counts from the claim's said date, so not before the claim is said."""
         entries = []
         for claim in self.claims.values():
             f = claim.fields
             if (topic is not None and f["topic"] != topic) or (party is not None and f["party"] != party):
+                continue
+            if not self.said_by(claim, day):
                 continue
             common = {"party": f["party"], "claim": f["id"], "topic": f["topic"]}
             said = (period_end(f["said_on"]), in_time(f["said_on"]))
@@ -587,6 +604,8 @@ class Oracle:
                 | {"key": (*said, claim.position, ())}
             )
             for act in claim.acts:
+                if day is not None and act["on_end"] > day:
+                    continue
                 own = (period_end(act["on"]), in_time(act["on"]))
                 # No earlier than its own assertion, which it may precede as written (a day inside a
                 # said month, a said date corrected to after it): then right after it, in date order.
@@ -742,6 +761,7 @@ def answers_equal_fold(
     assert claims_of(tracker.timeline(known_at=known_at), TIMELINE_KEYS) == oracle.timeline()
     assert claims_of(tracker.timeline(topic=topic, known_at=known_at), TIMELINE_KEYS) == oracle.timeline(topic=topic)
     assert claims_of(tracker.timeline(party=party, known_at=known_at), TIMELINE_KEYS) == oracle.timeline(party=party)
+    assert claims_of(tracker.timeline(**times), TIMELINE_KEYS) == oracle.timeline(day=day), f"timeline {times}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -812,6 +832,20 @@ EDGE_STEPS: dict[str, tuple[ClaimPlan | ActPlan | CorrectionPlan | VerdictPlan, 
         retract(1, "2023-03-10T09:00:00Z"),  # recorded after, dated before: the reaffirmation stands
         retract(1, "2023-03-10"),  # a bare date: before the day's times
     ),
+    # Times of one day whose order as written is not their order in time: another offset, a space
+    # for the T, a fraction of a second; for claims as for acts.
+    "times-of-one-day-written-out-of-time-order": (
+        said("2023-03-02T10:00+05:30"),  # 04:30 UTC
+        said("2023-03-02T06:00Z", party=1),
+        said("2023-03-02 07:00:00.5z"),
+        said("2023-03-02T07:00:00Z", party=1),
+        retract(0, "2023-03-10T10:00+05:30"),  # 04:30 UTC: before the reaffirmation
+        reaffirm(0, "2023-03-10T06:00Z"),  # written before, happened after: the claim stands
+        reaffirm(1, "2023-03-10 05:00Z"),
+        retract(1, "2023-03-10T06:00:00+00:00"),  # after the reaffirmation: retracted
+        retract(2, "2023-03-10T09:00:00.5Z"),
+        reaffirm(2, "2023-03-10T09:00Z"),  # half a second before the retraction: retracted
+    ),
     # Corrected said dates move the claim's standing, known-at after the correction only.
     "said-on-corrected-around-its-acts": (
         said("2023-03-02"),
@@ -871,6 +905,7 @@ def test_hand_made_histories_equal_the_fold_at_every_time(databases: FreshDataba
                 day = period_end(as_of) if as_of is not None else None
                 times = {"as_of": as_of, "known_at": known_at}
                 where = f"as_of={as_of} known_at={known_at}"
+                assert claims_of(tracker.timeline(**times), TIMELINE_KEYS) == oracle.timeline(day=day), where
                 for party in history.parties:
                     got = claims_of(tracker.narrative(party, **times), (*CLAIM_KEYS, "self_contradiction"))
                     assert got == oracle.narrative(party, day), f"narrative {party} {where}"

@@ -15,12 +15,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
 import claims
 import claims.projections.tables  # registers the projection tables on the metadata
 from claims.api import Tracker
+from claims.cli import cli
 from claims.domain.dates import period_end, said_key
 from claims.domain.errors import NotFoundError, StorageError
 from claims.store import migrations
@@ -181,23 +183,32 @@ def test_alembic_check_notices_a_database_behind_the_code(db_url: str) -> None:
 
 def test_upgrading_to_0006_keys_the_said_dates_already_projected(db_url: str) -> None:
     """Revision 0006 adds the keys that order said dates of one day by their instants; the rows
-    projected before it get theirs from the migration, the same as the projector gives new ones,
-    and the answers read from those rows come in time order at once."""
-    engine = open_engine(resolve_url(db_url))
+    projected before it get theirs from the migration (its own copy of the function, so the keys
+    are written out here), and the answers read from those rows come in time order at once. A claim
+    whose acts of one day were folded in their written order, another than their instants', is
+    counted by ``claims db upgrade`` and ``claims projections status`` until a rebuild."""
     said = {
-        "washington": "2023-03-02T08:00:00-05:00",
-        "moscow": "2023-03-02 10:00+03:00",
-        "delhi": "2023-03-02t10:00:00.25+05:30",
-        "day": "2023-03-02",
-        "month": "2023-03",
+        "washington": ("2023-03-02T08:00:00-05:00", "2023-03-02T133200.000000"),  # 13:00 UTC
+        "moscow": ("2023-03-02 10:00+03:00", "2023-03-02T111600.000000"),  # 07:00 UTC
+        "delhi": ("2023-03-02t10:00:00.25+05:30", "2023-03-02T102600.250000"),  # 04:30:00.25 UTC
+        "day": ("2023-03-02", "2023-03-02"),
+        "month": ("2023-03", "2023-03"),
     }
+    acts = {  # position: claim, kind, date, key
+        10: ("day", "retracted", "2023-03-05T10:00+05:30", "2023-03-05T102600.000000"),
+        11: ("day", "reaffirmed", "2023-03-05T06:00Z", "2023-03-05T108000.000000"),  # written first, happened after
+        12: ("month", "retracted", "2023-04-01 12:00Z", "2023-04-01T129600.000000"),
+        13: ("month", "reaffirmed", "2023-04-01T13:00Z", "2023-04-01T133200.000000"),  # both orders agree
+    }
+    engine = open_engine(resolve_url(db_url))
     try:
         migrations.upgrade(engine, "0005")
         with engine.begin() as connection:  # rows as revision 0005's projector wrote them
             connection.execute(
                 text("INSERT INTO parties (id, name, kind, position) VALUES ('north', 'North', 'state', 0)")
             )
-            for position, (ident, said_on) in enumerate(said.items(), start=1):
+            connection.execute(text("INSERT INTO projection_checkpoints (name, position) VALUES ('claims', 13)"))
+            for position, (ident, (said_on, _)) in enumerate(said.items(), start=1):
                 connection.execute(
                     text(
                         "INSERT INTO claim_versions (claim_id, rec_from, party, topic, said_on, said_end, source,"
@@ -210,23 +221,41 @@ def test_upgrading_to_0006_keys_the_said_dates_already_projected(db_url: str) ->
                     text("INSERT INTO claim_periods (claim_id, rec_from, valid_from) VALUES (:id, :at, :end)"),
                     {"id": ident, "at": position, "end": period_end(said_on)},
                 )
-            for position, on in ((10, "2023-03-05T18:00+03:00"), (11, "2023-03-05 12:00Z")):
+            for position, (ident, kind, on, _) in acts.items():
                 connection.execute(
                     text(
                         "INSERT INTO claim_acts (position, claim_id, kind, on_date, on_end)"
-                        " VALUES (:at, 'day', 'reaffirmed', :on, :end)"
+                        " VALUES (:at, :id, :kind, :on, :end)"
                     ),
-                    {"at": position, "on": on, "end": period_end(on)},
+                    {"at": position, "id": ident, "kind": kind, "on": on, "end": period_end(on)},
                 )
-        migrations.upgrade(engine)
+        upgrade = CliRunner().invoke(cli, ["--db", db_url, "db", "upgrade"])
+        assert upgrade.exit_code == 0, upgrade.output
+        assert "schema at 0006" in upgrade.stderr
+        assert "warning: 1 claim had its acts of one day folded in the order written" in upgrade.stderr
+        assert "run `claims projections rebuild`" in upgrade.stderr
         with engine.connect() as connection:
             versions = dict(connection.execute(text("SELECT said_on, said_key FROM claim_versions")).all())
-            acts = dict(connection.execute(text("SELECT on_date, on_key FROM claim_acts")).all())
-        assert versions == {said_on: said_key(said_on) for said_on in said.values()}
-        assert acts == {on: said_key(on) for on in acts}
+            keys = dict(connection.execute(text("SELECT on_date, on_key FROM claim_acts")).all())
+        assert versions == dict(said.values())
+        assert keys == {on: key for _, _, on, key in acts.values()}
+        assert all(said_key(on) == key for on, key in [*said.values(), *keys.items()])  # as the projector keys them
         with claims.open_tracker(db_url, user="tester") as tracker:
-            order = [claim["id"] for claim in tracker.narrative("north")]
-        assert order == ["day", "delhi", "moscow", "washington", "month"]
+            assert [claim["id"] for claim in tracker.narrative("north")] == [
+                "day",
+                "delhi",
+                "moscow",
+                "washington",
+                "month",
+            ]
+            assert tracker.claims_folded_in_written_order() == 1
+        status = CliRunner().invoke(cli, ["--db", db_url, "projections", "status"])
+        assert "1 claim folded with acts of one day in the order written" in status.stdout
+        rebuilt = CliRunner().invoke(cli, ["--db", db_url, "projections", "rebuild"])
+        assert rebuilt.exit_code == 0, rebuilt.output
+        with claims.open_tracker(db_url, user="tester") as tracker:
+            assert tracker.claims_folded_in_written_order() == 0
+        assert "folded with acts" not in CliRunner().invoke(cli, ["--db", db_url, "projections", "status"]).stdout
     finally:
         engine.dispose()
 
@@ -251,6 +280,9 @@ def test_a_database_at_an_earlier_revision_is_refused_with_the_command_that_upgr
         with pytest.raises(StorageError, match=wanted):
             earlier.add_party("north", name="North")
         assert earlier.verify().intact and earlier.checkpoint() == seeded.checkpoint()
+        # What every revision holds: the projections' row counts, the ids shell completion offers.
+        assert earlier.projections_status()["checkpoint"] == seeded.checkpoint()["size"]
+        assert ("russia", "Russia") in earlier.complete_ids("party", "rus")
         assert earlier.init() == SCHEMA_REVISIONS[-1]
         assert [c["id"] for c in earlier.narrative("russia")] == [c["id"] for c in seeded.narrative("russia")]
         earlier.add_party("north", name="North")

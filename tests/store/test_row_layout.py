@@ -141,7 +141,7 @@ def test_claim_rows_hold_each_value_in_its_column_and_a_change_closes_them_in_re
             "on_end": "2023-05-01",
             "source": "tass",
             "reason": "withdrawn",
-            "on_key": "2023-05-01T2023-05-01T08:00:00.000000",  # its instant in UTC
+            "on_key": "2023-05-01T115200.000000",  # 08:00 UTC: 115,200 s after the day before began
         },
     ]
     assert named(verdicts, batch.rows["verdicts"]) == [

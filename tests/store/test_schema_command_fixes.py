@@ -99,7 +99,7 @@ def test_a_revision_naming_nothing_is_one_clear_line_and_changes_nothing(
     assert before[0] == below
 
 
-@pytest.mark.parametrize("revision", ["0009", "000", "nope"])
+@pytest.mark.parametrize("revision", ["0009", "000", "nope", "nope@head", "0009@0001"])
 @pytest.mark.parametrize("command", ["upgrade", "downgrade"])
 def test_a_revision_no_migration_has_is_one_clear_line_and_changes_nothing(
     db_url: str, command: str, revision: str

@@ -233,7 +233,7 @@ def test_the_said_key_of_a_date_without_a_time_is_the_date_as_written() -> None:
             "2023-03-31T23:00-05:00",  # 04:00 UTC on 1 April
         ],
         ["2022", "2022-12", "2022-12-31", "2022-12-31T00:00Z"],
-        ["0001-01-01", "0001-01-01T00:30+01:00", "0001-01-01T00:45Z"],  # before year 1 in UTC: as written
+        ["0001-01-01", "0001-01-01T00:30+01:00", "0001-01-01T00:10Z"],  # 23:30 UTC before year 1 began
     ],
 )
 def test_said_keys_of_one_period_end_sort_as_the_dates_happened(in_time_order: list[str]) -> None:
@@ -244,4 +244,6 @@ def test_said_keys_of_one_period_end_sort_as_the_dates_happened(in_time_order: l
 
 def test_the_same_instant_written_two_ways_has_one_key() -> None:
     assert said_key("2023-03-02T10:00Z") == said_key("2023-03-02 10:00:00.000Z") == said_key("2023-03-02T10:00+00:00")
-    assert said_key("2023-03-02T12:00+02:00") == said_key("2023-03-02T10:00Z")[:11] + "2023-03-02T10:00:00.000000"
+    # 10:00 UTC is 122,400 seconds after the start of the day before the written one
+    assert said_key("2023-03-02T12:00+02:00") == said_key("2023-03-02T10:00Z") == "2023-03-02T122400.000000"
+    assert said_key("2023-03-02T23:59:59.999999-23:59") == "2023-03-02T259139.999999"  # the latest key of a day

@@ -307,9 +307,14 @@ def test_the_claims_of_one_day_are_listed_in_the_order_they_were_said(tracker: T
         ("bare", "2023-03-02"),
     ):
         tracker.add_claim(party="north", topic="talks", said_on=said_on, source="wire", text=text)
+    tracker.add_claim(party="north", topic="talks", said_on="2023-03-02T08:00+02:00", source="wire", text="z-first")
+    tracker.add_claim(party="north", topic="talks", said_on="2023-03-02T06:00:00Z", source="wire", text="a-second")
     page = render_report(tracker.report_data())
     table = page[page.index('<section id="claims">') :]
+    # 06:00 UTC three times: in the order recorded, as ``list`` has them, not by id.
     assert table.index("bare") < table.index("delhi-ten") < table.index("utc-six")
+    assert table.index("utc-six") < table.index("z-first") < table.index("a-second")
+    assert [c["text"] for c in tracker.list_claims()][-3:] == ["utc-six", "z-first", "a-second"]
 
 
 def test_the_page_is_self_contained(seeded: Tracker) -> None:
