@@ -22,7 +22,7 @@ from functools import lru_cache, partial
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, delete, func, or_, select
+from sqlalchemy import Connection, Table, and_, delete, exists, func, or_, select
 
 from claims.domain import events as ev
 from claims.domain.claim import Act, ClaimFields, apply_correction, standing_periods
@@ -93,13 +93,15 @@ def head_and_checkpoint(connection: Connection) -> tuple[eventlog.Head, int]:
 
 def claims_folded_in_written_order(connection: Connection) -> int:
     """How many claims hold two acts at times of one day whose order as written is not the order
-    of their instants, while the checkpoint FOLDED_IN_WRITTEN_ORDER stands: their status was
-    folded before migration 0006 ordered acts by instant, and may be wrong until a rebuild. Zero
+    of their instants, folded before migration 0006 ordered acts by instant (up to the position
+    of the checkpoint FOLDED_IN_WRITTEN_ORDER it left) and not since: their status may be wrong
+    until a rebuild. An act recorded since folds its claim again, all its acts in time order. Zero
     once a rebuild has dropped the checkpoint (or where migration 0006 found no such claim)."""
     marked = select(checkpoints.c.position).where(checkpoints.c.name == FOLDED_IN_WRITTEN_ORDER)
-    if connection.execute(marked).scalar() is None:
+    folded_at = connection.execute(marked).scalar()
+    if folded_at is None:
         return 0
-    a, b = claim_acts.alias("a"), claim_acts.alias("b")
+    a, b, later = claim_acts.alias("a"), claim_acts.alias("b"), claim_acts.alias("later")
 
     def in_order(first: Any, second: Any) -> Any:  # code point order, as the projector compares
         if connection.dialect.name == "postgresql":
@@ -108,10 +110,13 @@ def claims_folded_in_written_order(connection: Connection) -> int:
 
     by_text, by_key = in_order(a.c.on_date, b.c.on_date), in_order(a.c.on_key, b.c.on_key)
     same_day = and_(a.c.claim_id == b.c.claim_id, a.c.on_end == b.c.on_end, a.c.position < b.c.position)
-    both_times = and_(func.length(a.c.on_date) > 10, func.length(b.c.on_date) > 10)
+    folded_times = and_(func.length(a.c.on_date) > 10, func.length(b.c.on_date) > 10, b.c.position <= folded_at)
     orders_differ = or_(and_(by_text, ~by_key), and_(~by_text, by_key))
+    not_since = ~exists().where(later.c.claim_id == a.c.claim_id, later.c.position > folded_at)
     pairs = (
-        select(func.count(a.c.claim_id.distinct())).select_from(a.join(b, same_day)).where(both_times, orders_differ)
+        select(func.count(a.c.claim_id.distinct()))
+        .select_from(a.join(b, same_day))
+        .where(folded_times, orders_differ, not_since)
     )
     return int(connection.execute(pairs).scalar() or 0)
 

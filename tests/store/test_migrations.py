@@ -251,6 +251,18 @@ def test_upgrading_to_0006_keys_the_said_dates_already_projected(db_url: str) ->
             assert tracker.claims_folded_in_written_order() == 1
         status = CliRunner().invoke(cli, ["--db", db_url, "projections", "status"])
         assert "1 claim folded with acts of one day in the order written" in status.stdout
+        # An act recorded since folds its claim again, every act in time order: no longer counted.
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO claim_acts (position, claim_id, kind, on_date, on_end, on_key)"
+                    " VALUES (14, 'day', 'reaffirmed', '2023-03-06', '2023-03-06', '2023-03-06')"
+                )
+            )
+        with claims.open_tracker(db_url, user="tester") as tracker:
+            assert tracker.claims_folded_in_written_order() == 0
+        with engine.begin() as connection:
+            connection.execute(text("DELETE FROM claim_acts WHERE position = 14"))
         rebuilt = CliRunner().invoke(cli, ["--db", db_url, "projections", "rebuild"])
         assert rebuilt.exit_code == 0, rebuilt.output
         with claims.open_tracker(db_url, user="tester") as tracker:
