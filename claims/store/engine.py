@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 import time
 import warnings
 from collections.abc import Callable
@@ -203,7 +204,7 @@ def _sqlite_engine(url: str, parsed: URL, may_create: Callable[[], bool]) -> Eng
         # database that lost WAL mode (restored from ``VACUUM INTO`` or a dump) is put back in it.
         journal = cursor.execute("PRAGMA journal_mode").fetchone()[0]
         if journal not in ("wal", "memory") and cursor.execute(_HOLDS_THE_LOG).fetchone():
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _switch_to_write_ahead_log(cursor)
         cursor.execute("PRAGMA synchronous=NORMAL")
         # The log's append-only triggers make each INSERT into events keep a statement journal
         # (the undo of that one statement); in a temporary file, that is ten writes to disk per
@@ -217,6 +218,22 @@ def _sqlite_engine(url: str, parsed: URL, may_create: Callable[[], bool]) -> Eng
         connection.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
+
+
+def _switch_to_write_ahead_log(cursor: Any) -> None:
+    """Put back in WAL mode a claims database that lost it, if no other connection holds a lock on
+    it now (the switch needs the file to itself): asked without waiting, so that a reader of the
+    file left open elsewhere, in rollback-journal mode, neither keeps this command waiting for the
+    busy timeout nor fails it with "database is locked". A later connection switches it."""
+    waited = cursor.execute("PRAGMA busy_timeout").fetchone()[0]
+    cursor.execute("PRAGMA busy_timeout = 0")
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+    except sqlite3.OperationalError as error:
+        if "locked" not in str(error) and "busy" not in str(error):
+            raise
+    finally:
+        cursor.execute(f"PRAGMA busy_timeout = {int(waited)}")
 
 
 def use_write_ahead_log(engine: Engine) -> None:

@@ -112,6 +112,30 @@ def test_a_claims_database_that_lost_write_ahead_log_mode_gets_it_back(tmp_path:
         assert copy.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+def test_a_claims_database_out_of_write_ahead_log_mode_is_read_while_another_reader_holds_it(tmp_path: Path) -> None:
+    """Switching back to WAL needs the file to itself: while another program reads it in
+    rollback-journal mode, claims reads it as it is, without waiting (a wait would run into the
+    busy timeout, five seconds here, and fail), and switches it once that reader is done."""
+    file, restored = tmp_path / "claims.db", tmp_path / "restored.db"
+    with claims.open_tracker(str(file), user="tester") as tracker:
+        tracker.init()
+        tracker.import_file(SEED)
+        expected = tracker.narrative("russia")
+    with closing(sqlite3.connect(file)) as original:
+        original.execute(f"VACUUM INTO '{restored}'")
+    with closing(sqlite3.connect(restored, isolation_level=None)) as reader:
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM events").fetchone()  # a shared lock, held
+        with claims.open_tracker(f"sqlite:///{restored}?timeout=5", user="tester") as tracker:
+            assert tracker.narrative("russia") == expected
+        assert reader.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+        reader.execute("COMMIT")
+    with claims.open_tracker(str(restored), user="tester") as tracker:
+        assert tracker.narrative("russia") == expected
+    with closing(sqlite3.connect(restored)) as copy:
+        assert copy.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
 def test_an_sqlite_uri_filename_is_the_file_every_command_uses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``sqlite:///file:claims.db?uri=true`` names the file claims.db: after init, later commands
     found "no claims database" at ``file:claims.db``, and `--out` could not protect it."""
