@@ -398,13 +398,13 @@ def timeline_rows(
     cursor), so that the driver never holds all of them beside the tuples."""
     a = claim_acts
     # Entries sort by (said_end, said_key, place) and then, for acts sharing their claim's place,
-    # by (own_end, own_key, position); the last three are empty for an assertion, first of its group.
+    # by their own date (``own``: on_end, always ten characters, then on_key) and position; an
+    # assertion's ``own`` is empty, first of its group.
     assertions = select(
         v.c.said_end.label("said_end"),
         v.c.said_key.label("said_key"),
         v.c.asserted_at.label("place"),
-        literal("").label("own_end"),
-        literal("").label("own_key"),
+        literal("").label("own"),
         v.c.said_on.label("said_on"),
         v.c.asserted_at.label("position"),
         v.c.claim_id,
@@ -426,8 +426,7 @@ def timeline_rows(
             case((before_its_claim, v.c.said_end), else_=a.c.on_end).label("said_end"),
             case((before_its_claim, v.c.said_key), else_=a.c.on_key).label("said_key"),
             case((before_its_claim, v.c.asserted_at), else_=a.c.position).label("place"),
-            a.c.on_end.label("own_end"),
-            a.c.on_key.label("own_key"),
+            (a.c.on_end + a.c.on_key).label("own"),
             a.c.on_date.label("said_on"),
             a.c.position,
             v.c.claim_id,
@@ -467,8 +466,7 @@ def timeline_rows(
         bytewise(combined.said_end, connection),
         bytewise(combined.said_key, connection),
         combined.place,
-        bytewise(combined.own_end, connection),
-        bytewise(combined.own_key, connection),
+        bytewise(combined.own, connection),
         combined.position,
     )
     rows = connection.execute(ordered, execution_options={"yield_per": batch})
