@@ -10,10 +10,10 @@ a claim's acts in their order.
 
 The keys of the rows already projected are computed here, by a copy of that function as it was
 written for this revision (a migration must not change when the code does). The standing periods
-are left as they were folded, which a claim's acts of one day in the order of their text, not of
-their instants, may have made wrong: where any claim has two acts at times of one day whose
-orders differ, the migration leaves a checkpoint named ``acts-in-written-order`` at the position
-the projections had folded. ``claims init``, ``claims db upgrade`` and ``claims projections
+are left as they were folded, with a claim's acts of one day applied in the order of their text,
+which may not be that of their instants: where a claim has two acts at times of one day whose
+two orders differ, the migration leaves a checkpoint named ``acts-in-written-order`` at the
+position the projections had folded. ``claims init``, ``claims db upgrade`` and ``claims projections
 status`` then count those claims and say to run ``claims projections rebuild``, which drops the
 checkpoint with every other.
 
