@@ -898,6 +898,13 @@ def test_timeline_puts_the_assertions_of_a_topic_in_the_order_list_does(seeded_u
     assert [entry["said_on"] for entry in china] == ["2023-02", "2023-03-02", "2023-03"]
 
 
+def register_north_talks_wire(tracker: claims.Tracker) -> None:
+    """The party, topic and source the hand-made histories below record their claims with."""
+    tracker.add_party("north", name="North")
+    tracker.add_topic("talks", title="Talks")
+    tracker.add_source("wire", name="Wire")
+
+
 def test_timeline_orders_by_the_end_of_the_said_period_then_the_date_as_said_then_the_log(
     tracker: claims.Tracker,
 ) -> None:
@@ -905,9 +912,7 @@ def test_timeline_orders_by_the_end_of_the_said_period_then_the_date_as_said_the
     (a year, a month, a day, the calendar date of a date-time), then the said date as written (a
     time by its instant, below), then the log position, an act no earlier than its own assertion;
     with ``--as-of`` the same order, of what had surely been said or done by then."""
-    tracker.add_party("north", name="North")
-    tracker.add_topic("talks", title="Talks")
-    tracker.add_source("wire", name="Wire")
+    register_north_talks_wire(tracker)
     said = {
         "year": "2023",
         "evening": "2023-03-31T21:00:00+02:00",
@@ -946,9 +951,7 @@ def test_timeline_never_puts_an_act_before_its_own_claim_s_assertion(tracker: cl
     """An act may be dated before its claim as written, not in the world: a bare date on the day of
     a said date-time, a day inside a said month, a time at another offset, a said date corrected
     to after it. It is listed after the assertion, with its own date."""
-    tracker.add_party("north", name="North")
-    tracker.add_topic("talks", title="Talks")
-    tracker.add_source("wire", name="Wire")
+    register_north_talks_wire(tracker)
     said = {"tokyo": "2023-06-10T08:00:00+09:00", "month": "2023-05", "moved": "2023-07-01", "other": "2023-06-10"}
     for ident, said_on in said.items():
         tracker.add_claim(id=ident, party="north", topic="talks", said_on=said_on, source="wire", text=ident)
@@ -986,9 +989,7 @@ def test_timeline_as_of_lists_no_act_of_a_claim_not_yet_said(tracker: claims.Tra
     """Said in March 2023 (so surely by the 31st), retracted on the 10th: as of the 15th the claim
     is not yet said, and neither its assertion nor its retraction is listed; by the 31st both are,
     the retraction after the assertion, as the claim's status counts it."""
-    tracker.add_party("north", name="North")
-    tracker.add_topic("talks", title="Talks")
-    tracker.add_source("wire", name="Wire")
+    register_north_talks_wire(tracker)
     tracker.add_claim(id="m1", party="north", topic="talks", said_on="2023-03", source="wire", text="m1")
     tracker.retract("m1", on="2023-03-10", source="wire")
     assert tracker.timeline(as_of="2023-03-15") == []
@@ -1007,9 +1008,7 @@ def test_the_times_of_one_day_come_in_the_order_they_happened_whatever_their_off
     are ordered by their instants in every answer (10:00 in Delhi before 06:00 UTC; a space for
     the T and a fraction of a second as well), and so are a claim's acts of one day, whatever the
     order they were recorded in: the claim's status is that of the last act in time."""
-    tracker.add_party("north", name="North")
-    tracker.add_topic("talks", title="Talks")
-    tracker.add_source("wire", name="Wire")
+    register_north_talks_wire(tracker)
     said = {  # recorded in this order
         "washington": "2023-03-02T08:00:00-05:00",  # 13:00 UTC
         "moscow": "2023-03-02 10:00+03:00",  # 07:00 UTC
@@ -1059,9 +1058,7 @@ def test_changes_known_at_answers_as_the_database_knew_it(seeded_url: str) -> No
 def test_changes_known_at_gives_a_corrected_claim_s_status_as_the_database_knew_it(tracker: claims.Tracker) -> None:
     """A correction listed by ``changes --known-at`` has its status at that time: a retraction
     recorded after it does not count (it was read as of now)."""
-    tracker.add_party("north", name="North")
-    tracker.add_topic("talks", title="Talks")
-    tracker.add_source("wire", name="Wire")
+    register_north_talks_wire(tracker)
     tracker.add_claim(id="x", party="north", topic="talks", said_on="2023-03-01", source="wire", text="X said.")
     tracker.correct("x", text="X, corrected.", reason="our typo")
     known = list(tracker.log())[-1]["recorded_at"]
