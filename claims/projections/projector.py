@@ -28,6 +28,7 @@ from claims.domain import events as ev
 from claims.domain.claim import Act, ClaimFields, apply_correction, standing_periods
 from claims.domain.dates import period_end, said_key
 from claims.domain.errors import StorageError
+from claims.projections.queries import bytewise
 from claims.projections.tables import (
     checkpoints,
     claim_acts,
@@ -102,13 +103,9 @@ def claims_folded_in_written_order(connection: Connection) -> int:
     if folded_at is None:
         return 0
     a, b, later = claim_acts.alias("a"), claim_acts.alias("b"), claim_acts.alias("later")
-
-    def in_order(first: Any, second: Any) -> Any:  # code point order, as the projector compares
-        if connection.dialect.name == "postgresql":
-            return first.collate("C") <= second.collate("C")
-        return first <= second
-
-    by_text, by_key = in_order(a.c.on_date, b.c.on_date), in_order(a.c.on_key, b.c.on_key)
+    # In code point order, as the projector compares them in Python.
+    by_text = bytewise(a.c.on_date, connection) <= bytewise(b.c.on_date, connection)
+    by_key = bytewise(a.c.on_key, connection) <= bytewise(b.c.on_key, connection)
     same_day = and_(a.c.claim_id == b.c.claim_id, a.c.on_end == b.c.on_end, a.c.position < b.c.position)
     folded_times = and_(func.length(a.c.on_date) > 10, func.length(b.c.on_date) > 10, b.c.position <= folded_at)
     orders_differ = or_(and_(by_text, ~by_key), and_(~by_text, by_key))
